@@ -1,0 +1,61 @@
+// Loads the native addon (native/build/Release/mmfd_native.node) and describes what it exports.
+// Nothing here validates arguments: the TS layer above does that.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** An opaque native object: a tensor or generator handle. */
+export type Handle = object;
+
+export interface NativeBinding {
+  opLookup(name: string, overload: string): number;
+  opSchema(id: number): string;
+  call(id: number, ...args: unknown[]): unknown;
+  callInPlace(id: number, ...args: unknown[]): void;
+  dispose(h: Handle): void;
+  liveStats(): { tensors: number; bytes: number };
+  fromBytes(bytes: Uint8Array, shape: number[], dtype: number, device: string): Handle;
+  toBytes(h: Handle): ArrayBuffer;
+  meta(h: Handle): [number, string, boolean, ...number[]];
+  sameTensor(a: Handle, b: Handle): boolean;
+  backward(outputs: Handle[], grads: Handle[] | undefined, retainGraph: boolean): void;
+  grad(h: Handle): Handle | undefined;
+  setGrad(h: Handle, g: Handle | undefined): void;
+  setRequiresGrad(h: Handle, flag: boolean): void;
+  setData(h: Handle, source: Handle): void;
+  isLeaf(h: Handle): boolean;
+  gradFnName(h: Handle): string | undefined;
+  isGradEnabled(): boolean;
+  setGradEnabled(flag: boolean): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  newGenerator(seed: number): Handle;
+  generatorSeed(g: Handle, seed: number): void;
+  cudaDeviceCount(): number;
+  version(): string;
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`mmfd: cannot find the package root above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+  return dir;
+}
+
+function load(): NativeBinding {
+  const file = join(packageRoot(), 'native', 'build', 'Release', 'mmfd_native.node');
+  if (!existsSync(file)) {
+    throw new Error(
+      `mmfd: the native addon is not built (${file} is missing). Run 'bash scripts/setup.sh' ` +
+        `(installs libtorch-dev and builds it) or 'npm run build:native'.`,
+    );
+  }
+  return createRequire(import.meta.url)(file) as NativeBinding;
+}
+
+export const native: NativeBinding = load();
