@@ -5,8 +5,10 @@ import { set_num_threads } from './ops.js';
 
 export * from './creation.js';
 export * from './dtype.js';
+export * as io from './io/index.js';
 export * as nn from './nn/index.js';
 export * from './ops.js';
+export * as optim from './optim/index.js';
 export { dispose, tidy } from './scope.js';
 export { callOp, type Device, Generator, op, opSchema, type Shape, Tensor } from './tensor.js';
 

@@ -1,0 +1,2 @@
+// mmfd's public entry point.
+export * as torch from './torch/index.js';

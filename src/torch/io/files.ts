@@ -1,0 +1,140 @@
+// Low-level file helpers shared by the checkpoint readers and writers: positional reads that report
+// truncation with the file's name, and atomic writes (temporary file in the same folder, then rename).
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** Something bytes can be read from at any position: an open file or an in-memory buffer. */
+export interface ByteSource {
+  /** The name used in error messages (usually the path). */
+  readonly name: string;
+  readonly size: number;
+  /** Exactly `length` bytes from `position`; throws an error naming the file when the file is shorter. */
+  read(position: number, length: number, what?: string): Uint8Array;
+  close(): void;
+}
+
+export class FileSource implements ByteSource {
+  readonly size: number;
+  #fd: number | undefined;
+
+  constructor(readonly name: string) {
+    let fd: number;
+    try {
+      fd = openSync(name, 'r');
+    } catch (err) {
+      throw new Error(`${name}: cannot open: ${(err as Error).message}`);
+    }
+    this.#fd = fd;
+    this.size = fstatSync(fd).size;
+  }
+
+  read(position: number, length: number, what = 'data'): Uint8Array {
+    if (this.#fd === undefined) throw new Error(`${this.name}: file already closed`);
+    if (position < 0 || length < 0 || position + length > this.size) {
+      throw new Error(
+        `${this.name}: truncated or corrupt file: ${what} needs bytes ${position}..${position + length} but the file has ${this.size} bytes`,
+      );
+    }
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.#fd, out, done, Math.min(length - done, 1 << 30), position + done);
+      if (n === 0) throw new Error(`${this.name}: truncated file: unexpected end of file while reading ${what}`);
+      done += n;
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.#fd !== undefined) {
+      closeSync(this.#fd);
+      this.#fd = undefined;
+    }
+  }
+}
+
+export class BufferSource implements ByteSource {
+  readonly size: number;
+  constructor(
+    readonly name: string,
+    private readonly bytes: Uint8Array,
+  ) {
+    this.size = bytes.length;
+  }
+  read(position: number, length: number, what = 'data'): Uint8Array {
+    if (position < 0 || length < 0 || position + length > this.size) {
+      throw new Error(
+        `${this.name}: truncated or corrupt data: ${what} needs bytes ${position}..${position + length} but there are ${this.size} bytes`,
+      );
+    }
+    return this.bytes.subarray(position, position + length);
+  }
+  close(): void {}
+}
+
+/** Sequential writes to an open file descriptor, counting the bytes written. */
+export class FileSink {
+  position = 0;
+  constructor(readonly fd: number) {}
+  write(data: Uint8Array): void {
+    let done = 0;
+    while (done < data.length) done += writeSync(this.fd, data, done, data.length - done);
+    this.position += data.length;
+  }
+}
+
+/**
+ * Writes `path` atomically: `write` fills a temporary file next to it, which is flushed and renamed
+ * over `path` only when `write` returns. On any error the temporary file is removed and `path` is untouched.
+ */
+export function writeAtomic(path: string, write: (sink: FileSink) => void): void {
+  const dir = dirname(path);
+  if (!existsSync(dir)) throw new Error(`${path}: cannot write: the folder ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new Error(`${path}: cannot write: it is a folder`);
+  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx');
+  } catch (err) {
+    throw new Error(`${path}: cannot write: ${(err as Error).message}`);
+  }
+  try {
+    write(new FileSink(fd));
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (err) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already failing: keep the first error
+      }
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // the temporary file may not exist any more
+    }
+    throw err;
+  }
+  try {
+    // Make the rename itself durable where the platform allows fsync on a folder.
+    const dfd = openSync(dir, 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // not supported (e.g. Windows): the rename is still atomic
+  }
+}
+
+/** The elements of a little-endian host are written as they are; big-endian hosts are not supported. */
+export function assertLittleEndianHost(): void {
+  const probe = new Uint8Array(new Uint16Array([1]).buffer);
+  if (probe[0] !== 1) throw new Error('mmfd checkpoint IO needs a little-endian host');
+}
