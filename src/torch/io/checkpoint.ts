@@ -156,7 +156,10 @@ export function mmfd_version(): string {
       return versionCache;
     }
     const up = dirname(dir);
-    if (up === dir) return (versionCache = 'unknown');
+    if (up === dir) {
+      versionCache = 'unknown';
+      return versionCache;
+    }
     dir = up;
   }
 }
@@ -171,11 +174,14 @@ function checkJsonable(v: unknown, where: string, seen: Set<object> = new Set())
   if (typeof v !== 'object') throw new TypeError(`save_checkpoint: ${where} is a ${typeof v}, which JSON cannot hold`);
   if (seen.has(v)) throw new TypeError(`save_checkpoint: ${where} contains a cycle`);
   seen.add(v);
-  if (Array.isArray(v)) v.forEach((x, i) => checkJsonable(x, `${where}[${i}]`, seen));
-  else {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) checkJsonable(v[i], `${where}[${i}]`, seen);
+  } else {
     const proto = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) {
-      throw new TypeError(`save_checkpoint: ${where} is a ${(v as object).constructor?.name ?? 'object'}, which JSON cannot hold (use plain objects)`);
+      throw new TypeError(
+        `save_checkpoint: ${where} is a ${(v as object).constructor?.name ?? 'object'}, which JSON cannot hold (use plain objects)`,
+      );
     }
     for (const [k, x] of Object.entries(v)) if (x !== undefined) checkJsonable(x, `${where}.${k}`, seen);
   }
@@ -246,9 +252,12 @@ export function load_checkpoint(pathStem: string): Checkpoint {
   } catch (err) {
     throw new Error(`${jsonPath}: not a readable checkpoint description: ${(err as Error).message}`);
   }
-  if (doc === null || typeof doc !== 'object' || doc.format !== CHECKPOINT_FORMAT) throw new Error(`${jsonPath}: not an mmfd checkpoint (format is not '${CHECKPOINT_FORMAT}')`);
+  if (doc === null || typeof doc !== 'object' || doc.format !== CHECKPOINT_FORMAT)
+    throw new Error(`${jsonPath}: not an mmfd checkpoint (format is not '${CHECKPOINT_FORMAT}')`);
   if (typeof doc.format_version !== 'number' || doc.format_version > CHECKPOINT_FORMAT_VERSION) {
-    throw new Error(`${jsonPath}: checkpoint format version ${String(doc.format_version)} is newer than this mmfd reads (${CHECKPOINT_FORMAT_VERSION})`);
+    throw new Error(
+      `${jsonPath}: checkpoint format version ${String(doc.format_version)} is newer than this mmfd reads (${CHECKPOINT_FORMAT_VERSION})`,
+    );
   }
   const w = doc.weights;
   if (w === null || typeof w !== 'object' || !Array.isArray(w.state_dict_keys) || !Array.isArray(w.optimizer_keys)) {
@@ -276,13 +285,16 @@ export function load_checkpoint(pathStem: string): Checkpoint {
     const optState = new Map<string, Tensor>();
     for (const k of w.optimizer_keys) {
       const t = tensors.get(`${OPTIMIZER_PREFIX}${k}`);
-      if (t === undefined) throw new Error(`${jsonPath} and ${weightsPath} disagree: optimizer tensor '${k}' is listed but missing from the weights`);
+      if (t === undefined)
+        throw new Error(`${jsonPath} and ${weightsPath} disagree: optimizer tensor '${k}' is listed but missing from the weights`);
       optState.set(k, t);
     }
     if (state_dict.size + optState.size !== tensors.size) {
       const listed = new Set([...w.state_dict_keys, ...w.optimizer_keys.map((k) => `${OPTIMIZER_PREFIX}${k}`)]);
       const extra = [...tensors.keys()].filter((k) => !listed.has(k));
-      throw new Error(`${jsonPath} and ${weightsPath} disagree: the weights hold tensors the JSON does not list (${extra.slice(0, 5).join(', ')})`);
+      throw new Error(
+        `${jsonPath} and ${weightsPath} disagree: the weights hold tensors the JSON does not list (${extra.slice(0, 5).join(', ')})`,
+      );
     }
     const out: Checkpoint = { state_dict, meta: doc.meta ?? {} };
     if (doc.optimizer !== null && doc.optimizer !== undefined) out.optimizer = { state: optState, meta: doc.optimizer.meta };

@@ -11,7 +11,7 @@ export {
   STATE_DICT_WRAPPER_KEYS,
   save_checkpoint,
 } from './checkpoint.js';
-export { type PickleGlobal, type PickleValue, pickle, UnpicklingError, type UnpickleOptions, unpickle } from './pickle.js';
+export { type PickleGlobal, type PickleValue, pickle, type UnpickleOptions, UnpicklingError, unpickle } from './pickle.js';
 export { load_pth, type PthKey, type PthSaveValue, type PthValue, STORAGE_CLASS_DTYPE, StorageView, save_pth } from './pth.js';
 export { load_safetensors, SAFETENSORS_DTYPE, type SafetensorsFile, save_safetensors } from './safetensors.js';
-export { crc32, type ZipEntry, ZipReader, type ZipWriteOptions, ZipWriter, write_zip } from './zip.js';
+export { crc32, write_zip, type ZipEntry, ZipReader, type ZipWriteOptions, ZipWriter } from './zip.js';

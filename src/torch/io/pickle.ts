@@ -71,13 +71,13 @@ function isAllowedGlobal(v: unknown): v is PickleGlobal {
 }
 
 const OPCODE_NAMES: Record<number, string> = {
-  0x80: 'PROTO',
-  0x95: 'FRAME',
-  0x2e: 'STOP',
-  0x28: 'MARK',
-  0x7d: 'EMPTY_DICT',
-  0x5d: 'EMPTY_LIST',
-  0x29: 'EMPTY_TUPLE',
+  128: 'PROTO',
+  149: 'FRAME',
+  46: 'STOP',
+  40: 'MARK',
+  125: 'EMPTY_DICT',
+  93: 'EMPTY_LIST',
+  41: 'EMPTY_TUPLE',
 };
 
 export class UnpicklingError extends Error {}
@@ -106,7 +106,8 @@ function decodeLong(bytes: Uint8Array): number | bigint {
  */
 export function unpickle(data: Uint8Array, options: UnpickleOptions = {}): PickleValue {
   const file = options.filename ?? '<pickle>';
-  const findGlobal = options.findGlobal ?? ((m: string, n: string) => (m === 'collections' && n === 'OrderedDict' ? orderedDictGlobal() : undefined));
+  const findGlobal =
+    options.findGlobal ?? ((m: string, n: string) => (m === 'collections' && n === 'OrderedDict' ? orderedDictGlobal() : undefined));
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   const latin1 = new TextDecoder('latin1');
@@ -198,9 +199,11 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions = {}): Pickl
     return g;
   };
   const callGlobal = (callable: unknown, args: unknown, opname: string): unknown => {
-    if (!isAllowedGlobal(callable)) return fail(`refusing to load: ${opname} at byte ${pos - 1} calls something that is not an allowed global`);
+    if (!isAllowedGlobal(callable))
+      return fail(`refusing to load: ${opname} at byte ${pos - 1} calls something that is not an allowed global`);
     const call = callable.call;
-    if (call === undefined) return fail(`refusing to load: ${opname} at byte ${pos - 1} calls ${callable.module}.${callable.name}, which may not be called`);
+    if (call === undefined)
+      return fail(`refusing to load: ${opname} at byte ${pos - 1} calls ${callable.module}.${callable.name}, which may not be called`);
     if (!Array.isArray(args)) return fail(`corrupt pickle: ${opname} at byte ${pos - 1} with arguments that are not a tuple`);
     const out = call(args as PickleValue[]);
     if (out !== null && typeof out === 'object') builtBy.set(out, callable);
@@ -324,8 +327,12 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions = {}): Pickl
       case 0x8d: // BINUNICODE8
         stack.push(str(bytes(u64('BINUNICODE8'), 'BINUNICODE8'), 'BINUNICODE8'));
         break;
-      case 0x56: // UNICODE (protocol 0, raw-unicode-escape; plain text is enough here)
-        stack.push(line('UNICODE'));
+      case 0x56: // UNICODE (protocol 0): raw-unicode-escape
+        stack.push(
+          line('UNICODE').replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, u4: string | undefined, u8hex: string | undefined) =>
+            String.fromCodePoint(Number.parseInt((u4 ?? u8hex) as string, 16)),
+          ),
+        );
         break;
       case 0x54: {
         // BINSTRING (Python 2 str): decoded as Latin-1 text
@@ -384,11 +391,11 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions = {}): Pickl
         }
         break;
       case 0x74: // TUPLE
-      {
-        const items = popMark('TUPLE'); // (stack changes: do not write stack.push(popMark()))
-        stack.push(items);
-        break;
-      }
+        {
+          const items = popMark('TUPLE'); // (stack changes: do not write stack.push(popMark()))
+          stack.push(items);
+          break;
+        }
       case 0x85: // TUPLE1
         stack.push([pop('TUPLE1')]);
         break;
@@ -408,11 +415,11 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions = {}): Pickl
         break;
       }
       case 0x6c: // LIST
-      {
-        const items = popMark('LIST'); // (stack changes: do not write stack.push(popMark()))
-        stack.push(items);
-        break;
-      }
+        {
+          const items = popMark('LIST'); // (stack changes: do not write stack.push(popMark()))
+          stack.push(items);
+          break;
+        }
       case 0x64: {
         // DICT
         const items = popMark('DICT');
@@ -481,7 +488,8 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions = {}): Pickl
         // STACK_GLOBAL
         const name = pop('STACK_GLOBAL');
         const module = pop('STACK_GLOBAL');
-        if (typeof module !== 'string' || typeof name !== 'string') fail(`corrupt pickle: STACK_GLOBAL at byte ${at} with non-string names`);
+        if (typeof module !== 'string' || typeof name !== 'string')
+          fail(`corrupt pickle: STACK_GLOBAL at byte ${at} with non-string names`);
         stack.push(resolve(module as string, name as string));
         break;
       }
@@ -536,14 +544,16 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions = {}): Pickl
       case 0x51: {
         // BINPERSID
         const pid = pop('BINPERSID');
-        if (options.persistentLoad === undefined) fail(`refusing to load: the pickle has a persistent id at byte ${at} and none are expected here`);
+        if (options.persistentLoad === undefined)
+          fail(`refusing to load: the pickle has a persistent id at byte ${at} and none are expected here`);
         stack.push((options.persistentLoad as (p: PickleValue) => PickleValue)(pid as PickleValue));
         break;
       }
       case 0x50: {
         // PERSID (protocol 0)
         const pid = line('PERSID');
-        if (options.persistentLoad === undefined) fail(`refusing to load: the pickle has a persistent id at byte ${at} and none are expected here`);
+        if (options.persistentLoad === undefined)
+          fail(`refusing to load: the pickle has a persistent id at byte ${at} and none are expected here`);
         stack.push((options.persistentLoad as (p: PickleValue) => PickleValue)(pid));
         break;
       }
@@ -600,7 +610,7 @@ export class PyDict {
   constructor(readonly entries: readonly (readonly [PickleWritable, PickleWritable])[]) {}
 }
 
-/** A Python float, even when the value is integral (JS numbers that are integers are written as int). */
+/** A Python float, even when the value is integral (JS numbers that are safe integers are written as int). */
 export class PyFloat {
   constructor(readonly value: number) {}
 }
@@ -772,7 +782,8 @@ export function pickle(value: PickleWritable): Uint8Array {
     else if (v === true) out.byte(0x88);
     else if (v === false) out.byte(0x89);
     else if (typeof v === 'number') {
-      if (Number.isInteger(v) && !Object.is(v, -0)) writeInt(v);
+      // Safe integers are Python ints; everything else (fractions, -0, NaN, huge values) is a float.
+      if (Number.isSafeInteger(v) && !Object.is(v, -0)) writeInt(v);
       else {
         out.byte(0x47);
         out.f64be(v);

@@ -61,6 +61,28 @@ class StorageRef {
 
 // ---- loading -----------------------------------------------------------------------------------
 
+/** A tensor found while unpickling, made once all storage uses are known. */
+class PendingTensor {
+  constructor(
+    readonly storage: StorageRef,
+    readonly offset: number,
+    readonly size: number[],
+    readonly stride: number[],
+    public requiresGrad: boolean,
+  ) {}
+}
+
+/** Whether stride is the C-contiguous stride of size (dims of size 1 may have any stride). */
+function sameStrides(size: readonly number[], stride: readonly number[]): boolean {
+  let expect = 1;
+  for (let i = size.length - 1; i >= 0; i--) {
+    const d = size[i] as number;
+    if (d !== 1 && stride[i] !== expect) return false;
+    expect *= d;
+  }
+  return true;
+}
+
 function isIntList(v: unknown): v is number[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isInteger(x));
 }
@@ -113,6 +135,74 @@ export function load_pth(path: string): PthValue {
       bigEndian = order === 'big';
     }
     const pkl = zip.read(`${prefix}data.pkl`);
+    // Pass 1: unpickle, with tensors as placeholders (so we know how often each storage is used).
+    const uses = new Map<string, number>();
+    const rebuild = (args: PickleValue[], what: string): PendingTensor => {
+      const [storage, offset, size, stride, requiresGrad] = args;
+      if (!(storage instanceof StorageRef)) throw new Error(`${path}: ${what}: the first argument is not a storage`);
+      if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) throw new Error(`${path}: ${what}: bad storage offset`);
+      if (!isIntList(size) || !isIntList(stride) || size.length !== stride.length || size.some((d) => d < 0) || stride.some((s) => s < 0)) {
+        throw new Error(`${path}: ${what}: bad size/stride (${JSON.stringify(size)} / ${JSON.stringify(stride)})`);
+      }
+      const numel = size.reduce((x, y) => x * y, 1);
+      if (numel > 0) {
+        let last = offset;
+        for (let i = 0; i < size.length; i++) last += ((size[i] as number) - 1) * (stride[i] as number);
+        if (last >= storage.numel) {
+          throw new Error(
+            `${path}: ${what}: size [${size.join(', ')}] stride [${stride.join(', ')}] offset ${offset} reaches element ${last} of storage '${storage.key}' (${storage.numel} elements)`,
+          );
+        }
+      }
+      uses.set(storage.key, (uses.get(storage.key) ?? 0) + 1);
+      return new PendingTensor(storage, offset, size, stride, requiresGrad === true);
+    };
+    const tensorArgs = (args: PickleValue[], n: number, name: string): PickleValue[] => {
+      if (args.length < n) throw new Error(`${path}: ${name} with ${args.length} arguments (expected at least ${n})`);
+      return args;
+    };
+    const findGlobal = (module: string, name: string): PickleGlobal | undefined => {
+      if (module === 'collections' && name === 'OrderedDict') return orderedDictGlobal();
+      if (module === 'torch._utils') {
+        if (name === '_rebuild_tensor_v2' || name === '_rebuild_tensor') {
+          return { module, name, call: (a) => rebuild(tensorArgs(a, 4, name), name) };
+        }
+        if (name === '_rebuild_parameter' || name === '_rebuild_parameter_with_state') {
+          return {
+            module,
+            name,
+            call: (a) => {
+              const [data, requiresGrad] = tensorArgs(a, 2, name);
+              if (!(data instanceof PendingTensor)) throw new Error(`${path}: ${name}: the data is not a tensor`);
+              if (requiresGrad === true) data.requiresGrad = true;
+              return data;
+            },
+          };
+        }
+      }
+      if (module === 'torch' && name in STORAGE_CLASS_DTYPE) {
+        const g: StorageGlobal = { module, name, storageDtype: STORAGE_CLASS_DTYPE[name] as DType };
+        return g;
+      }
+      return undefined;
+    };
+    const persistentLoad = (pid: PickleValue): PickleValue => {
+      if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) {
+        throw new Error(
+          `${path}: unsupported persistent id ${JSON.stringify(Array.isArray(pid) ? pid[0] : typeof pid)} (expected a 'storage' tuple)`,
+        );
+      }
+      const [, cls, key, location, numel] = pid;
+      const dtype = (cls as Partial<StorageGlobal> | null)?.storageDtype;
+      if (dtype === undefined) throw new Error(`${path}: storage '${String(key)}' has no known storage class`);
+      if (typeof key !== 'string' || typeof numel !== 'number' || !Number.isInteger(numel) || numel < 0) {
+        throw new Error(`${path}: malformed storage persistent id for '${String(key)}'`);
+      }
+      return new StorageRef(key, dtype, numel, String(location));
+    };
+    const raw = unpickle(pkl, { filename: path, findGlobal, persistentLoad });
+
+    // Pass 2: read the storages and make the tensors.
     return tidy(() => {
       const storages = new Map<string, Tensor>();
       const storageTensor = (ref: StorageRef): Tensor => {
@@ -135,74 +225,41 @@ export function load_pth(path: string): PthValue {
         }
         return t;
       };
-
-      const rebuild = (args: PickleValue[], what: string): Tensor => {
-        const [storage, offset, size, stride, requiresGrad] = args;
-        if (!(storage instanceof StorageRef)) throw new Error(`${path}: ${what}: the first argument is not a storage`);
-        if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) throw new Error(`${path}: ${what}: bad storage offset`);
-        if (!isIntList(size) || !isIntList(stride) || size.length !== stride.length || size.some((d) => d < 0) || stride.some((s) => s < 0)) {
-          throw new Error(`${path}: ${what}: bad size/stride (${JSON.stringify(size)} / ${JSON.stringify(stride)})`);
+      const made = new Map<PendingTensor, Tensor>();
+      const materialize = (p: PendingTensor): Tensor => {
+        let out = made.get(p);
+        if (out !== undefined) return out;
+        const st = storageTensor(p.storage);
+        const numel = p.size.reduce((x, y) => x * y, 1);
+        const standard = p.offset === 0 && numel === p.storage.numel && sameStrides(p.size, p.stride);
+        if (standard && uses.get(p.storage.key) === 1) {
+          // The tensor is its whole storage, used nowhere else: no copy needed.
+          out = op('view', st, p.size);
+        } else {
+          const view = op('as_strided', st, p.size, p.stride, p.offset);
+          const contig = view.contiguous();
+          out = contig.is_same(view) ? view.clone() : contig;
         }
-        const numel = size.reduce((a, b) => a * b, 1);
-        if (numel > 0) {
-          let last = offset;
-          for (let i = 0; i < size.length; i++) last += ((size[i] as number) - 1) * (stride[i] as number);
-          if (last >= storage.numel) {
-            throw new Error(
-              `${path}: ${what}: size [${size.join(', ')}] stride [${stride.join(', ')}] offset ${offset} reaches element ${last} of storage '${storage.key}' (${storage.numel} elements)`,
-            );
-          }
-        }
-        const st = storageTensor(storage);
-        const view = op('as_strided', st, size, stride, offset);
-        const contig = view.contiguous();
-        const out = contig.is_same(view) ? view.clone() : contig;
-        if (requiresGrad === true && isFloating(out.dtype)) out.requires_grad_(true);
+        if (p.requiresGrad && isFloating(out.dtype)) out.requires_grad_(true);
+        made.set(p, out);
         return out;
       };
-
-      const tensorArgs = (args: PickleValue[], n: number, name: string): PickleValue[] => {
-        if (args.length < n) throw new Error(`${path}: ${name} with ${args.length} arguments (expected at least ${n})`);
-        return args;
+      const seen = new Set<object>();
+      const walk = (v: unknown): PthValue => {
+        if (v instanceof PendingTensor) return materialize(v);
+        if (v === null || typeof v !== 'object' || seen.has(v)) return v as PthValue;
+        seen.add(v);
+        if (Array.isArray(v)) {
+          for (let i = 0; i < v.length; i++) v[i] = walk(v[i]);
+          return v as PthValue[];
+        }
+        if (v instanceof Map) {
+          for (const [k, x] of v) v.set(k, walk(x));
+          return v as Map<PthKey, PthValue>;
+        }
+        return v as PthValue;
       };
-      const findGlobal = (module: string, name: string): PickleGlobal | undefined => {
-        if (module === 'collections' && name === 'OrderedDict') return orderedDictGlobal();
-        if (module === 'torch._utils') {
-          if (name === '_rebuild_tensor_v2' || name === '_rebuild_tensor') {
-            return { module, name, call: (a) => rebuild(tensorArgs(a, 4, name), name) };
-          }
-          if (name === '_rebuild_parameter' || name === '_rebuild_parameter_with_state') {
-            return {
-              module,
-              name,
-              call: (a) => {
-                const [data, requiresGrad] = tensorArgs(a, 2, name);
-                if (!(data instanceof Tensor)) throw new Error(`${path}: ${name}: the data is not a tensor`);
-                if (requiresGrad === true && isFloating(data.dtype)) data.requires_grad_(true);
-                return data;
-              },
-            };
-          }
-        }
-        if (module === 'torch' && name in STORAGE_CLASS_DTYPE) {
-          const g: StorageGlobal = { module, name, storageDtype: STORAGE_CLASS_DTYPE[name] as DType };
-          return g;
-        }
-        return undefined;
-      };
-      const persistentLoad = (pid: PickleValue): PickleValue => {
-        if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) {
-          throw new Error(`${path}: unsupported persistent id ${JSON.stringify(Array.isArray(pid) ? pid[0] : typeof pid)} (expected a 'storage' tuple)`);
-        }
-        const [, cls, key, location, numel] = pid;
-        const dtype = (cls as Partial<StorageGlobal> | null)?.storageDtype;
-        if (dtype === undefined) throw new Error(`${path}: storage '${String(key)}' has no known storage class`);
-        if (typeof key !== 'string' || typeof numel !== 'number' || !Number.isInteger(numel) || numel < 0) {
-          throw new Error(`${path}: malformed storage persistent id for '${String(key)}'`);
-        }
-        return new StorageRef(key, dtype, numel, String(location));
-      };
-      return unpickle(pkl, { filename: path, findGlobal, persistentLoad }) as PthValue;
+      return walk(raw);
     });
   } finally {
     zip.close();
@@ -328,7 +385,8 @@ export function save_pth(path: string, value: PthSaveValue): void {
       if (v instanceof Map) {
         const entries: [PickleWritable, PickleWritable][] = [];
         for (const [k, x] of v as ReadonlyMap<string | number, PthSaveValue>) {
-          if (typeof k !== 'string' && typeof k !== 'number') throw new TypeError(`save_pth: ${where}: Map keys must be strings or numbers`);
+          if (typeof k !== 'string' && typeof k !== 'number')
+            throw new TypeError(`save_pth: ${where}: Map keys must be strings or numbers`);
           entries.push([k, convert(x, `${where}.${k}`)]);
         }
         return new PyOrderedDict(entries);

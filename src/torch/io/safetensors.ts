@@ -48,7 +48,8 @@ function parseHeader(file: string, json: string, dataLength: number): { entries:
   } catch (err) {
     throw new Error(`${file}: invalid safetensors header (not JSON: ${(err as Error).message})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new Error(`${file}: invalid safetensors header (not an object)`);
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw new Error(`${file}: invalid safetensors header (not an object)`);
   const metadata: Record<string, string> = {};
   const entries: HeaderEntry[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -64,7 +65,9 @@ function parseHeader(file: string, json: string, dataLength: number): { entries:
     if (e === null || typeof e !== 'object') throw new Error(`${file}: tensor '${name}': header entry is not an object`);
     const dtype = typeof e.dtype === 'string' ? SAFETENSORS_DTYPE[e.dtype] : undefined;
     if (dtype === undefined) {
-      throw new Error(`${file}: tensor '${name}': unsupported dtype ${JSON.stringify(e.dtype)} (supported: ${Object.keys(SAFETENSORS_DTYPE).join(' ')})`);
+      throw new Error(
+        `${file}: tensor '${name}': unsupported dtype ${JSON.stringify(e.dtype)} (supported: ${Object.keys(SAFETENSORS_DTYPE).join(' ')})`,
+      );
     }
     const shape = e.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -108,7 +111,8 @@ function orderEntries(file: string, entries: HeaderEntry[], metadata: Record<str
   } catch {
     throw new Error(`${file}: __metadata__.key_order is not a JSON list`);
   }
-  if (!Array.isArray(order) || !order.every((k) => typeof k === 'string')) throw new Error(`${file}: __metadata__.key_order is not a list of names`);
+  if (!Array.isArray(order) || !order.every((k) => typeof k === 'string'))
+    throw new Error(`${file}: __metadata__.key_order is not a list of names`);
   const byName = new Map(entries.map((e) => [e.name, e]));
   const taken = new Set<string>();
   const out: HeaderEntry[] = [];
@@ -129,12 +133,15 @@ export function load_safetensors(path: string): SafetensorsFile {
   assertLittleEndianHost();
   const src = new FileSource(path);
   try {
-    if (src.size < 8) throw new Error(`${path}: not a safetensors file or truncated (${src.size} bytes, shorter than the 8-byte header length)`);
+    if (src.size < 8)
+      throw new Error(`${path}: not a safetensors file or truncated (${src.size} bytes, shorter than the 8-byte header length)`);
     const n = new DataView(src.read(0, 8).buffer).getBigUint64(0, true);
     if (n > BigInt(MAX_HEADER)) throw new Error(`${path}: not a safetensors file (header length ${n} is implausible)`);
     const headerLen = Number(n);
     if (8 + headerLen > src.size) {
-      throw new Error(`${path}: truncated or not a safetensors file: the header needs ${headerLen} bytes but the file has ${src.size - 8} after the length`);
+      throw new Error(
+        `${path}: truncated or not a safetensors file: the header needs ${headerLen} bytes but the file has ${src.size - 8} after the length`,
+      );
     }
     let json: string;
     try {
@@ -164,7 +171,11 @@ export function load_safetensors(path: string): SafetensorsFile {
  * Map's order, recording that order in `__metadata__.key_order`. The header is space-padded to a multiple
  * of 8; the file is written to a temporary name and renamed, so `path` is never half-written.
  */
-export function save_safetensors(path: string, tensors: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>, metadata: Record<string, string> = {}): void {
+export function save_safetensors(
+  path: string,
+  tensors: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
+  metadata: Record<string, string> = {},
+): void {
   assertLittleEndianHost();
   const items: [string, Tensor][] = tensors instanceof Map ? [...(tensors as ReadonlyMap<string, Tensor>)] : Object.entries(tensors);
   const meta: Record<string, string> = {};
@@ -203,7 +214,8 @@ export function save_safetensors(path: string, tensors: ReadonlyMap<string, Tens
         return new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
       });
       const want = (header[name] as { data_offsets: [number, number] }).data_offsets;
-      if (bytes.length !== want[1] - want[0]) throw new Error(`save_safetensors: ${path}: '${name}' gave ${bytes.length} bytes, expected ${want[1] - want[0]}`);
+      if (bytes.length !== want[1] - want[0])
+        throw new Error(`save_safetensors: ${path}: '${name}' gave ${bytes.length} bytes, expected ${want[1] - want[0]}`);
       sink.write(bytes);
     }
   });

@@ -2,7 +2,7 @@
 // entries with aligned data, the container PyTorch's torch.save uses. Only what checkpoints need:
 // no encryption, no multi-disk archives, no compression on write.
 import * as zlib from 'node:zlib';
-import { type ByteSource, BufferSource, FileSink, FileSource, writeAtomic } from './files.js';
+import { BufferSource, type ByteSource, type FileSink, FileSource, writeAtomic } from './files.js';
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
@@ -168,7 +168,9 @@ export class ZipReader {
     if (eocd < 0) {
       const head = src.size >= 4 ? viewOf(src.read(0, 4, 'the file signature')).getUint32(0, true) : 0;
       if (head === SIG_LOCAL) {
-        throw new Error(`${file}: truncated zip archive: the end-of-central-directory record is missing (the file is incomplete or corrupt)`);
+        throw new Error(
+          `${file}: truncated zip archive: the end-of-central-directory record is missing (the file is incomplete or corrupt)`,
+        );
       }
       throw new Error(`${file}: not a zip archive (no end-of-central-directory record)`);
     }
@@ -190,7 +192,9 @@ export class ZipReader {
       throw new Error(`${file}: corrupt zip: ZIP64 sizes without a ZIP64 end-of-central-directory locator`);
     }
     if (cdOffset + cdSize > cdEnd) {
-      throw new Error(`${file}: truncated or corrupt zip archive: the central directory (bytes ${cdOffset}..${cdOffset + cdSize}) is out of range`);
+      throw new Error(
+        `${file}: truncated or corrupt zip archive: the central directory (bytes ${cdOffset}..${cdOffset + cdSize}) is out of range`,
+      );
     }
     const cd = src.read(cdOffset, cdSize, 'the central directory');
     const v = viewOf(cd);
@@ -211,7 +215,8 @@ export class ZipReader {
       const extraLen = v.getUint16(p + 30, true);
       const commentLen = v.getUint16(p + 32, true);
       let localHeaderOffset = v.getUint32(p + 42, true);
-      if (p + 46 + nameLen + extraLen + commentLen > cd.length) throw new Error(`${file}: corrupt zip: central directory entry ${i} overruns`);
+      if (p + 46 + nameLen + extraLen + commentLen > cd.length)
+        throw new Error(`${file}: corrupt zip: central directory entry ${i} overruns`);
       const nameBytes = cd.subarray(p + 46, p + 46 + nameLen);
       const name = flags & 0x800 ? utf8.decode(nameBytes) : latin1.decode(nameBytes);
       // ZIP64 extended information: only the fields whose 32-bit value is saturated are present.
