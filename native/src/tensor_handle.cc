@@ -136,6 +136,21 @@ Napi::Value Meta(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// layout(handle) -> [storageOffset, isContiguous, storageKey, ...strides]. storageKey identifies the
+// storage (its StorageImpl address as a decimal string) so views of one storage can be recognised.
+Napi::Value Layout(const Napi::CallbackInfo& info) {
+  auto& t = unwrapTensor(info[0], "layout");
+  auto env = info.Env();
+  auto strides = t.strides();
+  auto out = Napi::Array::New(env, 3 + strides.size());
+  out.Set(0u, Napi::Number::New(env, static_cast<double>(t.storage_offset())));
+  out.Set(1u, Napi::Boolean::New(env, t.is_contiguous()));
+  auto key = reinterpret_cast<uintptr_t>(t.has_storage() ? t.storage().unsafeGetStorageImpl() : nullptr);
+  out.Set(2u, Napi::String::New(env, std::to_string(key)));
+  for (size_t i = 0; i < strides.size(); i++) out.Set(3 + i, Napi::Number::New(env, static_cast<double>(strides[i])));
+  return out;
+}
+
 // sameTensor(a, b): whether two handles share one TensorImpl (e.g. an in-place op's result).
 Napi::Value SameTensor(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), unwrapTensor(info[0], "sameTensor").is_same(unwrapTensor(info[1], "sameTensor")));
@@ -149,6 +164,7 @@ void initTensorHandle(Napi::Env env, Napi::Object exports) {
   exports.Set("fromBytes", Napi::Function::New(env, FromBytes));
   exports.Set("toBytes", Napi::Function::New(env, ToBytes));
   exports.Set("meta", Napi::Function::New(env, Meta));
+  exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("sameTensor", Napi::Function::New(env, SameTensor));
 }
 

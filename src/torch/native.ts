@@ -18,6 +18,7 @@ export interface NativeBinding {
   fromBytes(bytes: Uint8Array, shape: number[], dtype: number, device: string): Handle;
   toBytes(h: Handle): ArrayBuffer;
   meta(h: Handle): [number, string, boolean, ...number[]];
+  layout(h: Handle): [number, boolean, string, ...number[]];
   sameTensor(a: Handle, b: Handle): boolean;
   backward(outputs: Handle[], grads: Handle[] | undefined, retainGraph: boolean): void;
   grad(h: Handle): Handle | undefined;
