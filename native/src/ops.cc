@@ -183,6 +183,8 @@ c10::Stack runOp(const Napi::CallbackInfo& info) {
     op.handle.callBoxed(&stack);
   } catch (const c10::Error& e) {
     throw Napi::Error::New(info.Env(), op.name + ": " + e.what_without_backtrace());
+  } catch (const std::exception& e) {  // some 1.13 kernels throw plain std::runtime_error (e.g. view)
+    throw Napi::Error::New(info.Env(), op.name + ": " + e.what());
   }
   return stack;
 }

@@ -82,23 +82,6 @@ export function dimsOf(args: readonly (number | readonly number[])[]): number[] 
   return args.length === 1 && Array.isArray(args[0]) ? [...(args[0] as number[])] : (args as number[]);
 }
 
-/** Validates a reshape/view target here: libtorch 1.13's infer_size throws std::runtime_error, which
- *  the binding does not turn into a JS Error (the process aborts). */
-function checkedShape(name: string, shape: number[], numel: number): number[] {
-  const bad = (why: string): Error => new Error(`aten::${name}: shape '[${shape.join(', ')}]' is invalid for input of size ${numel}${why}`);
-  let known = 1;
-  let infer = -1;
-  shape.forEach((d, i) => {
-    if (d === -1) {
-      if (infer >= 0) throw bad(': only one dimension can be inferred');
-      infer = i;
-    } else if (!Number.isInteger(d) || d < 0) throw bad(`: invalid size ${d}`);
-    else known *= d;
-  });
-  if (infer < 0 ? known !== numel : known === 0 || numel % known !== 0) throw bad('');
-  return shape;
-}
-
 // ---- Tensor ------------------------------------------------------------------------------------
 
 interface Meta {
@@ -509,10 +492,10 @@ export class Tensor implements Disposable {
   // ---- shape and indexing ----
 
   reshape(...shape: (number | readonly number[])[]): Tensor {
-    return op('reshape', this, checkedShape('reshape', dimsOf(shape), this.numel()));
+    return op('reshape', this, dimsOf(shape));
   }
   view(...shape: (number | readonly number[])[]): Tensor {
-    return op('view', this, checkedShape('view', dimsOf(shape), this.numel()));
+    return op('view', this, dimsOf(shape));
   }
   flatten(start_dim = 0, end_dim = -1): Tensor {
     return op('flatten.using_ints', this, start_dim, end_dim);

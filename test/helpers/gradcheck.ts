@@ -8,8 +8,8 @@
 //            libtorch; plus central differences through the engine in float64 vs its autograd
 //            (the wiring of backward through the binding).
 import assert from 'node:assert/strict';
-import * as torch from '../../src/torch/index.js';
 import type { DType, Tensor } from '../../src/torch/index.js';
+import * as torch from '../../src/torch/index.js';
 import type { Rng } from './prng.js';
 import { type Arr, numel } from './reference.js';
 
@@ -57,7 +57,11 @@ export function makeTensor(spec: InputSpec, floatDtype: FloatDType = 'float32', 
     case 'float64':
       return torch.fromTypedArray(Float64Array.from(d), spec.shape, opts);
     case 'int64':
-      return torch.fromTypedArray(BigInt64Array.from(d, (v) => BigInt(v)), spec.shape, opts);
+      return torch.fromTypedArray(
+        BigInt64Array.from(d, (v) => BigInt(v)),
+        spec.shape,
+        opts,
+      );
     case 'int32':
       return torch.fromTypedArray(Int32Array.from(d), spec.shape, opts);
     case 'int16':
@@ -118,12 +122,18 @@ export function assertClose(actual: readonly number[], expected: readonly number
   }
 }
 
-/** Asserts a tensor's shape, dtype (if given) and values (tolerance tol, exact when 0). */
+/** Asserts a tensor's shape, dtype (if given) and values (max abs error <= tol * max(1, max|expected|); exact when 0). */
 export function assertTensor(t: Tensor, shape: readonly number[], expected: readonly number[], tol = 1e-5, dtype?: DType): void {
   assert.deepEqual(t.shape, [...shape], `shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
   if (dtype !== undefined) assert.equal(t.dtype, dtype);
-  if (tol === 0) assert.deepEqual(t.toArray(), [...expected]);
-  else assertClose(t.toArray(), expected, tol, 'values');
+  // exact: element-wise ===, so -0 equals 0 (and NaN equals NaN)
+  const got = t.toArray();
+  if (tol === 0)
+    assert.deepEqual(
+      got.map(Number).map((v) => (v === 0 ? 0 : v)),
+      expected.map((v) => (v === 0 ? 0 : v)),
+    );
+  else assertClose(got, expected, tol, 'values');
 }
 
 // ---- op parity ---------------------------------------------------------------------------------
@@ -255,7 +265,12 @@ export function checkOp(c: OpCase): void {
           );
         gradInputs.forEach((i, j) => {
           const fd = finiteDiff(f, xs, i, eps);
-          assertClose(auto[j] as number[], fd, c.gradAtol64 ?? 1e-6, `float64 autograd gradient of input ${i} vs engine finite differences`);
+          assertClose(
+            auto[j] as number[],
+            fd,
+            c.gradAtol64 ?? 1e-6,
+            `float64 autograd gradient of input ${i} vs engine finite differences`,
+          );
         });
       }
     });

@@ -152,7 +152,7 @@ export function erf(x: number): number {
 }
 
 export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
-export const relu = (x: number): number => (x > 0 ? x : 0);
+export const relu = (x: number): number => Math.max(x, 0);
 export const gelu = (x: number): number => 0.5 * x * (1 + erf(x / Math.SQRT2));
 export const geluTanh = (x: number): number => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
 export const silu = (x: number): number => x * sigmoid(x);
@@ -577,8 +577,18 @@ export function batchNorm(
   if (!training) return { out };
   return {
     out,
-    runningMean: runningMean && arr([C], runningMean.data.map((v, c) => (1 - momentum) * v + momentum * g(mean, c))),
-    runningVar: runningVar && arr([C], runningVar.data.map((v, c) => (1 - momentum) * v + momentum * g(varU, c))),
+    runningMean:
+      runningMean &&
+      arr(
+        [C],
+        runningMean.data.map((v, c) => (1 - momentum) * v + momentum * g(mean, c)),
+      ),
+    runningVar:
+      runningVar &&
+      arr(
+        [C],
+        runningVar.data.map((v, c) => (1 - momentum) * v + momentum * g(varU, c)),
+      ),
   };
 }
 
@@ -808,7 +818,12 @@ export function repeat(a: Arr, reps: readonly number[]): Arr {
 
 export function flip(a: Arr, dims: readonly number[]): Arr {
   const ds = dims.map((d) => normDim(d, a.shape.length));
-  return fromFn(a.shape, (idx) => at(a, idx.map((v, i) => (ds.includes(i) ? (a.shape[i] as number) - 1 - v : v))));
+  return fromFn(a.shape, (idx) =>
+    at(
+      a,
+      idx.map((v, i) => (ds.includes(i) ? (a.shape[i] as number) - 1 - v : v)),
+    ),
+  );
 }
 
 export function roll(a: Arr, shifts: readonly number[], dims: readonly number[]): Arr {

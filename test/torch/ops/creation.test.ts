@@ -1,8 +1,8 @@
 // Creation ops, random streams, typed-array round trips and dtype conversions.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import * as torch from '../../../src/torch/index.js';
 import type { DType, Tensor } from '../../../src/torch/index.js';
+import * as torch from '../../../src/torch/index.js';
 import { assertClose, assertTensor, T } from '../../helpers/gradcheck.js';
 import * as R from '../../helpers/reference.js';
 
@@ -225,7 +225,10 @@ describe('data in and out', () => {
     assert.deepEqual(t.shape, shape);
     const back = t.toTypedArray();
     assert.equal(back.constructor, arr.constructor, `${dtype}: typed array class`);
-    assert.deepEqual([...(back as unknown as ArrayLike<number | bigint> & Iterable<number | bigint>)], [...(arr as unknown as Iterable<number | bigint>)]);
+    assert.deepEqual(
+      [...(back as unknown as ArrayLike<number | bigint> & Iterable<number | bigint>)],
+      [...(arr as unknown as Iterable<number | bigint>)],
+    );
     return t;
   };
 
@@ -292,7 +295,32 @@ describe('dtype conversions', () => {
   });
 
   // Half-precision encodings are checked bit for bit against TS encoders (reference.ts).
-  const halfInputs = [0, -0, 1, -2, 0.1, 1 / 3, 65504, 65519, 65520, 1e5, 6e-5, 1e-5, 6e-8, 2.9e-8, 1e-8, -3.14159, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 2048.5];
+  const halfInputs = [
+    0,
+    -0,
+    1,
+    -2,
+    0.1,
+    1 / 3,
+    65504,
+    65519,
+    65520,
+    1e5,
+    6e-5,
+    1e-5,
+    6e-8,
+    2.9e-8,
+    1e-8,
+    -Math.PI,
+    1 + 2 ** -11,
+    1 + 3 * 2 ** -11,
+    2048.5,
+    // subnormal ties: 1.5 and 2.5 units of 2^-24 round to 2; -0.5 unit to -0; 1023.5 units to the smallest normal
+    1.5 * 2 ** -24,
+    2.5 * 2 ** -24,
+    -0.5 * 2 ** -24,
+    1023.5 * 2 ** -24,
+  ];
   const f32 = halfInputs.map(Math.fround);
 
   test('float32 -> float16 rounds to nearest even (bits), overflow to inf, subnormals; float16 -> float32 exact', () => {
@@ -326,11 +354,17 @@ describe('dtype conversions', () => {
 
   test('tensor(data, {dtype: float16 / bfloat16}) rounds as the conversion does', () => {
     tidy(() => {
-      const t = torch.tensor([0.1, 65519, -3.14159], { dtype: 'float16' });
+      const t = torch.tensor([0.1, 65519, -Math.PI], { dtype: 'float16' });
       assert.equal(t.dtype, 'float16');
-      assert.deepEqual([...(t.toTypedArray() as Uint16Array)], [0.1, 65519, -3.14159].map((v) => R.toFloat16Bits(Math.fround(v))));
-      const b = torch.tensor([0.1, -3.14159], { dtype: 'bfloat16' });
-      assert.deepEqual([...(b.toTypedArray() as Uint16Array)], [0.1, -3.14159].map((v) => R.toBfloat16Bits(Math.fround(v))));
+      assert.deepEqual(
+        [...(t.toTypedArray() as Uint16Array)],
+        [0.1, 65519, -Math.PI].map((v) => R.toFloat16Bits(Math.fround(v))),
+      );
+      const b = torch.tensor([0.1, -Math.PI], { dtype: 'bfloat16' });
+      assert.deepEqual(
+        [...(b.toTypedArray() as Uint16Array)],
+        [0.1, -Math.PI].map((v) => R.toBfloat16Bits(Math.fround(v))),
+      );
     });
   });
 

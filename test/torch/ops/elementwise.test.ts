@@ -2,8 +2,8 @@
 // gradients vs finite differences (see test/helpers/gradcheck.ts).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import * as torch from '../../../src/torch/index.js';
 import type { Tensor } from '../../../src/torch/index.js';
+import * as torch from '../../../src/torch/index.js';
 import { assertTensor, checkOp, type InputSpec, input, ints, makeTensor, randn, T, uniform } from '../../helpers/gradcheck.js';
 import { Rng } from '../../helpers/prng.js';
 import * as R from '../../helpers/reference.js';
@@ -277,7 +277,12 @@ describe('comparisons (bool results, ties included)', () => {
     });
     test(`${name} tensor-scalar`, () => {
       checkOp({
-        inputs: [input([3, 4], rng.ints(12, -2, 3).map((k) => k * 0.5))],
+        inputs: [
+          input(
+            [3, 4],
+            rng.ints(12, -2, 3).map((k) => k * 0.5),
+          ),
+        ],
         run: ([a]) => (a as Tensor)[name](0.5),
         ref: ([a]) => R.map(a as Arr, (x) => (f(x, 0.5) ? 1 : 0)),
         outDtype: 'bool',
@@ -434,10 +439,19 @@ describe('in-place ops modify self and return it', () => {
 
 // A sanity check of the harness itself: it must fail on a wrong reference.
 test('the parity harness rejects a wrong reference and a wrong gradient', () => {
-  assert.throws(() => checkOp({ inputs: [randn(rng, [3])], run: ([x]) => (x as Tensor).exp(), ref: ([x]) => R.map(x as Arr, (v) => Math.exp(v) + 1e-4) }), /forward float32/);
+  assert.throws(
+    () =>
+      checkOp({ inputs: [randn(rng, [3])], run: ([x]) => (x as Tensor).exp(), ref: ([x]) => R.map(x as Arr, (v) => Math.exp(v) + 1e-4) }),
+    /forward float32/,
+  );
   // forward right, gradient wrong: the op is x*x computed as x * detach(x) (gradient x, not 2x)
   assert.throws(
-    () => checkOp({ inputs: [randn(rng, [3])], run: ([x]) => (x as Tensor).mul((x as Tensor).detach()), ref: ([x]) => R.map(x as Arr, (v) => v * v) }),
+    () =>
+      checkOp({
+        inputs: [randn(rng, [3])],
+        run: ([x]) => (x as Tensor).mul((x as Tensor).detach()),
+        ref: ([x]) => R.map(x as Arr, (v) => v * v),
+      }),
     /autograd gradient/,
   );
   // integer data is never differentiated
