@@ -5,58 +5,83 @@
 namespace mmfd {
 namespace {
 
-const napi_type_tag kTensorTag = {0x6d6d6664'7465'6e73ULL, 0x6f72'0000'0000'0001ULL};
+const napi_type_tag kTensorTag = {0x6d6d6664'7465'6e73ULL, 0x6f72'0000'0000'0002ULL};
 const napi_type_tag kGeneratorTag = {0x6d6d6664'6765'6e65ULL, 0x7261'746f'7200'0001ULL};
 
-int64_t liveTensors = 0;
-int64_t liveBytes = 0;
+struct Slot {
+  at::Tensor tensor;
+  uint32_t generation = 0;
+  int64_t accountedBytes = 0;  // what V8 was told about, so release reports the same number back
+};
+
+// One table per Node environment (main thread, each worker), so workers never share slots.
+struct HandleTable {
+  std::vector<Slot> slots;
+  std::vector<uint32_t> free;
+  int64_t liveTensors = 0;
+  int64_t liveBytes = 0;
+};
+
+HandleTable& table(Napi::Env env) { return *env.GetInstanceData<HandleTable>(); }
 
 int64_t bytesOf(const at::Tensor& t) {
   // Only CPU bytes pressure V8's heap accounting; device memory is not V8's concern.
   return t.defined() && t.device().is_cpu() ? static_cast<int64_t>(t.nbytes()) : 0;
 }
 
-template <typename T>
-T* unwrapTagged(const Napi::Value& value, const napi_type_tag* tag) {
-  if (!value.IsExternal()) return nullptr;
-  auto ext = value.As<Napi::External<T>>();
-  if (!ext.CheckTypeTag(tag)) return nullptr;
-  return ext.Data();
+// The External's value: generation in the high 32 bits, slot index + 1 in the low 32 (never null).
+// Returns the slot index of a live handle, -1 for a disposed one; throws if it is no tensor handle.
+int64_t liveIndex(const Napi::Value& value, const char* what) {
+  if (!value.IsExternal() || !value.As<Napi::External<void>>().CheckTypeTag(&kTensorTag)) {
+    throw Napi::TypeError::New(value.Env(), std::string(what) + ": expected a tensor handle");
+  }
+  auto key = reinterpret_cast<uintptr_t>(value.As<Napi::External<void>>().Data());
+  auto index = static_cast<uint32_t>(key & 0xffffffffu) - 1;
+  auto& t = table(value.Env());
+  bool live = index < t.slots.size() && t.slots[index].generation == static_cast<uint32_t>(key >> 32);
+  return live ? static_cast<int64_t>(index) : -1;
+}
+
+void release(Napi::Env env, HandleTable& t, uint32_t index) {
+  Slot& s = t.slots[index];
+  s.tensor = at::Tensor();
+  s.generation++;
+  t.liveTensors--;
+  t.liveBytes -= s.accountedBytes;
+  if (s.accountedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, -s.accountedBytes);
+  s.accountedBytes = 0;
+  t.free.push_back(index);
 }
 
 }  // namespace
 
-void releaseTensor(Napi::Env env, TensorBox* box) {
-  if (!box->tensor.defined()) return;
-  box->tensor = at::Tensor();
-  liveTensors--;
-  liveBytes -= box->accountedBytes;
-  if (box->accountedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, -box->accountedBytes);
-  box->accountedBytes = 0;
-}
-
 Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Undefined();
-  auto* box = new TensorBox{std::move(tensor), 0};
-  box->accountedBytes = bytesOf(box->tensor);
-  liveTensors++;
-  liveBytes += box->accountedBytes;
-  if (box->accountedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, box->accountedBytes);
-  auto ext = Napi::External<TensorBox>::New(env, box, [](Napi::Env env, TensorBox* b) {
-    releaseTensor(env, b);
-    delete b;
-  });
+  auto& t = table(env);
+  uint32_t index;
+  if (!t.free.empty()) {
+    index = t.free.back();
+    t.free.pop_back();
+  } else {
+    index = static_cast<uint32_t>(t.slots.size());
+    t.slots.emplace_back();
+  }
+  Slot& s = t.slots[index];
+  s.accountedBytes = bytesOf(tensor);
+  s.tensor = std::move(tensor);
+  t.liveTensors++;
+  t.liveBytes += s.accountedBytes;
+  if (s.accountedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, s.accountedBytes);
+  auto key = (static_cast<uintptr_t>(s.generation) << 32) | (static_cast<uintptr_t>(index) + 1);
+  auto ext = Napi::External<void>::New(env, reinterpret_cast<void*>(key));
   ext.TypeTag(&kTensorTag);
   return ext;
 }
 
-bool isTensorHandle(const Napi::Value& value) { return unwrapTagged<TensorBox>(value, &kTensorTag) != nullptr; }
-
 at::Tensor& unwrapTensor(const Napi::Value& value, const char* what) {
-  auto* box = unwrapTagged<TensorBox>(value, &kTensorTag);
-  if (box == nullptr) throw Napi::TypeError::New(value.Env(), std::string(what) + ": expected a tensor handle");
-  if (!box->tensor.defined()) throw Napi::Error::New(value.Env(), std::string(what) + ": tensor was disposed");
-  return box->tensor;
+  auto index = liveIndex(value, what);
+  if (index < 0) throw Napi::Error::New(value.Env(), std::string(what) + ": tensor was disposed");
+  return table(value.Env()).slots[index].tensor;
 }
 
 Napi::Value wrapGenerator(Napi::Env env, at::Generator generator) {
@@ -67,29 +92,29 @@ Napi::Value wrapGenerator(Napi::Env env, at::Generator generator) {
 }
 
 bool isGeneratorHandle(const Napi::Value& value) {
-  return unwrapTagged<at::Generator>(value, &kGeneratorTag) != nullptr;
+  return value.IsExternal() && value.As<Napi::External<at::Generator>>().CheckTypeTag(&kGeneratorTag);
 }
 
 at::Generator& unwrapGenerator(const Napi::Value& value) {
-  auto* gen = unwrapTagged<at::Generator>(value, &kGeneratorTag);
-  if (gen == nullptr) throw Napi::TypeError::New(value.Env(), "expected a generator handle");
-  return *gen;
+  if (!isGeneratorHandle(value)) throw Napi::TypeError::New(value.Env(), "expected a generator handle");
+  return *value.As<Napi::External<at::Generator>>().Data();
 }
 
 namespace {
 
-// dispose(handle): drop the tensor reference now.
+// dispose(handle): drop the tensor reference now. A handle already disposed is left alone.
 Napi::Value Dispose(const Napi::CallbackInfo& info) {
-  auto* box = unwrapTagged<TensorBox>(info[0], &kTensorTag);
-  if (box == nullptr) throw Napi::TypeError::New(info.Env(), "dispose: expected a tensor handle");
-  releaseTensor(info.Env(), box);
+  auto index = liveIndex(info[0], "dispose");
+  if (index >= 0) release(info.Env(), table(info.Env()), static_cast<uint32_t>(index));
   return info.Env().Undefined();
 }
 
 Napi::Value LiveStats(const Napi::CallbackInfo& info) {
+  auto& t = table(info.Env());
   auto out = Napi::Object::New(info.Env());
-  out.Set("tensors", Napi::Number::New(info.Env(), static_cast<double>(liveTensors)));
-  out.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(liveBytes)));
+  out.Set("tensors", Napi::Number::New(info.Env(), static_cast<double>(t.liveTensors)));
+  out.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(t.liveBytes)));
+  out.Set("slots", Napi::Number::New(info.Env(), static_cast<double>(t.slots.size())));
   return out;
 }
 
@@ -159,6 +184,7 @@ Napi::Value SameTensor(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void initTensorHandle(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new HandleTable());
   exports.Set("dispose", Napi::Function::New(env, Dispose));
   exports.Set("liveStats", Napi::Function::New(env, LiveStats));
   exports.Set("fromBytes", Napi::Function::New(env, FromBytes));

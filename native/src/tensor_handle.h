@@ -7,20 +7,13 @@
 
 namespace mmfd {
 
-struct TensorBox {
-  at::Tensor tensor;
-  int64_t accountedBytes = 0;  // what V8 was told about, so release reports the same number back
-};
-
 Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor);  // an undefined tensor becomes `undefined`
 at::Tensor& unwrapTensor(const Napi::Value& value, const char* what);
-bool isTensorHandle(const Napi::Value& value);
 
 Napi::Value wrapGenerator(Napi::Env env, at::Generator generator);
 at::Generator& unwrapGenerator(const Napi::Value& value);
 bool isGeneratorHandle(const Napi::Value& value);
 
-void releaseTensor(Napi::Env env, TensorBox* box);
 
 // Every exported function converts C++ exceptions (c10::Error included) into JS errors with this.
 template <typename F>

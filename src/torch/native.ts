@@ -14,7 +14,7 @@ export interface NativeBinding {
   call(id: number, ...args: unknown[]): unknown;
   callInPlace(id: number, ...args: unknown[]): void;
   dispose(h: Handle): void;
-  liveStats(): { tensors: number; bytes: number };
+  liveStats(): { tensors: number; bytes: number; slots: number };
   fromBytes(bytes: Uint8Array, shape: number[], dtype: number, device: string): Handle;
   toBytes(h: Handle): ArrayBuffer;
   meta(h: Handle): [number, string, boolean, ...number[]];

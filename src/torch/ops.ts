@@ -98,5 +98,6 @@ export function libtorch_version(): string {
 
 /** Live native tensors and their CPU bytes, for leak checks. */
 export function memory_stats(): { tensors: number; bytes: number } {
-  return native.liveStats();
+  const { tensors, bytes } = native.liveStats();
+  return { tensors, bytes };
 }

@@ -6,13 +6,17 @@ export interface Disposable {
   dispose(): void;
   readonly isDisposed: boolean;
   kept: boolean;
+  /** Called when the tensor leaves every scope: from now on only dispose() or the GC frees it. */
+  unscoped(): void;
 }
 
 const scopes: Set<Disposable>[] = [];
 
-export function track(t: Disposable): void {
+/** Puts t in the innermost scope; false when there is none. */
+export function track(t: Disposable): boolean {
   const top = scopes[scopes.length - 1];
-  if (top !== undefined) top.add(t);
+  top?.add(t);
+  return top !== undefined;
 }
 
 function collect(value: unknown, into: Set<Disposable>, seen: Set<unknown>): void {
@@ -45,8 +49,10 @@ export function tidy<T>(fn: () => T): T {
   collect(result, returned, new Set());
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (returned.has(t)) parent?.add(t);
-    else if (!t.kept) t.dispose();
+    if (returned.has(t)) {
+      if (parent) parent.add(t);
+      else t.unscoped();
+    } else if (!t.kept) t.dispose();
   }
   return result;
 }

@@ -84,6 +84,12 @@ export function dimsOf(args: readonly (number | readonly number[])[]): number[] 
 
 // ---- Tensor ------------------------------------------------------------------------------------
 
+// The fallback for tensors that may never be disposed: those outside every tidy() scope (made there,
+// returned from the outermost scope, or kept). When one is garbage-collected its handle is released.
+// Tensors inside a scope are not registered: registration makes V8 keep objects longer (measured:
+// the heap of a 20,000-step training loop grew from 9 to 50 MB with every tensor registered).
+const gcFallback = new FinalizationRegistry<Handle>((h) => native.dispose(h));
+
 interface Meta {
   dtype: DType;
   device: string;
@@ -94,11 +100,12 @@ export class Tensor implements Disposable {
   kept = false;
   #handle: Handle | undefined;
   #meta: Meta | undefined;
+  #gcRegistered = false;
 
   /** Wraps a native handle. Use the creation functions (tensor, zeros, ...) rather than this. */
   constructor(handle: Handle) {
     this.#handle = handle;
-    track(this);
+    if (!track(this)) this.unscoped();
   }
 
   get handle(): Handle {
@@ -113,6 +120,7 @@ export class Tensor implements Disposable {
   /** Releases the native memory now. Safe to call twice. */
   dispose(): void {
     if (this.#handle !== undefined) {
+      if (this.#gcRegistered) gcFallback.unregister(this);
       native.dispose(this.#handle);
       this.#handle = undefined;
     }
@@ -121,7 +129,15 @@ export class Tensor implements Disposable {
   /** Exempts this tensor from disposal by the enclosing tidy() scopes. */
   keep(): this {
     this.kept = true;
+    this.unscoped();
     return this;
+  }
+
+  unscoped(): void {
+    if (!this.#gcRegistered && this.#handle !== undefined) {
+      gcFallback.register(this, this.#handle, this);
+      this.#gcRegistered = true;
+    }
   }
 
   // ---- metadata ----

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as torch from '../../../src/torch/index.js';
 
 const { nn } = torch;
@@ -229,6 +231,23 @@ describe('memory scopes', () => {
       }),
     );
     assert.equal(torch.memory_stats().tensors, before);
+  });
+
+  test('a tensor outside every scope that is never disposed is released after garbage collection', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const before = torch.memory_stats().tensors;
+    (() => {
+      for (let i = 0; i < 100; i++) torch.ones([1000]);
+      torch.tidy(() => torch.ones([10])); // escapes the outermost scope: also GC-managed
+    })();
+    assert.equal(torch.memory_stats().tensors, before + 101);
+    for (let i = 0; i < 10 && torch.memory_stats().tensors > before; i++) {
+      gc();
+      await new Promise((r) => setImmediate(r));
+    }
+    // Garbage left by earlier tests may go too, so the count can end below `before`.
+    assert.ok(torch.memory_stats().tensors <= before);
   });
 
   test('a module built inside tidy keeps its parameters', () => {
