@@ -15,8 +15,8 @@ export interface Conv2dOptions {
   bias?: boolean;
 }
 
-/** 2-D convolution. weight [out, in/groups, kh, kw]. */
-export class Conv2d extends Module {
+/** What Conv2d and ConvTranspose2d share (PyTorch's _ConvNd): hyperparameters, weight, bias, init. */
+abstract class ConvBase extends Module {
   weight: Parameter;
   bias: Parameter | undefined;
   readonly stride: [number, number];
@@ -28,7 +28,8 @@ export class Conv2d extends Module {
     readonly in_channels: number,
     readonly out_channels: number,
     kernel_size: Pair,
-    o: Conv2dOptions = {},
+    o: Conv2dOptions,
+    transposed: boolean,
   ) {
     super();
     this.stride = pair(o.stride ?? 1);
@@ -36,15 +37,25 @@ export class Conv2d extends Module {
     this.dilation = pair(o.dilation ?? 1);
     this.groups = o.groups ?? 1;
     if (in_channels % this.groups || out_channels % this.groups) {
-      throw new Error(`Conv2d: channels ${in_channels}->${out_channels} are not divisible by groups ${this.groups}`);
+      throw new Error(`${this.constructor.name}: channels ${in_channels}->${out_channels} are not divisible by groups ${this.groups}`);
     }
     const [kh, kw] = pair(kernel_size);
+    // weight [out, in/groups, kh, kw]; transposed: [in, out/groups, kh, kw]. PyTorch takes fan_in from
+    // weight.shape[1] * kernel in both cases.
+    const shape = transposed ? [in_channels, out_channels / this.groups, kh, kw] : [out_channels, in_channels / this.groups, kh, kw];
     [this.weight, this.bias] = tidy(() => {
-      const w = new Parameter(uninitialized([out_channels, in_channels / this.groups, kh, kw]));
+      const w = new Parameter(uninitialized(shape));
       const b = o.bias === false ? undefined : new Parameter(uninitialized([out_channels]));
-      reset_linear_like(w, b, (in_channels / this.groups) * kh * kw);
+      reset_linear_like(w, b, (shape[1] as number) * kh * kw);
       return [w, b];
     });
+  }
+}
+
+/** 2-D convolution. weight [out, in/groups, kh, kw]. */
+export class Conv2d extends ConvBase {
+  constructor(in_channels: number, out_channels: number, kernel_size: Pair, o: Conv2dOptions = {}) {
+    super(in_channels, out_channels, kernel_size, o, false);
   }
 
   forward(x: Tensor): Tensor {
@@ -58,35 +69,12 @@ export class Conv2d extends Module {
 }
 
 /** Transposed 2-D convolution. weight [in, out/groups, kh, kw], as in PyTorch. */
-export class ConvTranspose2d extends Module {
-  weight: Parameter;
-  bias: Parameter | undefined;
-  readonly stride: [number, number];
-  readonly padding: [number, number];
+export class ConvTranspose2d extends ConvBase {
   readonly output_padding: [number, number];
-  readonly dilation: [number, number];
-  readonly groups: number;
 
-  constructor(
-    readonly in_channels: number,
-    readonly out_channels: number,
-    kernel_size: Pair,
-    o: Conv2dOptions & { output_padding?: Pair } = {},
-  ) {
-    super();
-    this.stride = pair(o.stride ?? 1);
-    this.padding = pair(o.padding ?? 0);
+  constructor(in_channels: number, out_channels: number, kernel_size: Pair, o: Conv2dOptions & { output_padding?: Pair } = {}) {
+    super(in_channels, out_channels, kernel_size, o, true);
     this.output_padding = pair(o.output_padding ?? 0);
-    this.dilation = pair(o.dilation ?? 1);
-    this.groups = o.groups ?? 1;
-    const [kh, kw] = pair(kernel_size);
-    [this.weight, this.bias] = tidy(() => {
-      const w = new Parameter(uninitialized([in_channels, out_channels / this.groups, kh, kw]));
-      const b = o.bias === false ? undefined : new Parameter(uninitialized([out_channels]));
-      // PyTorch computes fan_in from weight.shape[1] * kernel for transposed convs too.
-      reset_linear_like(w, b, (out_channels / this.groups) * kh * kw);
-      return [w, b];
-    });
   }
 
   forward(x: Tensor): Tensor {

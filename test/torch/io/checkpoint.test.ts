@@ -6,9 +6,9 @@ import * as torch from '../../../src/torch/index.js';
 import { load_checkpoint, load_state_dict_file, save_checkpoint } from '../../../src/torch/io/checkpoint.js';
 import { load_pth, save_pth } from '../../../src/torch/io/pth.js';
 import { load_safetensors, save_safetensors } from '../../../src/torch/io/safetensors.js';
-import { assertStateDictsIdentical, fixture, leftoverTemps, skipNoFixtures, tempDir } from './helpers.js';
+import { assertStateDictsIdentical, fixture, leftoverTemps, tempDir } from './helpers.js';
 
-test('load_state_dict_file unwraps the usual wrappers', { skip: skipNoFixtures }, () => {
+test('load_state_dict_file unwraps the usual wrappers', () => {
   const pre = (f: string) => fixture('ckpt_loading', 'pretrained', f);
   torch.tidy(() => {
     const ref = load_safetensors(fixture('checkpoint_pth', 'weights.safetensors')).tensors;

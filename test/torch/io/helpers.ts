@@ -1,35 +1,12 @@
 // Shared by the checkpoint IO tests: where the fixtures are, temporary folders, exact tensor comparison.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type * as torch from '../../../src/torch/index.js';
+import { repoRoot } from '../../helpers/fixtures.js';
 
-/** The folder holding package.json, found by walking up from this file (works from src and dist). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the package root');
-    dir = up;
-  }
-  return dir;
-}
-
-/** The shared numerical fixtures: $MMFD_FIXTURES, else ../shared/fixtures beside the repository. */
-export function fixturesDir(): string {
-  return process.env.MMFD_FIXTURES ?? join(repoRoot(), '..', 'shared', 'fixtures');
-}
-
-export function fixture(...parts: string[]): string {
-  return join(fixturesDir(), 'reference', ...parts);
-}
-
-/** undefined when the fixtures are present, else a reason to skip (for `test(name, { skip }, fn)`). */
-export const skipNoFixtures: string | undefined = existsSync(join(fixturesDir(), 'reference'))
-  ? undefined
-  : `fixtures not found at ${fixturesDir()}`;
+export { fixture } from '../../helpers/fixtures.js';
 
 /** Small binary test files that ship with these tests (made with PyTorch 1.13; see data/README.md). */
 export function dataFile(name: string): string {

@@ -7,7 +7,7 @@ import { PyGlobal, PyOrderedDict, PyPersistentId, PyReduce, PyTuple, pickle } fr
 import { load_pth, type PthValue, StorageView, save_pth } from '../../../src/torch/io/pth.js';
 import { load_safetensors } from '../../../src/torch/io/safetensors.js';
 import { write_zip, ZipReader } from '../../../src/torch/io/zip.js';
-import { assertStateDictsIdentical, assertTensorIdentical, dataFile, fixture, leftoverTemps, skipNoFixtures, tempDir } from './helpers.js';
+import { assertStateDictsIdentical, assertTensorIdentical, dataFile, fixture, leftoverTemps, tempDir } from './helpers.js';
 
 const asMap = (v: PthValue | undefined): Map<string, PthValue> => {
   assert.ok(v instanceof Map, 'expected a dict');
@@ -18,7 +18,7 @@ const asTensor = (v: PthValue | undefined): torch.Tensor => {
   return v;
 };
 
-test('student_full weights.pth equals weights.safetensors exactly (keys, order, dtypes, bits)', { skip: skipNoFixtures }, () => {
+test('student_full weights.pth equals weights.safetensors exactly (keys, order, dtypes, bits)', () => {
   const pth = asMap(load_pth(fixture('student_full', 'weights.pth'))) as Map<string, torch.Tensor>;
   const st = load_safetensors(fixture('student_full', 'weights.safetensors'));
   try {
@@ -38,7 +38,7 @@ test('student_full weights.pth equals weights.safetensors exactly (keys, order, 
   }
 });
 
-test("checkpoint.pth is {'net': state dict, 'epoch': 3} and matches weights.safetensors", { skip: skipNoFixtures }, () => {
+test("checkpoint.pth is {'net': state dict, 'epoch': 3} and matches weights.safetensors", () => {
   const v = asMap(load_pth(fixture('checkpoint_pth', 'checkpoint.pth')));
   const st = load_safetensors(fixture('checkpoint_pth', 'weights.safetensors'));
   try {
@@ -54,7 +54,7 @@ test("checkpoint.pth is {'net': state dict, 'epoch': 3} and matches weights.safe
   }
 });
 
-test('the ckpt_loading pretrained files load', { skip: skipNoFixtures }, () => {
+test('the ckpt_loading pretrained files load', () => {
   const dir = (f: string) => fixture('ckpt_loading', 'pretrained', f);
   torch.tidy(() => {
     const sam = asMap(load_pth(dir('medsam_vit_small.pth')));
@@ -113,7 +113,7 @@ test('files written by PyTorch 1.13: every storage dtype, views with strides and
   }
 });
 
-test('truncated and non-checkpoint files give clear errors naming the file', { skip: skipNoFixtures }, () => {
+test('truncated and non-checkpoint files give clear errors naming the file', () => {
   const { dir, cleanup } = tempDir();
   try {
     const bytes = readFileSync(fixture('checkpoint_pth', 'checkpoint.pth'));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as torch from '../../../src/torch/index.js';
 import { load_safetensors, save_safetensors } from '../../../src/torch/io/safetensors.js';
-import { assertTensorIdentical, fixture, leftoverTemps, skipNoFixtures, tempDir } from './helpers.js';
+import { assertTensorIdentical, fixture, leftoverTemps, tempDir } from './helpers.js';
 
 /** A safetensors file from a header object and raw data. */
 function rawFile(path: string, header: unknown, data: Uint8Array, pad = true): void {
@@ -88,7 +88,7 @@ test('without key_order the tensors come in data-offset order', () => {
   }
 });
 
-test('the fixture files load in state_dict order', { skip: skipNoFixtures }, () => {
+test('the fixture files load in state_dict order', () => {
   torch.tidy(() => {
     const { tensors, metadata } = load_safetensors(fixture('checkpoint_pth', 'weights.safetensors'));
     assert.deepEqual([...tensors.keys()], JSON.parse(metadata.key_order as string));
