@@ -7,6 +7,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  'check-fixture': { summary: 'rebuild a reference fixture folder and compare every output', load: () => import('./check-fixture.js') },
   demo: { summary: 'run the built-in demo (no downloads, CPU)', load: () => import('./demo.js') },
   version: { summary: 'print versions: mmfd, libtorch, threads, CUDA', load: () => import('./version.js') },
 };

@@ -1,6 +1,6 @@
 // Containers whose children are named "0", "1", ... as in PyTorch, so their keys match.
 import type { Tensor } from '../tensor.js';
-import { Module } from './module.js';
+import { Module, type Parameter } from './module.js';
 
 export class ModuleList<M extends Module = Module> extends Module implements Iterable<M> {
   readonly items: M[];
@@ -42,5 +42,33 @@ export class Sequential extends ModuleList<Module & { forward(x: Tensor): Tensor
     let y = x;
     for (const m of this.items) y = m.forward(y);
     return y;
+  }
+}
+
+/** Parameters named "0", "1", ... (PyTorch's ParameterList), e.g. one learned token set per depth. */
+export class ParameterList extends Module implements Iterable<Parameter> {
+  readonly items: Parameter[];
+
+  constructor(items: Iterable<Parameter> = []) {
+    super();
+    this.items = [...items];
+  }
+
+  protected override own_parameters(): [string, Parameter][] {
+    return this.items.map((p, i) => [String(i), p]);
+  }
+  get length(): number {
+    return this.items.length;
+  }
+  at(i: number): Parameter {
+    const p = this.items.at(i);
+    if (p === undefined) throw new RangeError(`ParameterList: index ${i} out of range (${this.items.length} parameters)`);
+    return p;
+  }
+  [Symbol.iterator](): Iterator<Parameter> {
+    return this.items[Symbol.iterator]();
+  }
+  forward(..._args: never[]): unknown {
+    throw new Error('ParameterList has no forward(); index it');
   }
 }

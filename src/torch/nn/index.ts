@@ -1,5 +1,5 @@
 export { Dropout, GELU, Identity, ReLU, Sigmoid, Tanh } from './activation.js';
-export { ModuleList, Sequential } from './container.js';
+export { ModuleList, ParameterList, Sequential } from './container.js';
 export { Conv2d, type Conv2dOptions, ConvTranspose2d } from './conv.js';
 export { Embedding } from './embedding.js';
 export * as functional from './functional.js';
