@@ -14,8 +14,8 @@ export class LayerNorm2d extends nn.Module {
     readonly eps = 1e-6,
   ) {
     super();
-    this.weight = new nn.Parameter(torch.ones([num_channels]));
-    this.bias = new nn.Parameter(torch.zeros([num_channels]));
+    this.weight = torch.tidy(() => new nn.Parameter(torch.ones([num_channels])));
+    this.bias = torch.tidy(() => new nn.Parameter(torch.zeros([num_channels])));
   }
 
   forward(x: Tensor): Tensor {

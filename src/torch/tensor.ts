@@ -185,6 +185,10 @@ export class Tensor implements Disposable {
   is_contiguous(): boolean {
     return native.layout(this.handle)[1];
   }
+  /** Same shape and elements (torch.equal). */
+  equal(other: Tensor): boolean {
+    return callOp('equal', this, other) as boolean;
+  }
   /** Whether two tensors are views of one storage. */
   shares_storage_with(other: Tensor): boolean {
     return native.layout(this.handle)[2] === native.layout(other.handle)[2];

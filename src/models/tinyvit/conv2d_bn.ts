@@ -15,6 +15,14 @@ export class Conv2dBN extends nn.Module {
   }
 
   forward(x: torch.Tensor): torch.Tensor {
-    return torch.tidy(() => this.bn.forward(this.c.forward(x)));
+    return torch.tidy(() => {
+      const { c, bn } = this;
+      if (this.training || !bn.running_mean || !bn.running_var || !bn.weight || !bn.bias) return bn.forward(c.forward(x));
+      // Eval: BN folded into the convolution (the reference's Conv2d_BN.fuse), one pass over the activations.
+      const s = bn.weight.div(bn.running_var.add(bn.eps).sqrt());
+      const w = c.weight.mul(s.view(-1, 1, 1, 1));
+      const b = bn.bias.sub(bn.running_mean.mul(s));
+      return nn.functional.conv2d(x, w, b, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups });
+    });
   }
 }

@@ -5,7 +5,8 @@ import type { DType } from '../dtype.js';
 import { no_grad } from '../ops.js';
 import { type Device, opHandle, Tensor } from '../tensor.js';
 
-/** A tensor a module trains: a leaf that requires grad (unless frozen), never disposed by tidy(). */
+/** A tensor a module trains: a leaf that requires grad (unless frozen), never disposed by tidy().
+ *  It aliases `data`'s storage; build it inside tidy() so the source handle is released at once. */
 export class Parameter extends Tensor {
   constructor(data: Tensor, requires_grad = true) {
     // A detached alias of data's storage: the caller may dispose `data` itself.

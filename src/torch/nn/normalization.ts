@@ -1,4 +1,5 @@
 import { ones, tensor, zeros } from '../creation.js';
+import { tidy } from '../scope.js';
 import { no_grad } from '../ops.js';
 import type { Tensor } from '../tensor.js';
 import * as F from './functional.js';
@@ -21,8 +22,8 @@ export class BatchNorm2d extends Module {
     readonly track_running_stats = true,
   ) {
     super();
-    this.weight = affine ? new Parameter(ones([num_features])) : undefined;
-    this.bias = affine ? new Parameter(zeros([num_features])) : undefined;
+    this.weight = affine ? tidy(() => new Parameter(ones([num_features]))) : undefined;
+    this.bias = affine ? tidy(() => new Parameter(zeros([num_features]))) : undefined;
     if (track_running_stats) {
       this.running_mean = this.register_buffer('running_mean', zeros([num_features]));
       this.running_var = this.register_buffer('running_var', ones([num_features]));
@@ -54,8 +55,8 @@ export class LayerNorm extends Module {
   ) {
     super();
     this.normalized_shape = typeof normalized_shape === 'number' ? [normalized_shape] : normalized_shape;
-    this.weight = elementwise_affine ? new Parameter(ones(this.normalized_shape)) : undefined;
-    this.bias = elementwise_affine ? new Parameter(zeros(this.normalized_shape)) : undefined;
+    this.weight = elementwise_affine ? tidy(() => new Parameter(ones(this.normalized_shape))) : undefined;
+    this.bias = elementwise_affine ? tidy(() => new Parameter(zeros(this.normalized_shape))) : undefined;
   }
 
   forward(x: Tensor): Tensor {

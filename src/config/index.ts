@@ -1,0 +1,2 @@
+export { AUGMENTATIONS, type ConfigTree, type ConfigValue, DEFAULTS } from './defaults.js';
+export { ConfigError, get, loadConfig, nearest, parseConfig } from './load.js';
