@@ -7,8 +7,9 @@
   "targets": [
     {
       "target_name": "mmfd_native",
-      "sources": ["src/addon.cc", "src/tensor_handle.cc", "src/ops.cc", "src/autograd.cc", "src/runtime.cc"],
+      "sources": ["src/addon.cc", "src/tensor_handle.cc", "src/ops.cc", "src/autograd.cc", "src/runtime.cc", "src/openslide.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "link_settings": { "libraries": ["-lopenslide"] },
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],

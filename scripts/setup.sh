@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Installs what mmfd needs and builds it: Debian's libtorch (CPU) with OpenBLAS-openmp as the system
-# BLAS, the npm dependencies, and the native addon. Safe to re-run; skips what is already there.
+# BLAS, OpenSlide, the npm dependencies, and the native addon. Safe to re-run; skips what is already there.
 # LIBTORCH=/path/to/libtorch builds against another libtorch (e.g. a CUDA build) instead of Debian's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libtorch-dev libopenblas0-openmp)
+APT_PACKAGES=(libtorch-dev libopenblas0-openmp libopenslide-dev)
 MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
 
+# With LIBTORCH set, only OpenSlide comes from Debian.
+[ -n "${LIBTORCH:-}" ] && APT_PACKAGES=(libopenslide-dev)
 missing=()
-if [ -z "${LIBTORCH:-}" ]; then
-  for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-fi
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} (Debian packages)"
@@ -26,7 +26,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
     echo "setup: apt-get could not install ${missing[*]}." >&2
-    echo "       mmfd needs libtorch: 'apt-get install libtorch-dev libopenblas0-openmp' (Debian 12 or newer)," >&2
+    echo "       mmfd needs libtorch and OpenSlide: 'apt-get install libtorch-dev libopenblas0-openmp libopenslide-dev' (Debian 12 or newer)," >&2
     echo "       or LIBTORCH=/path/to/libtorch pointing at an unpacked libtorch (with include/ and lib/)." >&2
     exit 1
   fi

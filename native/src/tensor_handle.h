@@ -33,5 +33,6 @@ void initTensorHandle(Napi::Env env, Napi::Object exports);
 void initOps(Napi::Env env, Napi::Object exports);
 void initAutograd(Napi::Env env, Napi::Object exports);
 void initRuntime(Napi::Env env, Napi::Object exports);
+void initOpenSlide(Napi::Env env, Napi::Object exports);
 
 }  // namespace mmfd

@@ -8,7 +8,21 @@ import { fileURLToPath } from 'node:url';
 /** An opaque native object: a tensor or generator handle. */
 export type Handle = object;
 
+/** OpenSlide, bound thinly (native/src/openslide.cc); src/slides/openslide.ts is the API. */
+export interface OpenSlideBinding {
+  detectVendor(path: string): string | null;
+  open(path: string): Handle;
+  close(slide: Handle): void;
+  levels(slide: Handle): [number, number, number][];
+  properties(slide: Handle): Record<string, string | null>;
+  readRegion(slide: Handle, x: number, y: number, level: number, w: number, h: number): Uint8Array;
+  associatedImages(slide: Handle): Record<string, [number, number]>;
+  readAssociatedImage(slide: Handle, name: string): Uint8Array;
+  version(): string;
+}
+
 export interface NativeBinding {
+  openslide: OpenSlideBinding;
   opLookup(name: string, overload: string): number;
   opSchema(id: number): string;
   call(id: number, ...args: unknown[]): unknown;
