@@ -5,12 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libtorch-dev libopenblas0-openmp libopenslide-dev)
+APT_PACKAGES=(libtorch-dev libopenblas0-openmp libopenslide-dev fonts-dejavu-core)
 MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
 
-# With LIBTORCH set, only OpenSlide comes from Debian.
-[ -n "${LIBTORCH:-}" ] && APT_PACKAGES=(libopenslide-dev)
+# With LIBTORCH set, only OpenSlide and the fonts (for text in pictures) come from Debian.
+[ -n "${LIBTORCH:-}" ] && APT_PACKAGES=(libopenslide-dev fonts-dejavu-core)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
