@@ -13,6 +13,10 @@ export const AUGMENTATIONS: ConfigTree = {
   Flip: { h: true, v: true, prob_th: 0.5 },
   Affine: { scale: [1, 1], translate: [0, 0], rotate: [-360, 360], shear: [0, 0], p: 1 },
   Resize: { size: [512, 512] },
+  // mmfd, not in the reference (off unless use: true; see src/data/augment.ts): H&E stain jitter
+  // (amounts scaled by U(1±alpha), shifted by U(±beta)) and brightness/contrast jitter.
+  HEDJitter: { use: false, alpha: 0.05, beta: 0.01 },
+  BrightnessContrast: { use: false, brightness: 0.1, contrast: 0.1 },
 };
 
 const augmentTrain: ConfigTree = {

@@ -9,3 +9,4 @@ registerKind('medsam_encoder', () => import('./medsam_encoder.js'));
 registerKind('ckpt_loading', () => import('./ckpt_loading.js'));
 registerKind('student_full', () => import('./student_full.js'));
 registerKind('teacher_small', () => import('./teacher_small.js'));
+registerKind('labels', () => import('./labels.js'));

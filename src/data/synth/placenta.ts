@@ -1,0 +1,62 @@
+// One synthetic H&E placenta patch and its labels: layout.ts draws the label geometry, paint.ts paints dyes from
+// it, texture.ts renders them through a random stain. The labels are the drawn geometry itself.
+import { FINAL_CLASSES } from '../classes.js';
+import { CLASS_TABLE, encodeLayer, type RawClassName } from './labels.js';
+import { Scene } from './layout.js';
+import { Painter } from './paint.js';
+import { Rng } from './prng.js';
+import { emptyDyeMaps, randomStain, renderStain } from './texture.js';
+
+export interface SynthPatch {
+  size: number;
+  /** HWC RGB, size x size. */
+  image: Uint8Array;
+  /** Per-pixel class code of each layer (labels.ts: CLASS_TABLE index + 1, 0 = other). */
+  level0: Uint8Array;
+  level1: Uint8Array;
+  /** The colour-coded label layers (HWC RGB, black = other) as written to ann/<id>_seml0.png and _seml1.png. */
+  seml0: Uint8Array;
+  seml1: Uint8Array;
+  /** One 0/1 mask per raw class. */
+  classes: Record<RawClassName, Uint8Array>;
+}
+
+/** A size x size synthetic patch; the same seed and size always give the same pixels. */
+export function synthesizePatch(seed: number, size = 1024): SynthPatch {
+  if (!Number.isInteger(size) || size < 16) throw new Error(`synthesizePatch: size must be an integer >= 16, got ${size}`);
+  const rng = new Rng(seed);
+  const scene = new Scene(rng.fork(), size);
+  scene.layOut();
+  const paintRng = rng.fork();
+  const dyes = emptyDyeMaps(scene.n);
+  new Painter(scene, dyes, paintRng).paint();
+  const image = renderStain(dyes, randomStain(paintRng), size, size, paintRng);
+  const classes = {} as Record<RawClassName, Uint8Array>;
+  for (const [index, c] of CLASS_TABLE.entries()) {
+    const codes = c.layer === 0 ? scene.level0 : scene.level1;
+    const mask = new Uint8Array(codes.length);
+    for (let i = 0; i < codes.length; i++) mask[i] = codes[i] === index + 1 ? 1 : 0;
+    classes[c.name] = mask;
+  }
+  return {
+    size,
+    image,
+    level0: scene.level0,
+    level1: scene.level1,
+    seml0: encodeLayer(scene.level0),
+    seml1: encodeLayer(scene.level1),
+    classes,
+  };
+}
+
+/** The four final-class masks (classes.ts FINAL_CLASSES order: villus, fibrin, capillary, trophoblast aggregation). */
+export function finalClassMasks(patch: SynthPatch): Uint8Array[] {
+  return FINAL_CLASSES.map((f) => {
+    const out = new Uint8Array(patch.size * patch.size);
+    for (const name of f.from) {
+      const mask = patch.classes[name as RawClassName];
+      for (let i = 0; i < out.length; i++) out[i]! |= mask[i]!;
+    }
+    return out;
+  });
+}
