@@ -10,3 +10,4 @@ registerKind('ckpt_loading', () => import('./ckpt_loading.js'));
 registerKind('student_full', () => import('./student_full.js'));
 registerKind('teacher_small', () => import('./teacher_small.js'));
 registerKind('labels', () => import('./labels.js'));
+registerKind('metrics', () => import('./metrics.js'));
