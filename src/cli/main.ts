@@ -10,7 +10,7 @@ const COMMANDS: Record<string, Command> = {
   'check-fixture': { summary: 'rebuild a reference fixture folder and compare every output', load: () => import('./check-fixture.js') },
   demo: { summary: 'run the built-in demo (no downloads, CPU)', load: () => import('./demo.js') },
   synth: { summary: 'write a synthetic placenta dataset (PMFT layout: images, label layers, splits)', load: () => import('./synth.js') },
-  'synth-slide': { summary: 'write a synthetic placenta whole slide (pyramidal TIFF) with its labels', load: () => import('./synth-slide.js') },
+  'synth-slide': { summary: 'write a synthetic whole slide (pyramidal TIFF) and its label image', load: () => import('./synth-slide.js') },
   params: { summary: 'parameter counts of the model a config builds (--config <yaml> [--json])', load: () => import('./params.js') },
   version: { summary: 'print versions: mmfd, libtorch, threads, CUDA', load: () => import('./version.js') },
 };

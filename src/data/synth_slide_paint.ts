@@ -1,0 +1,628 @@
+// Paints any window of a synthetic whole slide: its label bits and its RGB. Every pixel is a function of
+// the slide seed and its level-0 position only (shapes from synth_slide_layout.ts, textures from noise
+// lattices hashed at global coordinates), so windows painted separately tile the slide without seams, and
+// the labels are exactly what is drawn. The dye recipes and the Beer-Lambert stain follow the patch
+// generator (synth/placenta.ts, synth/texture.ts) so that slides and patches look alike.
+import { FINAL_CLASSES } from './classes.js';
+import { mixSeed, Rng } from './synth/prng.js';
+import type { Polygon } from './synth/shapes.js';
+import { type Ellipse, randomStain, type Stain, stampEllipse } from './synth/texture.js';
+import {
+  aggregatesNear,
+  type Box,
+  boxesMeet,
+  fibrinNear,
+  KNOT_REACH_UM,
+  layoutSections,
+  type Patch,
+  type Scale,
+  type Section,
+  type Villus,
+  villiNear,
+} from './synth_slide_layout.js';
+
+/**
+ * Label bits: bit c is final class c (classes.ts order: villus, fibrin deposit, capillary, trophoblast
+ * aggregation), so overlapping truth (a capillary inside a villus, a knot on a villus border) is exact;
+ * bit 4 marks tissue, i.e. inside a section outline. 0 is glass, 16 is intervillous space.
+ */
+export const LABEL_BITS = {
+  villus: 1 << FINAL_CLASSES.findIndex((c) => c.code === 'villit'),
+  fibrin: 1 << FINAL_CLASSES.findIndex((c) => c.code === 'thrombus'),
+  capillary: 1 << FINAL_CLASSES.findIndex((c) => c.code === 'bloodvessel'),
+  aggregate: 1 << FINAL_CLASSES.findIndex((c) => c.code === 'cellgroup'),
+  tissue: 1 << 4,
+} as const;
+
+const { villus: VILLUS, fibrin: FIBRIN, capillary: CAPILLARY, aggregate: AGGREGATE, tissue: TISSUE } = LABEL_BITS;
+
+/** What a villus pixel is made of, for its dyes. */
+enum Zone {
+  None = 0,
+  Trophoblast = 1,
+  TerminalStroma = 2,
+  StemStroma = 3,
+  CapillaryWall = 4,
+  CapillaryLumen = 5,
+}
+
+/**
+ * The farthest a stamp (nucleus, red cell) reaches beyond its object: 8 um of semi-axis, plus the
+ * one-pixel soft edge of stampEllipse (STAMP_EDGE_PX, with a pixel to spare).
+ */
+const STAMP_REACH_UM = 8;
+const STAMP_EDGE_PX = 2;
+
+/** A 32-bit hash of integer coordinates, for lattice values and per-pixel noise. */
+function hash3(seed: number, x: number, y: number): number {
+  let h = Math.imul(seed ^ Math.imul(x, 0x27d4eb2d), 0x165667b1) ^ Math.imul(y, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Value noise in [0, 1] on a lattice of `cell` pixels hashed at global coordinates, precomputed over a box. */
+class LatticeNoise {
+  private readonly values: Float32Array;
+  private readonly gx0: number;
+  private readonly gy0: number;
+  private readonly cols: number;
+
+  constructor(
+    seed: number,
+    salt: number,
+    private readonly cell: number,
+    box: Box,
+  ) {
+    const s = mixSeed(seed, salt);
+    this.gx0 = Math.floor(box.x0 / cell) - 1;
+    this.gy0 = Math.floor(box.y0 / cell) - 1;
+    this.cols = Math.floor(box.x1 / cell) + 3 - this.gx0;
+    const rows = Math.floor(box.y1 / cell) + 3 - this.gy0;
+    this.values = new Float32Array(this.cols * rows);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < this.cols; c++) this.values[r * this.cols + c] = hash3(s, this.gx0 + c, this.gy0 + r) / 4294967296;
+    }
+  }
+
+  /** Smoothstep-interpolated noise at global pixel coordinates inside the box given to the constructor. */
+  at(x: number, y: number): number {
+    const fx = x / this.cell;
+    const fy = y / this.cell;
+    const ix = Math.floor(fx);
+    const iy = Math.floor(fy);
+    let tx = fx - ix;
+    let ty = fy - iy;
+    tx = tx * tx * (3 - 2 * tx);
+    ty = ty * ty * (3 - 2 * ty);
+    const i = (iy - this.gy0) * this.cols + (ix - this.gx0);
+    const v = this.values;
+    const top = v[i]! + (v[i + 1]! - v[i]!) * tx;
+    const bottom = v[i + this.cols]! + (v[i + this.cols + 1]! - v[i + this.cols]!) * tx;
+    return top + (bottom - top) * ty;
+  }
+}
+
+/** Wavy thread-like texture in [0, 1] (synth/texture.ts fibres(), at global coordinates). */
+class Fibres {
+  private readonly fine: LatticeNoise;
+  private readonly warpX: LatticeNoise;
+  private readonly warpY: LatticeNoise;
+  private readonly reach: number;
+
+  constructor(seed: number, salt: number, cell: number, box: Box) {
+    this.reach = cell * 2.5;
+    const grown = grow(box, this.reach);
+    this.fine = new LatticeNoise(seed, salt, cell, grown);
+    this.warpX = new LatticeNoise(seed, salt + 1, cell * 4, box);
+    this.warpY = new LatticeNoise(seed, salt + 2, cell * 4, box);
+  }
+
+  at(x: number, y: number): number {
+    const n = this.fine.at(x + this.reach * (this.warpX.at(x, y) - 0.5), y + this.reach * (this.warpY.at(x, y) - 0.5));
+    const ridge = 1 - Math.abs(2 * n - 1);
+    return ridge * ridge * ridge;
+  }
+}
+
+function grow(b: Box, by: number): Box {
+  return { x0: b.x0 - by, y0: b.y0 - by, x1: b.x1 + by, y1: b.y1 + by };
+}
+
+/**
+ * Calls visit(row, x0, x1) for each run of window pixels [x0, x1) on window row `row` whose centres lie inside
+ * the polygon (even-odd rule; the rule of synth/shapes.ts forEachSpan), with the polygon in level-0
+ * coordinates. Only edges that cross the window's rows are looked at, so large outlines stay cheap.
+ */
+function forEachSpanIn(poly: Polygon, win: Box, visit: (row: number, x0: number, x1: number) => void): void {
+  const n = poly.length / 2;
+  const edges: number[] = [];
+  for (let i = 0, j = n - 1; i < n; j = i++) {
+    const ay = poly[2 * i + 1]!;
+    const by = poly[2 * j + 1]!;
+    if (Math.max(ay, by) >= win.y0 && Math.min(ay, by) <= win.y1) edges.push(poly[2 * i]!, ay, poly[2 * j]!, by);
+  }
+  if (edges.length === 0) return;
+  const width = win.x1 - win.x0;
+  const xs: number[] = [];
+  for (let y = win.y0; y < win.y1; y++) {
+    const yc = y + 0.5;
+    xs.length = 0;
+    for (let e = 0; e < edges.length; e += 4) {
+      const ay = edges[e + 1]!;
+      const by = edges[e + 3]!;
+      if (ay <= yc !== by <= yc) xs.push(edges[e]! + ((yc - ay) / (by - ay)) * (edges[e + 2]! - edges[e]!));
+    }
+    if (xs.length < 2) continue;
+    xs.sort((p, q) => p - q);
+    for (let k = 0; k + 1 < xs.length; k += 2) {
+      const xa = Math.max(0, Math.ceil(xs[k]! - 0.5) - win.x0);
+      const xb = Math.min(width, Math.ceil(xs[k + 1]! - 0.5) - win.x0);
+      if (xb > xa) visit(y - win.y0, xa, xb);
+    }
+  }
+}
+
+/** Even-odd point-in-polygon test. */
+function inside(poly: Polygon, x: number, y: number): boolean {
+  let odd = false;
+  const n = poly.length / 2;
+  for (let i = 0, j = n - 1; i < n; j = i++) {
+    const ay = poly[2 * i + 1]!;
+    const by = poly[2 * j + 1]!;
+    if (ay <= y !== by <= y && x < poly[2 * i]! + ((y - ay) / (by - ay)) * (poly[2 * j]! - poly[2 * i]!)) odd = !odd;
+  }
+  return odd;
+}
+
+function area(poly: Polygon): number {
+  let a = 0;
+  const n = poly.length / 2;
+  for (let i = 0, j = n - 1; i < n; j = i++) a += poly[2 * j]! * poly[2 * i + 1]! - poly[2 * i]! * poly[2 * j + 1]!;
+  return Math.abs(a) / 2;
+}
+
+/** A uniformly random point inside `poly` (rejection in `box`), or undefined after a few misses. */
+function pointIn(rng: Rng, poly: Polygon, box: Box): [number, number] | undefined {
+  for (let t = 0; t < 8; t++) {
+    const x = rng.uniform(box.x0, box.x1);
+    const y = rng.uniform(box.y0, box.y1);
+    if (inside(poly, x, y)) return [x, y];
+  }
+  return undefined;
+}
+
+/** A point `inset` pixels inside a random point of the outline, towards (cx, cy). */
+function pointOnRim(rng: Rng, poly: Polygon, cx: number, cy: number, inset: number): [number, number] {
+  const j = rng.int(0, poly.length / 2);
+  const k = (j + 1) % (poly.length / 2);
+  const t = rng.next();
+  const x = poly[2 * j]! + t * (poly[2 * k]! - poly[2 * j]!);
+  const y = poly[2 * j + 1]! + t * (poly[2 * k + 1]! - poly[2 * j + 1]!);
+  const len = Math.hypot(x - cx, y - cy) || 1;
+  const f = Math.max(0, 1 - inset / len);
+  return [cx + (x - cx) * f, cy + (y - cy) * f];
+}
+
+/** Sections and stain of one synthetic slide; paintWindow() renders any part of it. */
+export class SlidePainter {
+  readonly sections: Section[];
+  readonly stain: Stain;
+  private readonly scale: Scale;
+  /** Slide-wide variation, as the patch generator varies images. */
+  private readonly bloodDensity: number;
+  private readonly glass: [number, number, number];
+  private readonly scratch = new Scratch();
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    readonly seed: number,
+    readonly mpp: number,
+  ) {
+    this.scale = { seed, px: 1 / mpp };
+    this.sections = layoutSections(width, height, seed);
+    const rng = new Rng(mixSeed(seed, 0x57a1));
+    const stain = randomStain(rng);
+    // Bright scanner white behind the glass; the patch stain's white is the intervillous cream of a cropped patch.
+    this.glass = [rng.uniform(238, 246), rng.uniform(237, 244), rng.uniform(234, 242)].map(Math.round) as [number, number, number];
+    this.stain = { ...stain, background: this.glass };
+    this.bloodDensity = rng.uniform(0.2, 1);
+  }
+
+  /**
+   * Paints the window [x0, x0 + w) x [y0, y0 + h) of level 0: `rgb` gets w*h*3 bytes (RGB, row-major) and
+   * `labels` w*h LABEL_BITS values.
+   */
+  paintWindow(x0: number, y0: number, w: number, h: number, rgb: Uint8Array, labels: Uint8Array): void {
+    const n = w * h;
+    if (rgb.length < 3 * n || labels.length < n) throw new Error(`paintWindow: buffers too small for a ${w} x ${h} window`);
+    const win: Box = { x0, y0, x1: x0 + w, y1: y0 + h };
+    labels.fill(0, 0, n);
+    for (const s of this.sections) {
+      if (!boxesMeet(s.box, win)) continue;
+      forEachSpanIn(s.outline, win, (row, a, b) => labels.fill(TISSUE, row * w + a, row * w + b));
+    }
+    if (!labels.subarray(0, n).includes(TISSUE)) {
+      fillPixels(rgb, this.glass, n);
+      return;
+    }
+    new WindowPainter(this.scale, this.stain, this.bloodDensity, win, labels, this.scratch).paint(rgb);
+  }
+}
+
+/** Per-pixel working arrays of a window, kept between windows so that painting a slide allocates little. */
+class Scratch {
+  zone = new Uint8Array(0);
+  H = new Float32Array(0);
+  E = new Float32Array(0);
+  F = new Float32Array(0);
+  B = new Float32Array(0);
+
+  /** The arrays, at least n long, zeroed over [0, n). */
+  take(n: number): this {
+    if (this.zone.length < n) {
+      this.zone = new Uint8Array(n);
+      this.H = new Float32Array(n);
+      this.E = new Float32Array(n);
+      this.F = new Float32Array(n);
+      this.B = new Float32Array(n);
+    } else {
+      for (const a of [this.zone, this.H, this.E, this.F, this.B]) a.fill(0, 0, n);
+    }
+    return this;
+  }
+}
+
+/** exp(-od) for od in [0, EXP_MAX) in steps of 1/EXP_STEPS: within 0.2% of exp, under half a grey level. */
+const EXP_STEPS = 512;
+const EXP_MAX = 12;
+const EXP_TABLE = Float32Array.from({ length: EXP_MAX * EXP_STEPS + 1 }, (_, i) => Math.exp(-(i + 0.5) / EXP_STEPS));
+
+function expNeg(od: number): number {
+  const i = (od * EXP_STEPS) | 0;
+  return i < EXP_TABLE.length ? EXP_TABLE[i]! : 0;
+}
+
+/** The dyes of one window, from its objects; then RGB through the stain. */
+class WindowPainter {
+  private readonly w: number;
+  private readonly n: number;
+  private readonly zone: Uint8Array;
+  private readonly H: Float32Array;
+  private readonly E: Float32Array;
+  private readonly F: Float32Array;
+  private readonly B: Float32Array;
+  private readonly grain: LatticeNoise;
+  private readonly villi: Villus[];
+  private readonly allVilli: Villus[];
+  private readonly fibrin: Patch[];
+  private readonly aggregates: Patch[];
+  /** The window grown by a stamp's reach. */
+  private readonly reach: Box;
+
+  constructor(
+    private readonly scale: Scale,
+    private readonly stain: Stain,
+    private readonly bloodDensity: number,
+    private readonly win: Box,
+    private readonly labels: Uint8Array,
+    scratch: Scratch,
+  ) {
+    this.w = win.x1 - win.x0;
+    this.n = this.w * (win.y1 - win.y0);
+    ({ zone: this.zone, H: this.H, E: this.E, F: this.F, B: this.B } = scratch.take(this.n));
+    this.grain = new LatticeNoise(scale.seed, 11, Math.max(1, 2.5 * scale.px), win);
+    // Objects just outside the window still matter: their nuclei and red cells can spill into it.
+    const reach = grow(win, STAMP_REACH_UM * scale.px + STAMP_EDGE_PX);
+    this.reach = reach;
+    this.allVilli = villiNear(scale, grow(reach, KNOT_REACH_UM * scale.px));
+    this.villi = this.allVilli.filter((v) => boxesMeet(v.box, reach));
+    this.fibrin = fibrinNear(scale, reach);
+    this.aggregates = aggregatesNear(scale, this.allVilli, reach);
+  }
+
+  paint(rgb: Uint8Array): void {
+    this.drawLabels();
+    this.paintCompartments();
+    this.paintVillusNuclei();
+    this.paintCapillaryContents();
+    this.paintAggregates();
+    this.paintFibrinCells();
+    this.paintMaternalBlood();
+    this.render(rgb);
+  }
+
+  /** Label bits and villus zones, in a fixed order: villi, capillaries, fibrin over them, aggregates on top. */
+  private drawLabels(): void {
+    const { labels, zone, win, w } = this;
+    const spans = (poly: Polygon, fn: (i: number) => void) =>
+      forEachSpanIn(poly, win, (row, a, b) => {
+        for (let i = row * w + a; i < row * w + b; i++) fn(i);
+      });
+    for (const v of this.villi) {
+      spans(v.outline, (i) => {
+        if (labels[i]! & TISSUE && zone[i] === Zone.None) zone[i] = Zone.Trophoblast;
+      });
+    }
+    for (const v of this.villi) {
+      const stroma = v.kind === 'stem' ? Zone.StemStroma : Zone.TerminalStroma;
+      spans(v.core, (i) => {
+        if (labels[i]! & TISSUE) zone[i] = stroma;
+      });
+    }
+    for (let i = 0; i < this.n; i++) if (zone[i] !== Zone.None) labels[i]! |= VILLUS;
+    for (const v of this.villi) {
+      for (const c of v.capillaries) {
+        if (!boxesMeet(c.box, win)) continue;
+        spans(c.outline, (i) => {
+          if (labels[i]! & VILLUS) {
+            labels[i]! |= CAPILLARY;
+            zone[i] = Zone.CapillaryWall;
+          }
+        });
+        spans(c.lumen, (i) => {
+          if (labels[i]! & CAPILLARY) zone[i] = Zone.CapillaryLumen;
+        });
+      }
+    }
+    for (const f of this.fibrin) {
+      spans(f.outline, (i) => {
+        if (!(labels[i]! & TISSUE)) return;
+        labels[i] = (labels[i]! & ~(VILLUS | CAPILLARY)) | FIBRIN;
+        zone[i] = Zone.None;
+      });
+    }
+    for (const a of this.aggregates) {
+      spans(a.outline, (i) => {
+        if (labels[i]! & TISSUE) labels[i]! |= AGGREGATE;
+      });
+    }
+  }
+
+  /** Base dyes of each compartment (synth/placenta.ts paintCompartments). */
+  private paintCompartments(): void {
+    const { labels, zone, win, w, grain, H, E, F } = this;
+    const px = this.scale.px;
+    const seed = this.scale.seed;
+    const broad = new LatticeNoise(seed, 12, 120 * px, win);
+    const fibre = new Fibres(seed, 13, Math.max(1.5, 7 * px), win);
+    const lamina = new Fibres(seed, 16, Math.max(2, 18 * px), win);
+    for (let i = 0; i < this.n; i++) {
+      const lab = labels[i]!;
+      if (!(lab & TISSUE)) continue;
+      const row = (i / w) | 0;
+      const x = win.x0 + (i - row * w) + 0.5;
+      const y = win.y0 + row + 0.5;
+      const g = grain.at(x, y);
+      const b = broad.at(x, y) - 0.5;
+      const z = zone[i]!;
+      if (lab & FIBRIN) {
+        F[i] = 0.95 + 0.25 * b + 0.12 * lamina.at(x, y) + 0.05 * g;
+        E[i] = 0.05;
+        H[i] = 0.02;
+      } else if (z === Zone.TerminalStroma || z === Zone.StemStroma) {
+        const stem = z === Zone.StemStroma;
+        E[i] = (stem ? 1.35 : 1) * (0.5 + (stem ? 1.2 : 0.8) * 0.9 * fibre.at(x, y) + 0.35 * b + 0.1 * g);
+        H[i] = 0.06 + 0.05 * b;
+      } else if (z === Zone.Trophoblast) {
+        H[i] = 0.27;
+        E[i] = 0.75 + 0.2 * g;
+      } else if (z === Zone.CapillaryWall) {
+        E[i] = 0.8;
+        H[i] = 0.25;
+      } else if (z === Zone.CapillaryLumen) {
+        E[i] = 0.04 + 0.06 * g;
+        H[i] = 0.01;
+      } else {
+        E[i] = Math.max(0, 0.03 + 0.12 * b);
+        H[i] = 0.01;
+      }
+      if (lab & AGGREGATE && !(lab & CAPILLARY)) {
+        E[i] = 0.6 + 0.2 * g;
+        H[i] = 0.35 + 0.1 * g;
+      }
+    }
+  }
+
+  /** Stamps a nucleus: haematoxylin with a grainy chromatin texture and a darker membrane. */
+  private nucleus(e: Ellipse, amount: number, where: (i: number) => boolean, stack = false): void {
+    const { H, grain, win, w } = this;
+    const local = { ...e, cx: e.cx - win.x0, cy: e.cy - win.y0 };
+    stampEllipse(w, win.y1 - win.y0, local, (i, coverage, q) => {
+      if (!where(i)) return;
+      const g = grain.at(win.x0 + (i % w) + 0.5, win.y0 + Math.floor(i / w) + 0.5);
+      const value = amount * coverage * (0.75 + 0.5 * g) * (q > 0.75 ? 1.15 : 1);
+      H[i] = stack ? Math.min(2.4, H[i]! + 0.7 * value) : Math.max(H[i]!, value);
+    });
+  }
+
+  /** Stamps a red cell: a small disc of haemoglobin, paler in the centre. */
+  private redCell(rng: Rng, cx: number, cy: number, where: (i: number) => boolean): void {
+    const { B, win, w } = this;
+    const r = rng.uniform(3.2, 4.3) * this.scale.px;
+    const amount = rng.uniform(0.75, 1.05);
+    const e = { cx: cx - win.x0, cy: cy - win.y0, a: r, b: r * rng.uniform(0.75, 1), angle: rng.uniform(0, Math.PI) };
+    stampEllipse(w, win.y1 - win.y0, e, (i, coverage, q) => {
+      if (where(i)) B[i] = Math.max(B[i]!, amount * coverage * (1 - 0.3 * Math.exp(-((q / 0.5) ** 2))));
+    });
+  }
+
+  /** Stromal nuclei (fibroblast-like, elongated) and the small round nuclei lined up in the trophoblast layer. */
+  private paintVillusNuclei(): void {
+    const { zone, labels } = this;
+    const um = this.scale.px;
+    const stromaOf = (i: number) =>
+      (zone[i] === Zone.TerminalStroma || zone[i] === Zone.StemStroma) && !(labels[i]! & (FIBRIN | CAPILLARY));
+    const rimOf = (i: number) => zone[i] === Zone.Trophoblast && !(labels[i]! & FIBRIN);
+    for (const v of this.villi) {
+      const rng = new Rng(v.seed);
+      const stem = v.kind === 'stem';
+      const count = Math.round((area(v.core) * (stem ? 0.45 : 1)) / (30 * um) ** 2);
+      for (let c = 0; c < count; c++) {
+        const p = pointIn(rng, v.core, v.box);
+        const a = rng.uniform(3.5, stem ? 8 : 6.5) * um;
+        const b = Math.min(a, rng.uniform(1.8, 3.2) * um);
+        const angle = rng.uniform(0, Math.PI);
+        const amount = rng.uniform(0.75, 1.15);
+        if (p !== undefined) this.nucleus({ cx: p[0], cy: p[1], a, b, angle }, amount, stromaOf);
+      }
+      const perimeter = Math.sqrt(4 * Math.PI * area(v.outline)) * 1.1;
+      const rimCount = Math.round(perimeter / ((stem ? 30 : 11) * um));
+      for (let c = 0; c < rimCount; c++) {
+        const [cx, cy] = pointOnRim(rng, v.outline, v.cx, v.cy, v.rim / 2);
+        const a = rng.uniform(2.3, 3.6) * um;
+        this.nucleus({ cx, cy, a, b: a * rng.uniform(0.65, 1), angle: rng.uniform(0, Math.PI) }, rng.uniform(0.9, 1.3), rimOf);
+      }
+    }
+  }
+
+  /** Flat endothelial nuclei on the capillary wall and red cells in the lumen (some capillaries nearly empty). */
+  private paintCapillaryContents(): void {
+    const { labels } = this;
+    const um = this.scale.px;
+    const own = (i: number) => (labels[i]! & CAPILLARY) !== 0;
+    for (const v of this.villi) {
+      for (const cap of v.capillaries) {
+        if (!boxesMeet(cap.box, this.reach)) continue;
+        const rng = new Rng(cap.seed);
+        const ccx = (cap.box.x0 + cap.box.x1) / 2;
+        const ccy = (cap.box.y0 + cap.box.y1) / 2;
+        const radius = Math.sqrt(area(cap.outline) / Math.PI);
+        const endothelial = Math.round((2 * Math.PI * radius) / (30 * um)) + (rng.chance(0.5) ? 1 : 0);
+        for (let c = 0; c < endothelial; c++) {
+          const [cx, cy] = pointOnRim(rng, cap.outline, ccx, ccy, 0.8 * um);
+          const angle = Math.atan2(cy - ccy, cx - ccx) + Math.PI / 2;
+          this.nucleus({ cx, cy, a: rng.uniform(3.5, 5.5) * um, b: rng.uniform(1.3, 2) * um, angle }, rng.uniform(0.8, 1.1), own);
+        }
+        const fill = rng.chance(0.25) ? rng.uniform(0, 0.15) : rng.uniform(0.35, 1);
+        const cells = Math.round((fill * area(cap.lumen)) / (Math.PI * (3.6 * um) ** 2));
+        for (let c = 0; c < cells; c++) {
+          const p = pointIn(rng, cap.lumen, cap.box);
+          if (p !== undefined) this.redCell(rng, p[0], p[1], own);
+        }
+      }
+    }
+  }
+
+  /** Trophoblast aggregates: many overlapping dark nuclei packed into the knot or island. */
+  private paintAggregates(): void {
+    const { labels } = this;
+    const um = this.scale.px;
+    const own = (i: number) => (labels[i]! & AGGREGATE) !== 0 && !(labels[i]! & CAPILLARY);
+    for (const a of this.aggregates) {
+      const rng = new Rng(a.seed);
+      const count = Math.round(area(a.outline) / (18 * um * um)) + 1;
+      for (let c = 0; c < count; c++) {
+        const p = pointIn(rng, a.outline, a.box);
+        const r = rng.uniform(2.8, 4.8) * um;
+        const shape = { a: r, b: r * rng.uniform(0.6, 1), angle: rng.uniform(0, Math.PI) };
+        const amount = rng.uniform(1, 1.5);
+        if (p !== undefined) this.nucleus({ cx: p[0], cy: p[1], ...shape }, amount, own, true);
+      }
+    }
+  }
+
+  /** A few scattered cells embedded in fibrin. */
+  private paintFibrinCells(): void {
+    const { labels } = this;
+    const um = this.scale.px;
+    const own = (i: number) => (labels[i]! & FIBRIN) !== 0;
+    for (const f of this.fibrin) {
+      const rng = new Rng(f.seed);
+      const count = Math.round((area(f.outline) / (70 * um) ** 2) * rng.uniform(0, 1.5));
+      for (let c = 0; c < count; c++) {
+        const p = pointIn(rng, f.outline, f.box);
+        const r = rng.uniform(3, 5) * um;
+        const shape = { a: r, b: r * rng.uniform(0.7, 1), angle: rng.uniform(0, Math.PI) };
+        const amount = rng.uniform(0.6, 0.9);
+        if (p !== undefined) this.nucleus({ cx: p[0], cy: p[1], ...shape }, amount, own);
+      }
+    }
+  }
+
+  /** Maternal red cells in the intervillous space: a scattering (one chance per 40 um cell) plus loose clusters. */
+  private paintMaternalBlood(): void {
+    const { labels, win } = this;
+    const um = this.scale.px;
+    const free = (i: number) => labels[i] === TISSUE;
+    const reach = 4.3 * um + STAMP_EDGE_PX; // the largest red cell's radius
+    const each = (cellUm: number, salt: number, spread: number, draw: (rng: Rng, x: number, y: number) => void) => {
+      const cell = cellUm * um;
+      const margin = reach + spread;
+      for (let gy = Math.floor((win.y0 - margin) / cell); gy <= Math.floor((win.y1 + margin) / cell); gy++) {
+        for (let gx = Math.floor((win.x0 - margin) / cell); gx <= Math.floor((win.x1 + margin) / cell); gx++) {
+          const rng = new Rng(mixSeed(mixSeed(this.scale.seed, salt), (((gy & 0xffff) << 16) | (gx & 0xffff)) >>> 0));
+          draw(rng, (gx + rng.next()) * cell, (gy + rng.next()) * cell);
+        }
+      }
+    };
+    each(40, 21, 0, (rng, x, y) => {
+      if (rng.chance(this.bloodDensity)) this.redCell(rng, x, y, free);
+    });
+    // Clusters: up to 45 cells spread normally around the cell's point, clipped at 3 sigma so the reach is bounded.
+    each(160, 22, 3 * 40 * um, (rng, x, y) => {
+      if (!rng.chance(this.bloodDensity)) return;
+      const spread = rng.uniform(12, 40) * um;
+      const cells = rng.int(8, 45);
+      for (let j = 0; j < cells; j++) {
+        const dx = Math.max(-3, Math.min(3, rng.normal())) * spread;
+        const dy = Math.max(-3, Math.min(3, rng.normal())) * spread;
+        this.redCell(rng, x + dx, y + dy, free);
+      }
+    });
+  }
+
+  /** Beer-Lambert through the stain, a gentle uneven illumination and sensor noise; glass stays flat white. */
+  private render(rgb: Uint8Array): void {
+    const { labels, win, w, H, E, F, B, stain } = this;
+    const light = new LatticeNoise(this.scale.seed, 31, 1500 * this.scale.px, win);
+    const noiseSeed = mixSeed(this.scale.seed, 32);
+    const bg = stain.background;
+    const [h0, h1, h2] = stain.haematoxylin;
+    const [e0, e1, e2] = stain.eosin;
+    const [f0, f1, f2] = stain.fibrin;
+    const [b0, b1, b2] = stain.blood;
+    let lum = 1;
+    let lumX = -1;
+    let lumY = -1;
+    for (let i = 0; i < this.n; i++) {
+      const o = 3 * i;
+      if (!(labels[i]! & TISSUE)) {
+        rgb[o] = bg[0];
+        rgb[o + 1] = bg[1];
+        rgb[o + 2] = bg[2];
+        continue;
+      }
+      const row = (i / w) | 0;
+      const gx = win.x0 + (i - row * w);
+      const gy = win.y0 + row;
+      // The illumination varies over millimetres: one sample per 16-pixel run of a row is plenty.
+      if (gx >> 4 !== lumX || gy !== lumY) {
+        lumX = gx >> 4;
+        lumY = gy;
+        lum = 0.96 + 0.06 * light.at(lumX * 16 + 0.5, gy + 0.5);
+      }
+      const hh = H[i]!;
+      const ee = E[i]!;
+      const ff = F[i]!;
+      const bb = B[i]!;
+      // Sensor noise: a triangular distribution (std ~2.2) from the two halves of one hash.
+      const hsh = hash3(noiseSeed, gx, gy);
+      const noise = ((hsh & 0xffff) + (hsh >>> 16)) / 65536 - 1;
+      rgb[o] = clampByte(bg[0] * lum * expNeg(hh * h0 + ee * e0 + ff * f0 + bb * b0) + 5.4 * noise);
+      rgb[o + 1] = clampByte(bg[1] * lum * expNeg(hh * h1 + ee * e1 + ff * f1 + bb * b1) + 5.4 * noise);
+      rgb[o + 2] = clampByte(bg[2] * lum * expNeg(hh * h2 + ee * e2 + ff * f2 + bb * b2) + 5.4 * noise);
+    }
+  }
+}
+
+/** Sets the first n RGB pixels to one colour (by doubling copies, far faster than pixel by pixel). */
+function fillPixels(rgb: Uint8Array, colour: readonly [number, number, number], n: number): void {
+  rgb.set(colour, 0);
+  for (let done = 3; done < 3 * n; done *= 2) rgb.copyWithin(done, 0, Math.min(done, 3 * n - done));
+}
+
+function clampByte(v: number): number {
+  return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+}

@@ -1,0 +1,495 @@
+// A streaming writer for tiled pyramidal BigTIFF files (the layout OpenSlide's "generic tiled TIFF",
+// libvips/sharp and Bio-Formats read): level 0 is the first IFD, each further IFD is a 2x downsample
+// marked NewSubfileType = 1 (reduced resolution), down to a level that fits in one tile.
+//
+// The caller hands over level 0 one band (one row of tiles) at a time. Each band is cut into tiles,
+// compressed on libuv's thread pool, appended to the file, and downsampled into the next level's
+// partial band, which is flushed the same way when full. Peak memory is therefore
+// O(width x tile size x levels), never O(width x height). The IFDs and the tile offset/byte-count
+// tables go at the end of the file, then the header is patched to point at them. Everything is written
+// to `<path>.tmp` and renamed on close(), so a crash or error never leaves a truncated TIFF at `path`.
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { deflate } from 'node:zlib';
+import sharp from 'sharp';
+
+const deflateAsync = promisify(deflate);
+
+export type TiffCompression = 'none' | 'deflate' | 'jpeg';
+
+export interface PyramidalTiffOptions {
+  width: number;
+  height: number;
+  /** 3 = RGB 8-bit, 1 = one 8-bit channel (label maps). */
+  channels: 1 | 3;
+  /** Tile edge in pixels, a multiple of 16 (TIFF's rule); default 256. */
+  tileSize?: number;
+  /** Default 'deflate' (Adobe deflate, code 8). 'jpeg' is RGB only. */
+  compression?: TiffCompression;
+  /** Horizontal differencing (Predictor = 2) before deflate; default true. */
+  predictor?: boolean;
+  /** zlib level 1-9; default 6. */
+  deflateLevel?: number;
+  /** JPEG quality 1-100; default 90. */
+  jpegQuality?: number;
+  /** Microns per pixel at level 0; stored as X/YResolution in pixels per centimetre. */
+  mpp?: number;
+  /** ImageDescription of level 0. */
+  description?: string;
+  /** Sample value of the padding in edge tiles; default 255 (white) for RGB, 0 for one channel. */
+  padValue?: number;
+  /** How one-channel levels shrink: 'mode' of each 2x2 block (labels, default) or 'mean'. RGB always uses 'mean'. */
+  downsample?: 'mode' | 'mean';
+}
+
+/** The size of every level of a pyramid: halving (rounding up) until the level fits in one tile. */
+export function pyramidLevels(width: number, height: number, tileSize: number): { width: number; height: number }[] {
+  const levels = [{ width, height }];
+  for (let last = levels[0]!; last.width > tileSize || last.height > tileSize; last = levels[levels.length - 1]!) {
+    levels.push({ width: Math.ceil(last.width / 2), height: Math.ceil(last.height / 2) });
+  }
+  return levels;
+}
+
+/** One pyramid level: its partial band and the offsets/byte counts of the tiles written so far. */
+interface Level {
+  width: number;
+  height: number;
+  tilesAcross: number;
+  band: Uint8Array; // [tileSize, width, channels]; empty for level 0
+  bandRows: number; // rows of `band` filled
+  rowsDone: number; // rows of this level already flushed
+  offsets: number[];
+  byteCounts: number[];
+}
+
+/** A tile in flight: its level, index and compressed bytes (a promise until the pool finishes). */
+interface PendingTile {
+  level: Level;
+  index: number;
+  data: Promise<Uint8Array>;
+}
+
+const TAG = {
+  NewSubfileType: 254,
+  ImageWidth: 256,
+  ImageLength: 257,
+  BitsPerSample: 258,
+  Compression: 259,
+  Photometric: 262,
+  ImageDescription: 270,
+  SamplesPerPixel: 277,
+  XResolution: 282,
+  YResolution: 283,
+  PlanarConfiguration: 284,
+  ResolutionUnit: 296,
+  Software: 305,
+  Predictor: 317,
+  TileWidth: 322,
+  TileLength: 323,
+  TileOffsets: 324,
+  TileByteCounts: 325,
+  YCbCrSubSampling: 530,
+  SampleFormat: 339,
+} as const;
+
+const TYPE = { ASCII: 2, SHORT: 3, LONG: 4, RATIONAL: 5, LONG8: 16 } as const;
+/** Bytes per stored number: a RATIONAL is two LONGs, kept as two numbers in `values`. */
+const TYPE_SIZE: Record<number, number> = { 2: 1, 3: 2, 4: 4, 5: 4, 16: 8 };
+
+interface Entry {
+  tag: number;
+  type: number;
+  values: number[] | string;
+}
+
+/**
+ * Bands allowed in flight (compressing or being written) when writeBand() returns: one, so that the pool
+ * compresses band k while the caller makes band k + 1, and no more than two bands of tiles are held.
+ */
+const MAX_BANDS_IN_FLIGHT = 1;
+
+/**
+ * Tile encodings running at once, process-wide. zlib allocates its ~256 kB of state when a call is made,
+ * not when a pool thread takes it up, so queueing a whole band's tiles at once would hold that state for
+ * every tile of the band: memory that grows with the slide's width.
+ */
+const ENCODE_SLOTS = 8;
+let freeSlots = ENCODE_SLOTS;
+const waitingForSlot: (() => void)[] = [];
+
+async function inSlot<T>(encode: () => Promise<T>): Promise<T> {
+  if (freeSlots > 0) freeSlots--;
+  else await new Promise<void>((resolve) => waitingForSlot.push(resolve));
+  try {
+    return await encode();
+  } finally {
+    const next = waitingForSlot.shift();
+    if (next !== undefined) next();
+    else freeSlots++;
+  }
+}
+
+export class PyramidalTiffWriter {
+  readonly path: string;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3;
+  readonly tileSize: number;
+  readonly compression: TiffCompression;
+  readonly levels: readonly { width: number; height: number }[];
+  readonly #tmpPath: string;
+  readonly #predictor: boolean;
+  readonly #deflateLevel: number;
+  readonly #jpegQuality: number;
+  readonly #mpp: number | undefined;
+  readonly #description: string | undefined;
+  readonly #padValue: number;
+  readonly #mode: boolean;
+  readonly #levels: Level[];
+  #file: FileHandle | undefined;
+  #position = 16; // after the BigTIFF header
+  #rowsReceived = 0;
+  #inFlight: Promise<void>[] = [];
+  #writeChain: Promise<void> = Promise.resolve();
+  #failure: unknown;
+  #closed = false;
+
+  /** Opens `<path>.tmp`; use `await PyramidalTiffWriter.create(...)`. */
+  private constructor(path: string, options: PyramidalTiffOptions) {
+    const { width, height, channels } = options;
+    const tileSize = options.tileSize ?? 256;
+    const compression = options.compression ?? 'deflate';
+    const fail = (problem: string) => new Error(`${path}: cannot write pyramidal TIFF: ${problem}`);
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+      throw fail(`width and height must be positive integers (got ${width} x ${height})`);
+    if (channels !== 1 && channels !== 3) throw fail(`channels must be 1 or 3 (got ${channels})`);
+    if (!Number.isInteger(tileSize) || tileSize < 16 || tileSize % 16 !== 0)
+      throw fail(`tile size must be a multiple of 16 (got ${tileSize})`);
+    if (compression === 'jpeg' && channels !== 3) throw fail('JPEG compression is for RGB only; use deflate for one-channel images');
+    if (options.mpp !== undefined && !(options.mpp > 0 && Number.isFinite(options.mpp))) throw fail(`mpp must be > 0 (got ${options.mpp})`);
+    this.path = path;
+    this.#tmpPath = `${path}.tmp`;
+    this.width = width;
+    this.height = height;
+    this.channels = channels;
+    this.tileSize = tileSize;
+    this.compression = compression;
+    this.#predictor = compression === 'deflate' && (options.predictor ?? true);
+    this.#deflateLevel = options.deflateLevel ?? 6;
+    this.#jpegQuality = options.jpegQuality ?? 90;
+    this.#mpp = options.mpp;
+    this.#description = options.description;
+    this.#padValue = options.padValue ?? (channels === 3 ? 255 : 0);
+    this.#mode = channels === 1 && (options.downsample ?? 'mode') === 'mode';
+    this.levels = pyramidLevels(width, height, tileSize);
+    this.#levels = this.levels.map((l, i) => ({
+      ...l,
+      tilesAcross: Math.ceil(l.width / tileSize),
+      // Level 0 is cut straight from the caller's bands; the others fill a band of their own.
+      band: new Uint8Array(i === 0 ? 0 : tileSize * l.width * channels),
+      bandRows: 0,
+      rowsDone: 0,
+      offsets: [],
+      byteCounts: [],
+    }));
+  }
+
+  static async create(path: string, options: PyramidalTiffOptions): Promise<PyramidalTiffWriter> {
+    const writer = new PyramidalTiffWriter(path, options);
+    writer.#file = await open(writer.#tmpPath, 'w');
+    await writer.#file.write(new Uint8Array(16), 0, 16, 0); // header, patched on close()
+    return writer;
+  }
+
+  /** Rows of level 0 the next writeBand() expects: the tile size, or what is left at the bottom. */
+  get nextBandRows(): number {
+    return Math.min(this.tileSize, this.height - this.#rowsReceived);
+  }
+
+  /**
+   * Appends the next band of level 0: `nextBandRows` rows of `width` pixels, channels interleaved
+   * (RGBRGB... or one byte per pixel). The band is cut into tiles before this returns its promise, so the
+   * caller may refill the buffer at once; the promise resolves when the writer is ready for the next band.
+   */
+  async writeBand(band: Uint8Array): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#closed) throw new Error(`${this.path}: writeBand() after close()`);
+    const rows = this.nextBandRows;
+    if (rows <= 0) throw new Error(`${this.path}: all ${this.height} rows were already written`);
+    const expected = rows * this.width * this.channels;
+    if (band.length !== expected)
+      throw new Error(
+        `${this.path}: band at row ${this.#rowsReceived} must hold ${rows} rows x ${this.width} px x ${this.channels} channels = ${expected} bytes (got ${band.length})`,
+      );
+    this.#rowsReceived += rows;
+    const tiles: PendingTile[] = [];
+    this.#flushBand(0, band, rows, tiles);
+    const job = this.#enqueue(tiles);
+    this.#inFlight.push(job);
+    while (this.#inFlight.length > MAX_BANDS_IN_FLIGHT) await this.#inFlight.shift();
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Writes the directories, patches the header and renames `<path>.tmp` to `path`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#rowsReceived !== this.height) {
+      await this.abort();
+      throw new Error(`${this.path}: closed after ${this.#rowsReceived} of ${this.height} rows; nothing written`);
+    }
+    this.#closed = true;
+    try {
+      await Promise.all(this.#inFlight);
+      await this.#writeChain;
+      if (this.#failure !== undefined) throw this.#failure;
+      const file = this.#file!;
+      const firstIfd = await this.#writeDirectories(file);
+      const header = Buffer.alloc(16);
+      header.write('II', 0, 'latin1');
+      header.writeUInt16LE(43, 2); // BigTIFF
+      header.writeUInt16LE(8, 4); // offset size
+      header.writeBigUInt64LE(BigInt(firstIfd), 8);
+      await file.write(header, 0, 16, 0);
+      await file.sync();
+      await file.close();
+      this.#file = undefined;
+      await rename(this.#tmpPath, this.path);
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  /** Stops writing and deletes the temporary file; `path` is left untouched. */
+  async abort(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled(this.#inFlight);
+    await this.#writeChain.catch(() => undefined);
+    await this.#file?.close().catch(() => undefined);
+    this.#file = undefined;
+    await rm(this.#tmpPath, { force: true });
+  }
+
+  /**
+   * Cuts `rows` rows of level `index` (in `src`, `width` pixels a row) into tiles and halves them into the next
+   * level's partial band, which is flushed in turn once full or complete.
+   */
+  #flushBand(index: number, src: Uint8Array, rows: number, tiles: PendingTile[]): void {
+    const level = this.#levels[index]!;
+    const tileRow = level.rowsDone / this.tileSize;
+    for (let tx = 0; tx < level.tilesAcross; tx++) {
+      tiles.push({ level, index: tileRow * level.tilesAcross + tx, data: this.#encodeTile(this.#cutTile(level, src, rows, tx)) });
+    }
+    level.rowsDone += rows;
+    const next = this.#levels[index + 1];
+    if (next === undefined) return;
+    this.#downsample(level, src, rows, next);
+    if (next.bandRows === this.tileSize || next.rowsDone + next.bandRows === next.height) {
+      this.#flushBand(index + 1, next.band, next.bandRows, tiles);
+      next.bandRows = 0;
+    }
+  }
+
+  /** Tile `tx` of a band of `rows` rows, padded to a full tile with the pad value. */
+  #cutTile(level: Level, src: Uint8Array, rows: number, tx: number): Uint8Array {
+    const { tileSize: ts, channels: c } = this;
+    const tile = new Uint8Array(ts * ts * c);
+    const x0 = tx * ts;
+    const cols = Math.min(ts, level.width - x0);
+    if (cols < ts || rows < ts) tile.fill(this.#padValue);
+    for (let y = 0; y < rows; y++) {
+      const start = (y * level.width + x0) * c;
+      tile.set(src.subarray(start, start + cols * c), y * ts * c);
+    }
+    if (this.#predictor) {
+      // Predictor 2: each sample minus the same sample of the pixel to its left, row by row, in place from the right.
+      for (let y = 0; y < ts; y++) {
+        const row = y * ts * c;
+        for (let i = row + ts * c - 1; i >= row + c; i--) tile[i] = (tile[i]! - tile[i - c]!) & 0xff;
+      }
+    }
+    return tile;
+  }
+
+  async #encodeTile(tile: Uint8Array): Promise<Uint8Array> {
+    if (this.compression === 'none') return tile;
+    if (this.compression === 'deflate') return inSlot(() => deflateAsync(tile, { level: this.#deflateLevel }));
+    const ts = this.tileSize;
+    return inSlot(() =>
+      sharp(tile, { raw: { width: ts, height: ts, channels: 3 } })
+        .jpeg({ quality: this.#jpegQuality, chromaSubsampling: '4:4:4' })
+        .toBuffer(),
+    );
+  }
+
+  /**
+   * Appends `src` (`rows` rows of `level`) at half size to `next`'s partial band: 2x2 mean (RGB, or 'mean'),
+   * or 2x2 mode (labels). At an odd right or bottom edge the last column or row pairs with itself.
+   */
+  #downsample(level: Level, src: Uint8Array, rows: number, next: Level): void {
+    const c = this.channels;
+    const inW = level.width;
+    const outW = next.width;
+    const outRows = Math.ceil(rows / 2);
+    const out = next.band;
+    for (let y = 0; y < outRows; y++) {
+      const r0 = 2 * y * inW * c;
+      const r1 = 2 * y + 1 < rows ? r0 + inW * c : r0;
+      const o = (next.bandRows + y) * outW * c;
+      for (let x = 0; x < outW; x++) {
+        const a = 2 * x * c;
+        const b = 2 * x + 1 < inW ? a + c : a;
+        if (this.#mode) {
+          const p = src[r0 + a]!;
+          const q = src[r0 + b]!;
+          const r = src[r1 + a]!;
+          const s = src[r1 + b]!;
+          // The most frequent of the four; ties go to the earliest (top-left first).
+          out[o + x] = p === q || p === r || p === s ? p : q === r || q === s ? q : r === s ? r : p;
+        } else {
+          for (let k = 0; k < c; k++) {
+            out[o + x * c + k] = (src[r0 + a + k]! + src[r0 + b + k]! + src[r1 + a + k]! + src[r1 + b + k]! + 2) >> 2;
+          }
+        }
+      }
+    }
+    next.bandRows += outRows;
+  }
+
+  /** Appends the band's tiles to the file in order, once compressed; resolves when they are written. */
+  #enqueue(tiles: PendingTile[]): Promise<void> {
+    const job = this.#writeChain.then(async () => {
+      if (this.#failure !== undefined) return;
+      const file = this.#file!;
+      for (const t of tiles) {
+        const data = await t.data;
+        t.level.offsets[t.index] = this.#position;
+        t.level.byteCounts[t.index] = data.length;
+        await file.write(data, 0, data.length, this.#position);
+        this.#position += data.length;
+      }
+    });
+    const guarded = job.catch((err: unknown) => {
+      this.#failure ??= err;
+    });
+    this.#writeChain = guarded;
+    // A tile that fails to compress must not become an unhandled rejection before its turn to be written.
+    for (const t of tiles) t.data.catch(() => undefined);
+    return guarded;
+  }
+
+  /** Writes one IFD per level (each followed by its out-of-line values); returns the first IFD's offset. */
+  async #writeDirectories(file: FileHandle): Promise<number> {
+    const directories = this.#levels.map((level, i) => this.#entries(level, i));
+    const starts: number[] = [];
+    let position = this.#position + (this.#position % 2); // IFDs start on a word boundary
+    for (const entries of directories) {
+      starts.push(position);
+      position += ifdSize(entries);
+    }
+    const blocks = directories.map((entries, i) => encodeIfd(entries, starts[i]!, starts[i + 1] ?? 0));
+    const all = Buffer.concat([Buffer.alloc(starts[0]! - this.#position), ...blocks]);
+    await file.write(all, 0, all.length, this.#position);
+    return starts[0]!;
+  }
+
+  #entries(level: Level, index: number): Entry[] {
+    const rgb = this.channels === 3;
+    const jpeg = this.compression === 'jpeg';
+    const entries: Entry[] = [
+      { tag: TAG.NewSubfileType, type: TYPE.LONG, values: [index === 0 ? 0 : 1] },
+      { tag: TAG.ImageWidth, type: TYPE.LONG, values: [level.width] },
+      { tag: TAG.ImageLength, type: TYPE.LONG, values: [level.height] },
+      { tag: TAG.BitsPerSample, type: TYPE.SHORT, values: new Array<number>(this.channels).fill(8) },
+      { tag: TAG.Compression, type: TYPE.SHORT, values: [{ none: 1, deflate: 8, jpeg: 7 }[this.compression]] },
+      // Each JPEG tile is a complete YCbCr JPEG (4:4:4), so Photometric says YCbCr and libtiff converts it back.
+      { tag: TAG.Photometric, type: TYPE.SHORT, values: [jpeg ? 6 : rgb ? 2 : 1] },
+    ];
+    if (index === 0 && this.#description !== undefined)
+      entries.push({ tag: TAG.ImageDescription, type: TYPE.ASCII, values: this.#description });
+    entries.push({ tag: TAG.SamplesPerPixel, type: TYPE.SHORT, values: [this.channels] }, ...this.#resolutionEntries(index), {
+      tag: TAG.PlanarConfiguration,
+      type: TYPE.SHORT,
+      values: [1],
+    });
+    if (this.#mpp !== undefined) entries.push({ tag: TAG.ResolutionUnit, type: TYPE.SHORT, values: [3] }); // centimetre
+    entries.push({ tag: TAG.Software, type: TYPE.ASCII, values: 'mmfd' });
+    if (this.#predictor) entries.push({ tag: TAG.Predictor, type: TYPE.SHORT, values: [2] });
+    entries.push(
+      { tag: TAG.TileWidth, type: TYPE.LONG, values: [this.tileSize] },
+      { tag: TAG.TileLength, type: TYPE.LONG, values: [this.tileSize] },
+      { tag: TAG.TileOffsets, type: TYPE.LONG8, values: level.offsets },
+      { tag: TAG.TileByteCounts, type: TYPE.LONG8, values: level.byteCounts },
+      { tag: TAG.SampleFormat, type: TYPE.SHORT, values: new Array<number>(this.channels).fill(1) },
+    );
+    if (jpeg) entries.push({ tag: TAG.YCbCrSubSampling, type: TYPE.SHORT, values: [1, 1] });
+    return entries.sort((a, b) => a.tag - b.tag);
+  }
+
+  /**
+   * X/YResolution in pixels per centimetre at this level, 10,000 um / (mpp x 2^level), as the rational
+   * (10^4 x 10^k) / (mpp x 2^level x 10^k): exact for an mpp of up to five decimals (k = 5, e.g. 0.2520)
+   * while the denominator fits in 32 bits.
+   */
+  #resolutionEntries(index: number): Entry[] {
+    if (this.#mpp === undefined) return [];
+    let k = 5;
+    while (k > 0 && Math.round(this.#mpp * 2 ** index * 10 ** k) > 0xffffffff) k--;
+    const rational = [10000 * 10 ** k, Math.max(1, Math.round(this.#mpp * 2 ** index * 10 ** k))];
+    return [
+      { tag: TAG.XResolution, type: TYPE.RATIONAL, values: rational },
+      { tag: TAG.YResolution, type: TYPE.RATIONAL, values: rational },
+    ];
+  }
+}
+
+function valueBytes(e: Entry): number {
+  const count = typeof e.values === 'string' ? Buffer.byteLength(e.values, 'latin1') + 1 : e.values.length;
+  return count * TYPE_SIZE[e.type]!;
+}
+
+/** A BigTIFF IFD: count (8) + 20 per entry + next offset (8), then every value longer than 8 bytes. */
+function ifdSize(entries: Entry[]): number {
+  let size = 8 + 20 * entries.length + 8;
+  for (const e of entries) {
+    const n = valueBytes(e);
+    if (n > 8) size += n + (n % 2);
+  }
+  return size;
+}
+
+function encodeIfd(entries: Entry[], start: number, next: number): Buffer {
+  const buf = Buffer.alloc(ifdSize(entries));
+  buf.writeBigUInt64LE(BigInt(entries.length), 0);
+  let extra = 8 + 20 * entries.length + 8;
+  entries.forEach((e, i) => {
+    const at = 8 + 20 * i;
+    const n = valueBytes(e);
+    buf.writeUInt16LE(e.tag, at);
+    buf.writeUInt16LE(e.type, at + 2);
+    const count = typeof e.values === 'string' ? n : e.type === TYPE.RATIONAL ? e.values.length / 2 : e.values.length;
+    buf.writeBigUInt64LE(BigInt(count), at + 4);
+    let target = at + 12;
+    if (n > 8) {
+      buf.writeBigUInt64LE(BigInt(start + extra), at + 12);
+      target = extra;
+      extra += n + (n % 2);
+    }
+    writeValues(buf, target, e);
+  });
+  buf.writeBigUInt64LE(BigInt(next), 8 + 20 * entries.length);
+  return buf;
+}
+
+function writeValues(buf: Buffer, at: number, e: Entry): void {
+  if (typeof e.values === 'string') {
+    buf.write(e.values, at, 'latin1'); // the NUL terminator is already there (Buffer.alloc zeroes)
+    return;
+  }
+  e.values.forEach((v, i) => {
+    if (e.type === TYPE.SHORT) buf.writeUInt16LE(v, at + 2 * i);
+    else if (e.type === TYPE.LONG || e.type === TYPE.RATIONAL) buf.writeUInt32LE(v, at + 4 * i);
+    else buf.writeBigUInt64LE(BigInt(v), at + 8 * i);
+  });
+}
