@@ -39,7 +39,9 @@ function measure(net: Net, runs: number): Record<string, number> {
     const times = Array.from({ length: runs }, () => timeMs(() => torch.no_grad(() => torch.tidy(() => net.forward(image)))));
     out[`forward_ms_per_image_b${batch}`] = median(times) / batch;
     image.dispose();
-    console.log(`  ${net.name} forward, batch ${batch}: ${(median(times) / batch).toFixed(0)} ms per image (runs ${times.map((t) => t.toFixed(0)).join(', ')})`);
+    console.log(
+      `  ${net.name} forward, batch ${batch}: ${(median(times) / batch).toFixed(0)} ms per image (runs ${times.map((t) => t.toFixed(0)).join(', ')})`,
+    );
   }
   net.train(true);
   const opt = new torch.optim.AdamW(net.trainable, { lr: 1e-4 });

@@ -4,7 +4,14 @@
 import { type ConfigTree, get } from '../config/index.js';
 import * as torch from '../torch/index.js';
 import { pdcConfig } from './pidinet/pdc.js';
-import { loadMedsamEncoder, loadMobileSamEncoder, loadPidinet, loadPlipVision, loadSamPromptDecoder, loadStudentCheckpoint } from './pretrained.js';
+import {
+  loadMedsamEncoder,
+  loadMobileSamEncoder,
+  loadPidinet,
+  loadPlipVision,
+  loadSamPromptDecoder,
+  loadStudentCheckpoint,
+} from './pretrained.js';
 import { Student, type StudentOptions } from './student.js';
 import {
   type EncoderName,
@@ -44,7 +51,8 @@ export function teacherOptions(cfg: ConfigTree): MultiModelSegOptions {
   if (parallel !== 'share_token') throw new Error(`config: component.fuse_parallel_block '${parallel}' is not supported (share_token)`);
   if (final !== 'sum') throw new Error(`config: component.fuse_final_block '${final}' is not supported (sum)`);
   const axis = str(cfg, 'component.fuse_softmax_axis');
-  if (axis !== 'spatial' && axis !== 'tokens') throw new Error(`config: component.fuse_softmax_axis must be 'spatial' or 'tokens', got '${axis}'`);
+  if (axis !== 'spatial' && axis !== 'tokens')
+    throw new Error(`config: component.fuse_softmax_axis must be 'spatial' or 'tokens', got '${axis}'`);
   const m = 'arch.MED_SAM_VIT';
   const p = 'arch.PLIP';
   const d = 'arch.PIDINET';
@@ -138,7 +146,10 @@ export function buildTeacher(cfg: ConfigTree, o: { pretrained?: boolean } = {}):
     // Only some prompt-encoder / decoder keys come from SAM; the rest (init_masks, cls_embeddings) stay new.
     loadInto(sam, loadSamPromptDecoder(samCkpt, sam.state_dict()), false);
   }
-  return new LoRAMultiModelSeg(sam, { rank: num(cfg, 'train.rank'), model_for_lora: get(cfg, 'component.model_for_lora') as EncoderName[] });
+  return new LoRAMultiModelSeg(sam, {
+    rank: num(cfg, 'train.rank'),
+    model_for_lora: get(cfg, 'component.model_for_lora') as EncoderName[],
+  });
 }
 
 /** The student: TinyViT + prompt encoder + decoder; MobileSAM's encoder weights and/or a trained

@@ -48,15 +48,27 @@ test('the teacher loads pretrained MedSAM, PiDiNet, PLIP and SAM decoder files b
   ]);
   sam.set('prompt_encoder.mask_downscaling.0.weight', firstConv);
   torch.io.save_pth(join(dir, 'medsam.pth'), sam);
-  torch.io.save_pth(join(dir, 'pidinet.pth'), new Map<string, unknown>([
-    ['epoch', 7],
-    ['state_dict', new Map(prefixed(enc.pidinet!.state_dict(), 'module.'))],
-  ]) as Map<string, never>);
+  torch.io.save_pth(
+    join(dir, 'pidinet.pth'),
+    new Map<string, unknown>([
+      ['epoch', 7],
+      ['state_dict', new Map(prefixed(enc.pidinet!.state_dict(), 'module.'))],
+    ]) as Map<string, never>,
+  );
   mkdirSync(join(dir, 'plip'), { recursive: true });
   torch.io.save_safetensors(join(dir, 'plip', 'model.safetensors'), new Map(prefixed(enc.plip!.state_dict(), 'vision_model.')));
   writeFileSync(
     join(dir, 'plip', 'config.json'),
-    JSON.stringify({ vision_config: { hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, patch_size: 32, hidden_act: 'quick_gelu' } }),
+    JSON.stringify({
+      vision_config: {
+        hidden_size: 16,
+        intermediate_size: 32,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        patch_size: 32,
+        hidden_act: 'quick_gelu',
+      },
+    }),
   );
 
   torch.manual_seed(2);
@@ -66,14 +78,21 @@ test('the teacher loads pretrained MedSAM, PiDiNet, PLIP and SAM decoder files b
   for (const k of sd.keys()) {
     if (k.startsWith('image_encoder.medsam.') || k.startsWith('image_encoder.pidinet.') || k.startsWith('image_encoder.plip.')) {
       const key = k.replace(/attn\.qkv\.(weight|bias)$/, 'attn.qkv.qkv.$1');
-      assert.ok(torch.tidy(() => teacher.sam.state_dict().get(key)!.equal(sd.get(k)!)), k);
+      assert.ok(
+        torch.tidy(() => teacher.sam.state_dict().get(key)!.equal(sd.get(k)!)),
+        k,
+      );
     } else if (k.startsWith('mask_decoder.') || k.includes('pe_layer')) {
       assert.ok(same(k), k);
     }
   }
   // The first mask conv is repeated (not divided) across the classes.
   const w = loaded.get('prompt_encoder.mask_downscaling.0.weight')!;
-  for (let c = 0; c < 4; c++) assert.ok(torch.tidy(() => w.narrow(1, c, 1).equal(firstConv)), `class ${c}`);
+  for (let c = 0; c < 4; c++)
+    assert.ok(
+      torch.tidy(() => w.narrow(1, c, 1).equal(firstConv)),
+      `class ${c}`,
+    );
   // Fusion and the class tokens are not in any file: they keep their fresh values.
   assert.ok(!same('prompt_encoder.cls_embeddings.0.weight'));
   // Encoders frozen, LoRA + fusion + decoder trainable.

@@ -1,6 +1,6 @@
 import { ones, tensor, zeros } from '../creation.js';
-import { tidy } from '../scope.js';
 import { no_grad } from '../ops.js';
+import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import * as F from './functional.js';
 import { Module, Parameter } from './module.js';
