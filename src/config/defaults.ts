@@ -112,6 +112,15 @@ export const DEFAULTS: ConfigTree = {
     is_pretrain: true,
     lora_ckpt: 'none',
     epoch: 140,
+    // mmfd (src/train): load the pretrained encoder files the config names (sam_ckpt, pretrained.*);
+    // false builds random encoders (the tiny configs: no pretrained files exist offline).
+    load_pretrained: true,
+    // mmfd: freeze the teacher's encoders (LoRA is applied per config either way); false trains
+    // them too, as random encoders must learn.
+    freeze_encoders: true,
+    // mmfd, stage II: keep each image's teacher embedding on disk after its first use, so the
+    // teacher runs once per image; honoured only when train.augment draws nothing at random.
+    cache_teacher_embeddings: false,
   },
   val: split('placenta_dataset', 1, { HEBDecompose: { use: false }, Resize: { size: [512, 512] } }),
   test: split('placenta_dataset', 1, { Resize: { size: [512, 512] } }),

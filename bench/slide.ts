@@ -1,0 +1,247 @@
+// npm run bench:slide — whole-slide segmentation (src/slides/segment.ts) on synthetic slides of 10k, 20k and
+// 40k pixels square at 0.5 um/px (so 5k, 10k and 20k pixels at the student's 1.0 um/px), 2 CPU threads.
+// Every measurement runs in its own process, so its peak RSS is its own:
+//   student-band   the real student (random weights unless a trained one is found) on a full-width band
+//                  of 3 tile rows, where the slide has the most tissue: the same work per tile row at every
+//                  width, so peak RSS shows what the slide's size costs;
+//   student-full   the real student on the whole 10k slide (more sizes with --full 10000,20000,...);
+//   pipeline-full  every stage but the network (tissue detection, reading, resampling, blending, writing,
+//                  checkpoints) on each whole slide, the student replaced by a per-pixel colour function
+//                  of the same input and output shapes: peak RSS of whole slides of every size.
+// With a trained student (--checkpoint <file>, or an mmfd student checkpoint under bench/) the 10k slide is
+// also scored against its ground truth: per-class Dice and area fractions (src/slides/compare_labels.ts).
+// Writes bench/results/slide.json.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { labelPaths, writeSyntheticSlide } from '../src/data/synth_slide.js';
+import { compareLabels } from '../src/slides/compare_labels.js';
+import { OpenSlide } from '../src/slides/openslide.js';
+import { loadPredictor, type Predictor } from '../src/slides/predictor.js';
+import { type SegmentResult, segmentSlide, TISSUE_BIT } from '../src/slides/segment.js';
+import { slideTissueMask, type TissueMask } from '../src/slides/tissue.js';
+import * as torch from '../src/torch/index.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const SLIDE_MPP = 0.5;
+const SEED = 1;
+const THREADS = 2;
+const BAND_TILE_ROWS = 3;
+const SETTINGS = { batchSize: 2, checkpointSeconds: 60 } as const;
+
+type Mode = 'student-band' | 'student-full' | 'pipeline-full';
+
+interface Job {
+  mode: Mode;
+  slide: string;
+  size: number;
+  out: string;
+  checkpoint: string | undefined;
+}
+
+interface Run {
+  mode: Mode;
+  size: number;
+  model: string;
+  region: { x: number; y: number; width: number; height: number } | null;
+  tiles_run: number;
+  tiles_in_region: number;
+  tissue_mm2: number;
+  seconds: number;
+  tiles_per_s: number;
+  tissue_mm2_per_min: number;
+  peak_rss_mb: number;
+  timings: SegmentResult['timings'];
+  mpp_used: number;
+}
+
+/** A stand-in for the network with its input and output shapes: class probabilities from each pixel's colour. */
+function colourModel(tileSize: number): Predictor {
+  return {
+    tileSize,
+    classes: ['villit', 'thrombus', 'bloodvessel', 'cellgroup'],
+    inputMpp: 1.0,
+    id: 'colour-stand-in',
+    predict: (x) =>
+      torch.tidy(() => {
+        const [r, g, b] = [0, 1, 2].map((c) => x.narrow(1, c, 1));
+        return torch.cat([g!.neg().add(1), r!.sub(g!).clamp(0, 1), b!.sub(r!).clamp(0, 1), r!.mul(b!)], 1);
+      }),
+    dispose: () => undefined,
+  };
+}
+
+/** Tissue area (mm^2) of the mask inside a level-0 rectangle. */
+function tissueIn(mask: TissueMask, region: { x: number; y: number; width: number; height: number }): number {
+  const f = mask.mpp / SLIDE_MPP;
+  let n = 0;
+  for (let y = Math.floor(region.y / f); y < Math.min(mask.height, Math.ceil((region.y + region.height) / f)); y++) {
+    for (let x = Math.floor(region.x / f); x < Math.min(mask.width, Math.ceil((region.x + region.width) / f)); x++)
+      n += mask.data[y * mask.width + x]!;
+  }
+  return (n * mask.mpp * mask.mpp) / 1e6;
+}
+
+/**
+ * The full-width band of BAND_TILE_ROWS tile rows (at the default overlap, a quarter tile; 2 level-0 pixels
+ * per grid pixel) holding the most tissue, in level-0 pixels.
+ */
+function tissiestBand(path: string, size: number, tile: number): { x: number; y: number; width: number; height: number } {
+  const slide = OpenSlide.open(path);
+  const mask = slideTissueMask(slide, SLIDE_MPP);
+  slide.close();
+  const f = mask.mpp / SLIDE_MPP;
+  const stride = ((3 * tile) / 4) * 2;
+  const height = (tile + (BAND_TILE_ROWS - 1) * ((3 * tile) / 4)) * 2;
+  let best = { y: 0, tissue: -1 };
+  for (let y = 0; y + height <= size; y += stride) {
+    let tissue = 0;
+    for (let my = Math.floor(y / f); my < Math.min(mask.height, Math.ceil((y + height) / f)); my++) {
+      for (let mx = 0; mx < mask.width; mx++) tissue += mask.data[my * mask.width + mx]!;
+    }
+    if (tissue > best.tissue) best = { y, tissue };
+  }
+  return { x: 0, y: best.y, width: size, height };
+}
+
+/** In the child: one segmentation; prints its figures as JSON on the last line. */
+async function one(job: Job): Promise<void> {
+  const predictor =
+    job.mode === 'pipeline-full'
+      ? colourModel(512)
+      : job.checkpoint === undefined
+        ? loadPredictor({ model: 'student', randomSeed: SEED })
+        : loadPredictor({ model: job.checkpoint });
+  const size = job.size;
+  const region = job.mode === 'student-band' ? tissiestBand(job.slide, size, predictor.tileSize) : undefined;
+  let lastTenth = -1;
+  const result = await segmentSlide(job.slide, predictor, {
+    out: job.out,
+    region,
+    ...SETTINGS,
+    onProgress: (p) => {
+      const tenth = Math.floor((10 * p.tilesDone) / Math.max(1, p.tilesTotal));
+      if (tenth > lastTenth) {
+        lastTenth = tenth;
+        process.stderr.write(
+          `  ${job.mode} ${size}: ${p.tilesDone}/${p.tilesTotal} tiles, ${p.elapsed.toFixed(0)} s, ETA ${Number.isFinite(p.eta) ? p.eta.toFixed(0) : '?'} s\n`,
+        );
+      }
+    },
+  });
+  predictor.dispose();
+  const mask = result.tissueMask!;
+  const tissue = tissueIn(mask, region ?? { x: 0, y: 0, width: size, height: size });
+  const run: Run = {
+    mode: job.mode,
+    size,
+    model: predictor.id,
+    region: region ?? null,
+    tiles_run: result.tiles.run,
+    tiles_in_region: result.tiles.grid,
+    tissue_mm2: tissue,
+    seconds: result.timings.total,
+    tiles_per_s: result.tiles.run / result.timings.total,
+    tissue_mm2_per_min: tissue / (result.timings.total / 60),
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    timings: result.timings,
+    mpp_used: result.mpp.used,
+  };
+  console.log(JSON.stringify(run));
+}
+
+/** An mmfd checkpoint under bench/ whose meta says it is a trained student. */
+function findStudentCheckpoint(): string | undefined {
+  const dir = join(root, 'bench');
+  const found: string[] = [];
+  const walk = (d: string, depth: number) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory() && depth < 2 && e.name !== 'results') walk(p, depth + 1);
+      else if (e.name.endsWith('.json') && existsSync(p.replace(/\.json$/, '.safetensors'))) {
+        const doc = JSON.parse(readFileSync(p, 'utf8')) as { format?: string; meta?: { role?: string } };
+        if (doc.format === 'mmfd-checkpoint' && doc.meta?.role === 'student') found.push(p);
+      }
+    }
+  };
+  walk(dir, 0);
+  return found.sort()[0];
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--one') return one(JSON.parse(process.argv[3]!) as Job);
+  const { values } = parseArgs({
+    options: {
+      checkpoint: { type: 'string' },
+      sizes: { type: 'string', default: '10000,20000,40000' },
+      full: { type: 'string', default: '10000' },
+    },
+  });
+  const sizes = values.sizes.split(',').map(Number);
+  const fullSizes = new Set(values.full.split(',').map(Number));
+  const checkpoint = values.checkpoint ?? findStudentCheckpoint();
+  const work = mkdtempSync(join(tmpdir(), 'mmfd-bench-segment-'));
+  const runs: Run[] = [];
+  let dice: unknown = null;
+  const loadStart = loadavg();
+  try {
+    for (const size of sizes) {
+      // One folder per size, deleted before the next: the 40k slide alone is about 1 GB.
+      const folder = join(work, String(size));
+      mkdirSync(folder);
+      const slide = join(folder, `slide_${size}.tif`);
+      console.log(`writing a ${size} x ${size} synthetic slide (mpp ${SLIDE_MPP}) ...`);
+      await writeSyntheticSlide({ out: slide, width: size, height: size, seed: SEED, mpp: SLIDE_MPP });
+      const modes: Mode[] = ['pipeline-full', 'student-band', ...(fullSizes.has(size) ? (['student-full'] as const) : [])];
+      for (const mode of modes) {
+        const out = join(folder, `labels_${mode}.tif`);
+        const job: Job = { mode, slide, size, out, checkpoint };
+        console.log(`${mode} on ${size} ...`);
+        const stdout = execFileSync(process.execPath, [new URL(import.meta.url).pathname, '--one', JSON.stringify(job)], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+          env: { ...process.env, MMFD_NUM_THREADS: String(THREADS) },
+          maxBuffer: 64 * 2 ** 20,
+        });
+        const run = JSON.parse(stdout.trim().split('\n').at(-1)!) as Run;
+        runs.push(run);
+        console.log(
+          `  ${run.tiles_run} tiles in ${run.seconds.toFixed(0)} s: ${run.tiles_per_s.toFixed(2)} tiles/s, ` +
+            `${run.tissue_mm2_per_min.toFixed(2)} mm^2 tissue/min, peak RSS ${run.peak_rss_mb.toFixed(0)} MB`,
+        );
+        if (mode === 'student-full' && checkpoint !== undefined && size === Math.min(...fullSizes)) {
+          const agreement = compareLabels(out, labelPaths(slide).labels, { classBits: 4, tissueBit: TISSUE_BIT, downsample: 2 });
+          dice = { slide_size: size, checkpoint, ...agreement };
+        }
+        rmSync(out, { force: true });
+      }
+      rmSync(folder, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const rss = (mode: Mode) => Object.fromEntries(runs.filter((r) => r.mode === mode).map((r) => [String(r.size), r.peak_rss_mb]));
+  const growth = (mode: Mode) => {
+    const r = runs.filter((x) => x.mode === mode);
+    return r.length >= 2 ? r.at(-1)!.peak_rss_mb / r[0]!.peak_rss_mb : null;
+  };
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cores: availableParallelism(), threads: THREADS, load_average_start: loadStart, load_average_end: loadavg() },
+    slides: { mpp: SLIDE_MPP, seed: SEED, sizes },
+    settings: { tile: 512, overlap: 128, margin: 32, ...SETTINGS, band_tile_rows: BAND_TILE_ROWS },
+    model: checkpoint ?? 'student with random weights (seed 1): speed and memory only',
+    runs,
+    peak_rss_mb: { 'student-band': rss('student-band'), 'pipeline-full': rss('pipeline-full'), 'student-full': rss('student-full') },
+    peak_rss_growth_smallest_to_largest: { 'student-band': growth('student-band'), 'pipeline-full': growth('pipeline-full') },
+    dice: dice ?? { reason: 'no trained student checkpoint under bench/ or given with --checkpoint' },
+  };
+  const file = join(root, 'bench/results/slide.json');
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+  console.log(`wrote ${file}`);
+}
+
+await main();

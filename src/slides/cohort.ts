@@ -1,0 +1,292 @@
+// Segmenting a cohort: for each slide, the label map (from a SlideSegmenter), its measurements, GeoJSON,
+// overlay views, report and manifest, in `<out>/<name>/`; then `<out>/cohort.csv` and `<out>/report.html`.
+//
+// - A slide is built in `<out>/.<name>.partial/` and renamed to `<out>/<name>/` only when complete, so an
+//   output folder is always whole. A rerun after an interruption keeps the label map if segmentation had
+//   finished for the same slide, model and segmentation settings (recorded beside it) and redoes the rest;
+//   a segmenter may also resume inside its own run from what it left in that folder.
+// - A slide whose manifest is complete and whose slide hash, model hash and settings are unchanged is
+//   skipped; any change runs it again.
+// - A slide that fails is reported with its error and the others go on.
+// Progress is reported per stage; the overall fraction weighs slides by file size and stages by rough
+// shares of the time (STAGE_WEIGHTS), which is what an ETA can be computed from.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { writeFileAtomic } from '../viz/write_atomic.js';
+import { THUMBNAIL, VIEWER_PAGE, writeOverlayViews } from './deepzoom.js';
+import { writeGeoJson } from './geojson.js';
+import { openLabelTiff } from './label_raster.js';
+import { fileSha256, MANIFEST, newManifest, type RunKey, readManifest, type SegmentSettings, sameKey } from './manifest.js';
+import { measureSlide, type SlideMeasurements, writeCohortCsv, writeMeasurementsJson } from './measure.js';
+import { OpenSlide } from './openslide.js';
+import { type CohortReportRow, writeCohortReport, writeSlideReport } from './report.js';
+import { slideRgbBands } from './rgb_bands.js';
+import type { SlideInput } from './slide_list.js';
+
+export interface SegmentRequest {
+  slide: string;
+  /** Where to write the label map: a pyramidal TIFF of bit flags (label_raster.ts). */
+  labels: string;
+  /** The user's --mpp, overriding the slide's metadata. */
+  mpp?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SegmentResult {
+  /** Microns per level-0 pixel of the slide, as used. */
+  slideMpp: number;
+  /** Microns per level-0 pixel of the label map. */
+  labelMpp: number;
+}
+
+/** Whole-slide segmentation as the cohort runner sees it: slides/segment.ts in use, a stand-in in tests. */
+export interface SlideSegmenter {
+  /** What the model is (kind and weights), for manifests and reports. */
+  readonly id: string;
+  /** SHA-256 of the model's weights: part of the resume key. */
+  readonly sha256: string;
+  segment(request: SegmentRequest): Promise<SegmentResult>;
+  /** Frees the model, after the last slide. */
+  dispose?(): void;
+}
+
+export type Stage = 'hash' | 'segment' | 'measure' | 'geojson' | 'overlay' | 'report';
+
+/** Rough shares of a slide's time per stage, for the overall fraction done. */
+export const STAGE_WEIGHTS: Readonly<Record<Stage, number>> = {
+  hash: 0.02,
+  segment: 0.75,
+  measure: 0.03,
+  geojson: 0.05,
+  overlay: 0.13,
+  report: 0.02,
+};
+const STAGES = Object.keys(STAGE_WEIGHTS) as Stage[];
+
+export type CohortEvent =
+  | {
+      kind: 'slide';
+      index: number;
+      total: number;
+      name: string;
+      status: 'running' | 'skipped' | 'done' | 'failed';
+      error?: string;
+      seconds?: number;
+      /** Fraction of the cohort's work done. */
+      overall: number;
+    }
+  | { kind: 'progress'; index: number; name: string; stage: Stage; stageFraction: number; overall: number };
+
+export interface CohortOptions {
+  out: string;
+  segmenter: SlideSegmenter;
+  settings: SegmentSettings;
+  onEvent?: (event: CohortEvent) => void;
+}
+
+export interface SlideOutcome {
+  name: string;
+  path: string;
+  status: 'done' | 'skipped' | 'failed';
+  error?: string;
+  measurements?: SlideMeasurements;
+}
+
+export const LABELS_FILE = 'labels.tif';
+export const MEASUREMENTS_FILE = 'measurements.json';
+export const COHORT_CSV = 'cohort.csv';
+export const REPORT_FILE = 'report.html';
+/** Beside the label map in a partial folder: the key it was made under, so a rerun can keep it. */
+const SEGMENTATION_RECORD = 'segmentation.json';
+
+export const partialDir = (out: string, name: string) => join(out, `.${name}.partial`);
+
+/** Runs every slide, then writes the cohort CSV and report; returns each slide's outcome. */
+export async function runCohort(slides: readonly SlideInput[], options: CohortOptions): Promise<SlideOutcome[]> {
+  const { out, onEvent } = options;
+  await mkdir(out, { recursive: true });
+  const weights = slides.map((s) => (existsSync(s.path) ? Math.max(1, statSync(s.path).size) : 1));
+  let totalWeight = weights.reduce((a, b) => a + b, 0);
+  let doneWeight = 0;
+  const fractionDone = (extra = 0) => (totalWeight > 0 ? (doneWeight + extra) / totalWeight : 1);
+  const outcomes: SlideOutcome[] = [];
+  for (const [index, slide] of slides.entries()) {
+    const started = Date.now();
+    onEvent?.({ kind: 'slide', index, total: slides.length, name: slide.name, status: 'running', overall: fractionDone() });
+    const progress = (stage: Stage, stageFraction: number) => {
+      const before = STAGES.slice(0, STAGES.indexOf(stage)).reduce((sum, s) => sum + STAGE_WEIGHTS[s], 0);
+      const slideFraction = before + STAGE_WEIGHTS[stage] * stageFraction;
+      onEvent?.({
+        kind: 'progress',
+        index,
+        name: slide.name,
+        stage,
+        stageFraction,
+        overall: fractionDone(weights[index]! * slideFraction),
+      });
+    };
+    let outcome: SlideOutcome;
+    try {
+      outcome = await runSlide(slide, options, progress);
+    } catch (err) {
+      outcome = { name: slide.name, path: slide.path, status: 'failed', error: err instanceof Error ? err.message : String(err) };
+    }
+    // A skipped slide took no real time: leave it out of the work the ETA is estimated from.
+    if (outcome.status === 'skipped') totalWeight -= weights[index]!;
+    else doneWeight += weights[index]!;
+    outcomes.push(outcome);
+    const { status, error } = outcome;
+    onEvent?.({
+      kind: 'slide',
+      index,
+      total: slides.length,
+      name: slide.name,
+      status,
+      error,
+      seconds: (Date.now() - started) / 1000,
+      overall: fractionDone(),
+    });
+  }
+  await writeCohortCsv(
+    join(out, COHORT_CSV),
+    outcomes.map((o) => ({ slide: o.name, measurements: o.measurements, error: o.error })),
+  );
+  const rows: CohortReportRow[] = outcomes.map((o) => {
+    const thumbnail = join(out, o.name, 'overlay', THUMBNAIL);
+    return { ...o, thumbnail: o.status !== 'failed' && existsSync(thumbnail) ? thumbnail : undefined };
+  });
+  await writeCohortReport(join(out, REPORT_FILE), rows);
+  return outcomes;
+}
+
+async function runSlide(
+  slide: SlideInput,
+  options: CohortOptions,
+  progress: (stage: Stage, fraction: number) => void,
+): Promise<SlideOutcome> {
+  const { out, segmenter, settings } = options;
+  const finalDir = join(out, slide.name);
+  const tmp = partialDir(out, slide.name);
+  const started = new Date();
+  const timings: Record<string, number> = {};
+  let clock = Date.now();
+  const lap = (stage: Stage) => {
+    timings[stage] = (Date.now() - clock) / 1000;
+    clock = Date.now();
+  };
+  const done = { name: slide.name, path: slide.path };
+
+  progress('hash', 0);
+  if (!existsSync(slide.path)) throw new Error(`${slide.path}: no such slide`);
+  const input = await fileSha256(slide.path);
+  const key: RunKey = { slideSha256: input.sha256, modelSha256: segmenter.sha256, settings };
+  const previous = readManifest(finalDir);
+  if (previous !== undefined && sameKey(previous, key) && existsSync(join(finalDir, MEASUREMENTS_FILE))) {
+    const measurements = JSON.parse(readFileSync(join(finalDir, MEASUREMENTS_FILE), 'utf8')) as SlideMeasurements;
+    return { ...done, status: 'skipped', measurements };
+  }
+  lap('hash');
+
+  await mkdir(tmp, { recursive: true });
+  const labelsPath = join(tmp, LABELS_FILE);
+  const record = join(tmp, SEGMENTATION_RECORD);
+  // Only what the label map depends on: a rerun with other export settings keeps it.
+  const segmentationKey = {
+    slide: input.sha256,
+    model: segmenter.sha256,
+    settings: { model: settings.model, checkpoint: settings.checkpoint, mpp: settings.mpp },
+  };
+  let seg = await keptSegmentation(record, labelsPath, segmentationKey);
+  if (seg === undefined) {
+    await rm(record, { force: true });
+    seg = await segmenter.segment({
+      slide: slide.path,
+      labels: labelsPath,
+      mpp: settings.mpp ?? undefined,
+      onProgress: (d, t) => progress('segment', d / t),
+    });
+    if (!(seg.slideMpp > 0 && seg.labelMpp > 0)) throw new Error(`${slide.path}: the segmenter reported mpp ${JSON.stringify(seg)}`);
+    await writeFileAtomic(record, JSON.stringify({ key: segmentationKey, result: seg }));
+  }
+  lap('segment');
+
+  const labels = await openLabelTiff(labelsPath);
+  const measurements = await measureSlide(labels, {
+    mpp: seg.labelMpp,
+    minObjectUm2: settings.min_object_um2,
+    onProgress: (d, t) => progress('measure', d / t),
+  });
+  await writeMeasurementsJson(join(tmp, MEASUREMENTS_FILE), basename(slide.path), measurements);
+  lap('measure');
+
+  // Level-0 slide pixels per label pixel: labels may be made at a coarser pixel size than the scan.
+  const downsample = seg.labelMpp / seg.slideMpp;
+  const geojsonName = `${slide.name}.geojson`;
+  const opened = OpenSlide.open(slide.path);
+  try {
+    const [slideWidth, slideHeight] = opened.dimensions;
+    const geoLabels = settings.geojson_level === 0 ? labels : await openLabelTiff(labelsPath, settings.geojson_level);
+    await writeGeoJson(geoLabels, join(tmp, geojsonName), {
+      scale: downsample * geoLabels.downsample,
+      slideWidth,
+      slideHeight,
+      onProgress: (d, t) => progress('geojson', d / t),
+    });
+    lap('geojson');
+    const viewLabels = settings.overlay_level === 0 ? labels : await openLabelTiff(labelsPath, settings.overlay_level);
+    const rgb = slideRgbBands(opened, downsample * viewLabels.downsample, viewLabels.width, viewLabels.height);
+    await writeOverlayViews(rgb, viewLabels, join(tmp, 'overlay'), {
+      title: slide.name,
+      thumbnailMax: settings.thumbnail_max,
+      onProgress: (d, t) => progress('overlay', d / t),
+    });
+    lap('overlay');
+  } finally {
+    opened.close();
+  }
+
+  const manifest = newManifest({
+    slide: { path: slide.path, bytes: input.bytes, sha256: input.sha256 },
+    model: { id: segmenter.id, sha256: segmenter.sha256 },
+    mpp: { slide: seg.slideMpp, labels: seg.labelMpp },
+    settings,
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    timings_s: timings,
+    outputs: {
+      labels: LABELS_FILE,
+      geojson: geojsonName,
+      measurements: MEASUREMENTS_FILE,
+      viewer: `overlay/${VIEWER_PAGE}`,
+      thumbnail: `overlay/${THUMBNAIL}`,
+      report: REPORT_FILE,
+    },
+  });
+  progress('report', 0);
+  await writeSlideReport(join(tmp, REPORT_FILE), { name: slide.name, manifest, measurements, thumbnail: join(tmp, 'overlay', THUMBNAIL) });
+  lap('report');
+  manifest.timings_s.total = (Date.now() - started.getTime()) / 1000;
+  manifest.finished = new Date().toISOString();
+  await writeFileAtomic(join(tmp, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+  await rm(record, { force: true });
+
+  // Swap the finished folder in: the old one (an earlier run with other inputs) goes aside first.
+  const aside = `${tmp}.old`;
+  await rm(aside, { recursive: true, force: true });
+  if (existsSync(finalDir)) await rename(finalDir, aside);
+  await rename(tmp, finalDir);
+  await rm(aside, { recursive: true, force: true });
+  return { ...done, status: 'done', measurements };
+}
+
+/** The segmentation an interrupted run finished under the same key, if its label map is still there. */
+async function keptSegmentation(record: string, labels: string, key: unknown): Promise<SegmentResult | undefined> {
+  if (!existsSync(record) || !existsSync(labels)) return undefined;
+  try {
+    const kept = JSON.parse(await readFile(record, 'utf8')) as { key: unknown; result: SegmentResult };
+    return JSON.stringify(kept.key) === JSON.stringify(key) ? kept.result : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,152 @@
+// The resolution contract (issue 6): a network sees its input at one physical pixel size, whatever the
+// scanner. The slide's microns per pixel (mpp) come from its metadata, `--mpp` overrides them, and a slide
+// with none or an implausible value is refused unless overridden, since a wrong scale silently ruins every
+// prediction and area (the most common failure the peers' users report). Every model checkpoint records the
+// pixel size of its network input as `input_mpp` in its meta; absent, it is DEFAULT_INPUT_MPP. Segmentation
+// reads the coarsest pyramid level still at least as fine as that, then resamples to it (resample.ts).
+import type { SlideLevel } from './openslide.js';
+
+/** Microns per pixel a real scan can have: from far beyond 100x optics up to a coarse overview. */
+export const PLAUSIBLE_MPP = { min: 0.05, max: 20 } as const;
+
+/**
+ * input_mpp of a checkpoint whose meta records none: the reference trained on 1024-pixel patches scanned
+ * at about 0.5 um/px (20x) and resized to 512 pixels, so its networks see about 1.0 um per input pixel.
+ */
+export const DEFAULT_INPUT_MPP = 1.0;
+
+/** A level whose mpp is within this fraction of the target is used as it is, without resampling. */
+export const MPP_TOLERANCE = 0.02;
+
+/** Largest relative difference between mpp-x and mpp-y still taken as square pixels. */
+const SQUARE_TOLERANCE = 0.01;
+
+export class MppError extends Error {}
+
+export interface SlideMpp {
+  /** Microns per level-0 pixel. */
+  mpp: number;
+  source: 'metadata' | 'override';
+}
+
+const plausible = (v: number) => Number.isFinite(v) && v >= PLAUSIBLE_MPP.min && v <= PLAUSIBLE_MPP.max;
+const range = `${PLAUSIBLE_MPP.min}-${PLAUSIBLE_MPP.max} um/px`;
+
+/**
+ * The slide's level-0 mpp: `override` (the user's --mpp) when given, else the metadata's. A slide with no
+ * mpp, non-square pixels or an implausible mpp is an error naming the file and saying to pass --mpp.
+ */
+export function resolveSlideMpp(path: string, metadata: { x: number; y: number } | undefined, override?: number): SlideMpp {
+  if (override !== undefined) {
+    if (!plausible(override)) throw new MppError(`${path}: --mpp ${override} is not a plausible pixel size (expected ${range})`);
+    return { mpp: override, source: 'override' };
+  }
+  if (metadata === undefined) {
+    throw new MppError(
+      `${path}: the slide records no pixel size (no openslide.mpp-x/y, no TIFF resolution tags); give it with --mpp <microns per pixel>`,
+    );
+  }
+  const { x, y } = metadata;
+  if (Math.abs(x - y) > SQUARE_TOLERANCE * Math.min(x, y)) {
+    throw new MppError(
+      `${path}: the slide's pixels are not square (mpp-x ${x}, mpp-y ${y}); check the scan, or give --mpp to accept one value`,
+    );
+  }
+  const mpp = (x + y) / 2;
+  if (!plausible(mpp)) {
+    throw new MppError(
+      `${path}: the slide's metadata says ${mpp} um/px, which is implausible (expected ${range}); give the right value with --mpp`,
+    );
+  }
+  return { mpp, source: 'metadata' };
+}
+
+/** The network input's pixel size from a checkpoint's meta: `input_mpp`, or DEFAULT_INPUT_MPP when absent. */
+export function inputMppOf(meta: Record<string, unknown>, where: string): number {
+  const v = meta.input_mpp;
+  if (v === undefined || v === null) return DEFAULT_INPUT_MPP;
+  if (typeof v !== 'number' || !plausible(v))
+    throw new MppError(`${where}: input_mpp ${JSON.stringify(v)} in the checkpoint's meta is not a pixel size in ${range}`);
+  return v;
+}
+
+/**
+ * How a slide is read for a network: from which level, and how that level maps onto the "grid" (the image
+ * at the network's pixel size that tiles are cut from).
+ */
+export interface ReadPlan {
+  level: number;
+  /** Level-0 pixels per pixel of the level read. */
+  levelDownsample: number;
+  /** Microns per pixel of the level read. */
+  levelMpp: number;
+  /** Level pixels per grid pixel: 1 (read as is), > 1 (area-averaged down), < 1 (bilinear up: the slide is too coarse). */
+  scale: number;
+  resample: 'none' | 'area' | 'bilinear';
+  /** Microns per grid pixel: the pixel size the network sees (the target, or the level's own within MPP_TOLERANCE). */
+  gridMpp: number;
+  /** Level-0 pixels per grid pixel. */
+  gridDownsample: number;
+  /** The grid's size: the whole level-0 image at gridMpp. */
+  width: number;
+  height: number;
+}
+
+/**
+ * Which levels can be read correctly: Debian's OpenSlide 3.4.1 decodes tiles through libtiff's
+ * TIFFRGBAImageGet, which since libtiff 4.5 misplaces the pixels of a level narrower or shorter than one
+ * tile (the small top levels of tiled pyramids). Those are never chosen; level 0 always is allowed.
+ */
+export function readableLevels(levels: readonly SlideLevel[], properties: Readonly<Record<string, string>>): boolean[] {
+  return levels.map((l, i) => {
+    const tw = Number(properties[`openslide.level[${i}].tile-width`]);
+    const th = Number(properties[`openslide.level[${i}].tile-height`]);
+    return i === 0 || !(tw > 0 && th > 0) || (l.width >= tw && l.height >= th);
+  });
+}
+
+/**
+ * The coarsest (readable) level whose mpp is at most the target (within MPP_TOLERANCE): it holds every detail the
+ * network can use at the least reading and resampling. A level within the tolerance is read as is (its mpp
+ * is reported as the mpp used); otherwise it is area-averaged to the target. A slide coarser than the target
+ * at level 0 is upsampled bilinearly (the network then sees less detail than it was trained on).
+ */
+export function chooseLevel(
+  levels: readonly SlideLevel[],
+  slideMpp: number,
+  targetMpp: number,
+  readable: readonly boolean[] = levels.map(() => true),
+): ReadPlan {
+  if (levels.length === 0) throw new MppError('chooseLevel: the slide has no levels');
+  if (!plausible(targetMpp)) throw new MppError(`chooseLevel: target ${targetMpp} um/px is not in ${range}`);
+  let level = 0;
+  levels.forEach((l, i) => {
+    const mpp = slideMpp * l.downsample;
+    if (readable[i] && mpp <= targetMpp * (1 + MPP_TOLERANCE) && mpp > slideMpp * levels[level]!.downsample) level = i;
+  });
+  const chosen = levels[level]!;
+  const levelMpp = slideMpp * chosen.downsample;
+  const [w0, h0] = [levels[0]!.width, levels[0]!.height];
+  const base = { level, levelDownsample: chosen.downsample, levelMpp };
+  if (Math.abs(levelMpp / targetMpp - 1) <= MPP_TOLERANCE) {
+    return {
+      ...base,
+      scale: 1,
+      resample: 'none',
+      gridMpp: levelMpp,
+      gridDownsample: chosen.downsample,
+      width: chosen.width,
+      height: chosen.height,
+    };
+  }
+  const gridDownsample = targetMpp / slideMpp;
+  return {
+    ...base,
+    scale: targetMpp / levelMpp,
+    resample: levelMpp < targetMpp ? 'area' : 'bilinear',
+    gridMpp: targetMpp,
+    gridDownsample,
+    width: Math.max(1, Math.round(w0 / gridDownsample)),
+    height: Math.max(1, Math.round(h0 / gridDownsample)),
+  };
+}

@@ -1,0 +1,166 @@
+// What segmentation runs tiles through: a Predictor maps a batch of tiles [B, 3, t, t] (RGB in [0, 1]) to
+// per-class probabilities [B, C, t, t]. The slide machinery knows nothing else about models, so tests use
+// known functions and any network fits. loadPredictor() makes one from MMFD's networks: `student` (default),
+// `teacher`, or any trained checkpoint, with the checkpoint's `input_mpp` (mpp.ts) as the pixel size it needs.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ConfigTree, get, loadConfig, parseConfig } from '../config/index.js';
+import { FINAL_CLASSES } from '../data/classes.js';
+import { buildStudent, buildTeacher } from '../models/build.js';
+import { adaptStudent } from '../models/pretrained.js';
+import type { Student } from '../models/student.js';
+import type { LoRAMultiModelSeg } from '../models/teacher.js';
+import * as torch from '../torch/index.js';
+import { loadTrainingCheckpoint, pretrainedFrozenKeys } from '../train/checkpoints.js';
+import { inputMppOf } from './mpp.js';
+
+type Tensor = torch.Tensor;
+
+export interface Predictor {
+  /** The tile edge the model takes, in pixels. */
+  readonly tileSize: number;
+  /** Class codes, in channel order. */
+  readonly classes: readonly string[];
+  /** Microns per pixel of the model's input. */
+  readonly inputMpp: number;
+  /** What the model is (kind, weights file, ...): part of the resume key and the run's record. */
+  readonly id: string;
+  /** [B, 3, t, t] in [0, 1] -> [B, C, t, t] probabilities in [0, 1]. The caller disposes both tensors. */
+  predict(batch: Tensor): Tensor;
+  /** Frees the model's native memory. */
+  dispose(): void;
+}
+
+export type Role = 'student' | 'teacher';
+
+export interface ModelChoice {
+  /** 'student' (default), 'teacher', or the path of a trained checkpoint (an mmfd checkpoint, or a state-dict file). */
+  model?: string;
+  /** Weights for 'student' / 'teacher': an mmfd checkpoint or a state-dict file. */
+  weights?: string;
+  /** The YAML config the architecture is built from; default: the checkpoint's meta.config, else the role's config in configs/. */
+  config?: string;
+  /** Untrained weights from this seed, for speed and memory measurements only; the id says so. */
+  randomSeed?: number;
+  /** Overrides the checkpoint's input_mpp. */
+  inputMpp?: number;
+}
+
+/** The configs shipped in configs/ for each role. */
+export const DEFAULT_CONFIGS: Record<Role, string> = {
+  student: 'multimodel2s_distill-pidinet-plip-d2t512-iter5k-b8-lr0001.yaml',
+  teacher: 'multimodel2s-pidinet-plip-d2t512-iter5k-b8.yaml',
+};
+
+function configsDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error("cannot find mmfd's package folder (for configs/)");
+    dir = up;
+  }
+  return join(dir, 'configs');
+}
+
+/** An MMFD network as a Predictor: sigmoid of its final high-resolution logits (the classes overlap). */
+export function networkPredictor(net: Student | LoRAMultiModelSeg, o: { inputMpp: number; id: string }): Predictor {
+  net.eval();
+  const tileSize = 'sam' in net ? net.sam.img_size : net.img_size;
+  const classes = FINAL_CLASSES.map((c) => c.code);
+  return {
+    tileSize,
+    classes,
+    inputMpp: o.inputMpp,
+    id: o.id,
+    predict: (batch) =>
+      torch.no_grad(() =>
+        torch.tidy(() => {
+          const [h, w] = batch.shape.slice(-2) as [number, number];
+          const out = 'sam' in net ? net.forward(batch, [h, w], 'test') : net.forward(batch, 'test');
+          return out.masks.sigmoid();
+        }),
+      ),
+    dispose: () => net.dispose(),
+  };
+}
+
+const stemOf = (path: string) => path.replace(/\.(json|safetensors)$/, '');
+const isMmfdCheckpoint = (path: string) => existsSync(`${stemOf(path)}.json`);
+
+/** An mmfd checkpoint's meta, read from its JSON without loading its tensors. */
+function checkpointMeta(path: string): Record<string, unknown> {
+  const file = `${stemOf(path)}.json`;
+  let doc: { format?: unknown; meta?: unknown };
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8')) as typeof doc;
+  } catch (err) {
+    throw new Error(`${file}: not a readable checkpoint description: ${(err as Error).message}`);
+  }
+  if (doc.format !== torch.io.CHECKPOINT_FORMAT) throw new Error(`${file}: not an mmfd checkpoint`);
+  return doc.meta !== null && typeof doc.meta === 'object' ? (doc.meta as Record<string, unknown>) : {};
+}
+
+/** The role a checkpoint's meta records (`role`, else its config's task). */
+function roleOf(meta: Record<string, unknown>, path: string): Role {
+  if (meta.role === 'student' || meta.role === 'teacher') return meta.role;
+  const task = (meta.config as { task?: unknown } | undefined)?.task;
+  if (task === 'multimodel2s') return 'teacher';
+  if (task === 'mobilesam' || task === 'multimodel2s_distill') return 'student';
+  throw new Error(
+    `${path}: the checkpoint's meta records neither a role ('student' or 'teacher') nor a config task; use --model student|teacher --weights ${path}`,
+  );
+}
+
+function configFor(role: Role, choice: ModelChoice, meta: Record<string, unknown>, where: string): ConfigTree {
+  if (choice.config !== undefined) return loadConfig(choice.config);
+  if (meta.config !== null && typeof meta.config === 'object') return parseConfig(JSON.stringify(meta.config), `${where} (meta.config)`);
+  return loadConfig(join(configsDir(), DEFAULT_CONFIGS[role]));
+}
+
+/**
+ * The network `choice` names, loaded, as a Predictor. 'student' without weights takes the config's `ckpt`;
+ * trained weights are required unless randomSeed is given. An mmfd training checkpoint (src/train) brings its
+ * config and input_mpp; the frozen encoders it leaves out come from the pretrained files its config names.
+ * A plain state-dict file is a student's (in mmfd's or the reference's layout) unless --model teacher says so.
+ */
+export function loadPredictor(choice: ModelChoice = {}): Predictor {
+  const model = choice.model ?? 'student';
+  const named = model === 'student' || model === 'teacher';
+  let weights = named ? choice.weights : model;
+  if (weights === undefined && model === 'student' && choice.randomSeed === undefined) {
+    const ckpt = String(get(configFor('student', choice, {}, 'student'), 'ckpt'));
+    if (ckpt !== 'none' && ckpt !== '') weights = ckpt;
+  }
+  if (weights === undefined && choice.randomSeed === undefined) {
+    throw new Error(`the ${model} needs trained weights: pass --model <checkpoint>, or --model ${model} --weights <file>`);
+  }
+  if (weights !== undefined && !existsSync(weights) && !isMmfdCheckpoint(weights)) throw new Error(`${weights}: no such checkpoint`);
+  const mmfd = weights !== undefined && isMmfdCheckpoint(weights);
+  const meta = mmfd ? checkpointMeta(weights!) : {};
+  const where = weights ?? model;
+  const role: Role = named ? (model as Role) : mmfd ? roleOf(meta, where) : 'student';
+  const cfg = configFor(role, choice, meta, where);
+  const inputMpp = choice.inputMpp ?? inputMppOf(meta, where);
+  const pretrained = typeof meta.omitted_pretrained === 'number' && meta.omitted_pretrained > 0;
+  if (choice.randomSeed !== undefined) torch.manual_seed(choice.randomSeed);
+  const net = torch.tidy(() => (role === 'student' ? buildStudent(cfg, { pretrained }) : buildTeacher(cfg, { pretrained })));
+  try {
+    if (mmfd) {
+      loadTrainingCheckpoint(stemOf(weights!), net, { omitted: pretrainedFrozenKeys(net, pretrained) });
+    } else if (weights !== undefined) {
+      const file = torch.io.load_state_dict_file(weights);
+      const sd = role === 'student' ? adaptStudent(file, net.state_dict(), { source: weights }) : file;
+      try {
+        net.load_state_dict(sd, true);
+      } finally {
+        torch.dispose([...file.values(), ...sd.values()]);
+      }
+    }
+  } catch (err) {
+    net.dispose();
+    throw err;
+  }
+  const id = weights === undefined ? `${role}:random:${choice.randomSeed}` : `${role}:${basename(weights)}`;
+  return networkPredictor(net, { inputMpp, id });
+}

@@ -1,0 +1,49 @@
+// The cohort runner's SlideSegmenter for real networks: the model loaded by predictor.ts, run over each
+// slide by segment.ts (which resumes an interrupted slide from `<labels>.partial/` by itself).
+import { createHash } from 'node:crypto';
+import type { SlideSegmenter } from './cohort.js';
+import { fileSha256 } from './manifest.js';
+import { loadPredictor, type ModelChoice, type Predictor } from './predictor.js';
+import { segmentSlide } from './segment.js';
+
+export interface ModelSelection {
+  model: 'student' | 'teacher';
+  /** Trained weights; without them the model's config names its weights (loadPredictor). */
+  checkpoint: string | null;
+}
+
+/**
+ * Loads the model once for the whole cohort. Its resume hash is the SHA-256 of the checkpoint file; with no
+ * checkpoint given it is the SHA-256 of the model's id (kind and weights file name), the most that is known
+ * of the config's default weights here. `load` is predictor.ts's loader, or a stand-in in tests.
+ */
+export async function networkSegmenter(
+  selection: ModelSelection,
+  load: (choice: ModelChoice) => Predictor = loadPredictor,
+): Promise<SlideSegmenter & { dispose(): void }> {
+  let predictor: Predictor;
+  try {
+    predictor = load({ model: selection.model, weights: selection.checkpoint ?? undefined });
+  } catch (err) {
+    throw new Error(
+      `cannot load the ${selection.model}${selection.checkpoint === null ? ' (give its weights with --checkpoint)' : ''}: ${(err as Error).message}`,
+    );
+  }
+  const sha256 =
+    selection.checkpoint === null
+      ? createHash('sha256').update(predictor.id).digest('hex')
+      : (await fileSha256(selection.checkpoint)).sha256;
+  return {
+    id: predictor.id,
+    sha256,
+    async segment(request) {
+      const result = await segmentSlide(request.slide, predictor, {
+        out: request.labels,
+        mpp: request.mpp,
+        onProgress: (p) => request.onProgress?.(p.tilesDone, Math.max(1, p.tilesTotal)),
+      });
+      return { slideMpp: result.mpp.slide, labelMpp: result.mpp.used };
+    },
+    dispose: () => predictor.dispose(),
+  };
+}

@@ -1,0 +1,35 @@
+// Datasets a training run needs. The tiny configs name the built-in synthetic dataset; it is not
+// shipped but generated on first use, so `mmfd train --config configs/tiny-*.yaml` works on a fresh
+// checkout with no download. Any other dataset must already be on disk (the loader says what is missing).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConfigTree } from '../config/index.js';
+import { lookupDataset } from '../data/catalog.js';
+import { writeSyntheticDataset } from '../data/synth/dataset.js';
+import { Progress } from './progress.js';
+
+/** Built-in synthetic datasets by catalog name: what `mmfd synth` would be asked for. */
+export const BUILTIN_SYNTHETIC: Readonly<Record<string, { count: number; seed: number; size: number }>> = {
+  synth_tiny: { count: 40, seed: 1234, size: 128 },
+};
+
+const STAGES = ['train', 'val', 'test'] as const;
+
+/** Generates every built-in synthetic dataset the config names and that is not on disk yet. */
+export async function ensureBuiltinDatasets(cfg: ConfigTree, catalog?: string): Promise<void> {
+  const names = new Set(STAGES.map((s) => String((cfg[s] as ConfigTree).dataset)));
+  for (const name of names) {
+    const spec = BUILTIN_SYNTHETIC[name];
+    if (spec === undefined) continue;
+    const { root } = lookupDataset(name, catalog);
+    if (existsSync(join(root, 'meta_info.json'))) continue;
+    const progress = new Progress(`synthesising dataset ${name} (${root}): image`, spec.count);
+    try {
+      await writeSyntheticDataset(root, { ...spec, onProgress: (done) => progress.update(done, '') });
+    } catch (err) {
+      // Another run may have generated it meanwhile (same options give the same bytes).
+      if (!existsSync(join(root, 'meta_info.json'))) throw err;
+    }
+    progress.end();
+  }
+}

@@ -1,0 +1,158 @@
+// Stage I: the fused teacher trained few-shot (the reference's fewshot_net.py with its missing
+// general_process re-created, spec §1.2). For each P in fewshot_perc_list the run lives in
+// <out_dir>/<task>/<model>/fewshot_perc<P>/: config_perc<P>.yaml, the `last` and `best`
+// checkpoints, the training log and curves, then the test of `best`: eval_results.json, tables, pictures.
+import type { ConfigTree } from '../config/index.js';
+import type { Batch } from '../data/loader.js';
+import { loaderFromConfig } from '../data/loader.js';
+import type { Summary } from '../eval/evaluator.js';
+import { buildTeacher } from '../models/build.js';
+import type { LoRAMultiModelSeg } from '../models/teacher.js';
+import * as torch from '../torch/index.js';
+import {
+  BEST,
+  checkpointExists,
+  checkpointStem,
+  LAST,
+  loadTrainingCheckpoint,
+  pretrainedFrozenKeys,
+  type TrainingMeta,
+} from './checkpoints.js';
+import { ensureBuiltinDatasets } from './datasets.js';
+import { type LossTerms, type TrainingResult, train } from './loop.js';
+import { segmentationLoss } from './losses.js';
+import { bool, int, percentages, resolvedConfig, runDir, segLossOptions, str, trainingDevice, writeResolvedConfig } from './run_config.js';
+import { testModel } from './test.js';
+
+type Tensor = torch.Tensor;
+
+/** One percentage of a stage: its run folder, how training went, the test summary. */
+export interface StageRun {
+  perc: number;
+  dir: string;
+  training: TrainingResult;
+  test: Summary;
+}
+
+export interface TrainedTeacher {
+  model: LoRAMultiModelSeg;
+  /** Keys the build loaded from pretrained files (left out of its checkpoints). */
+  omitted: Set<string>;
+}
+
+/**
+ * The teacher as stage I trains it: built from the config (seeded), pretrained encoders loaded when
+ * train.load_pretrained, LoRA per config, encoders frozen only when train.freeze_encoders.
+ */
+export function buildTrainingTeacher(cfg: ConfigTree): TrainedTeacher {
+  torch.manual_seed(int(cfg, 'seed'));
+  const loadPretrained = bool(cfg, 'train.load_pretrained');
+  const model = buildTeacher(cfg, { pretrained: loadPretrained });
+  if (!bool(cfg, 'train.freeze_encoders')) {
+    const arch = model.sam.image_encoder;
+    for (const name of arch.model_list) arch.encoder(name)?.requires_grad_(true);
+  }
+  return { model, omitted: pretrainedFrozenKeys(model, loadPretrained) };
+}
+
+/** The teacher's logits per refinement level; its initial masks are sized from the target, as the reference does. */
+export function teacherLogits(model: LoRAMultiModelSeg, batch: Batch, mode: 'train' | 'test'): Tensor[] {
+  const [h, w] = batch.sem_mask.shape.slice(-2) as [number, number];
+  return model.forward(batch.image, [h, w], mode).high_res_logits_list;
+}
+
+/** Sums the segmentation losses (spec §6) over the levels trained: every level with loss.use_iter_loss, else the last. */
+export function levelsLoss(cfg: ConfigTree, logits: Tensor[], target: Tensor): LossTerms {
+  const trained = bool(cfg, 'loss.use_iter_loss') ? logits : logits.slice(-1);
+  const options = segLossOptions(cfg);
+  const parts = trained.map((l) => segmentationLoss(l, target, options));
+  const sum = (pick: (p: (typeof parts)[number]) => Tensor) => parts.map(pick).reduce((a, b) => a.add(b));
+  return { total: sum((p) => p.total), terms: { dice: sum((p) => p.dice), bce: sum((p) => p.bce), focal: sum((p) => p.focal) } };
+}
+
+/** The checkpoint a finished run is tested with: `best`, or `last` when no validation ran. */
+export function trainedCheckpoint(dir: string, what: string, howToTrain: string): string {
+  for (const name of [BEST, LAST]) if (checkpointExists(checkpointStem(dir, name))) return checkpointStem(dir, name);
+  throw new Error(`${dir}: no trained ${what} here (no ${BEST}.json or ${LAST}.json); train it first: ${howToTrain}`);
+}
+
+/** The stage I teacher of percentage P, trained weights loaded from its run folder, frozen, in eval mode. */
+export function loadTrainedTeacher(
+  cfg: ConfigTree,
+  perc: number,
+  source: string,
+): { model: LoRAMultiModelSeg; stem: string; meta: TrainingMeta } {
+  const run = resolvedConfig(cfg, perc);
+  const stem = trainedCheckpoint(runDir(cfg, perc), 'teacher', `mmfd train --config ${source}`);
+  const { model, omitted } = buildTrainingTeacher(run);
+  const meta = loadTrainingCheckpoint(stem, model, { omitted });
+  model.requires_grad_(false).eval();
+  return { model, stem, meta };
+}
+
+const label = (cfg: ConfigTree, perc: number) => `${str(cfg, 'model')} P${perc}`;
+
+async function testTeacherRun(cfg: ConfigTree, perc: number, source: string): Promise<Summary> {
+  const run = resolvedConfig(cfg, perc);
+  const device = trainingDevice();
+  const { model, meta } = loadTrainedTeacher(cfg, perc, source);
+  if (device !== 'cpu') model.to(device);
+  const loader = loaderFromConfig(run, 'test', perc);
+  try {
+    return await testModel({
+      cfg: run,
+      dir: runDir(cfg, perc),
+      label: `${label(cfg, perc)} teacher`,
+      model,
+      loader,
+      device,
+      predict: (b) => teacherLogits(model, b, 'test'),
+      mpp: meta.input_mpp,
+    });
+  } finally {
+    await loader.close();
+    model.dispose();
+  }
+}
+
+/** `mmfd train --config <teacher.yaml>`: trains (or resumes) and tests the teacher for every percentage. */
+export async function trainTeacher(cfg: ConfigTree, source: string): Promise<StageRun[]> {
+  await ensureBuiltinDatasets(cfg);
+  const out: StageRun[] = [];
+  for (const perc of percentages(cfg)) {
+    const run = resolvedConfig(cfg, perc);
+    writeResolvedConfig(run, perc);
+    const device = trainingDevice();
+    const { model, omitted } = buildTrainingTeacher(run);
+    if (device !== 'cpu') model.to(device);
+    const loaders = { train: loaderFromConfig(run, 'train', perc), val: loaderFromConfig(run, 'val', perc) };
+    let training: TrainingResult;
+    try {
+      training = await train({
+        cfg: run,
+        dir: runDir(cfg, perc),
+        label: `${label(cfg, perc)} teacher`,
+        model,
+        trainable: model.trainable_parameters().map(([, p]) => p),
+        omitted,
+        ...loaders,
+        device,
+        loss: (b) => levelsLoss(run, teacherLogits(model, b, 'train'), b.sem_mask),
+        predict: (b) => teacherLogits(model, b, 'test'),
+      });
+    } finally {
+      await Promise.all([loaders.train.close(), loaders.val.close()]);
+      model.dispose();
+    }
+    out.push({ perc, dir: runDir(cfg, perc), training, test: await testTeacherRun(cfg, perc, source) });
+  }
+  return out;
+}
+
+/** `mmfd train --config <teacher.yaml> --test`: tests the trained teacher of every percentage. */
+export async function testTeacher(cfg: ConfigTree, source: string): Promise<Summary[]> {
+  await ensureBuiltinDatasets(cfg);
+  const out: Summary[] = [];
+  for (const perc of percentages(cfg)) out.push(await testTeacherRun(cfg, perc, source));
+  return out;
+}

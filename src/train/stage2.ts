@@ -1,0 +1,211 @@
+// Stage II: distilling the frozen teacher into the TinyViT student (the reference's distill_net.py
+// with its missing general_process re-created, spec §1.3 and §5). The teacher comes from its stage I
+// run (network_t.cfg_file -> that config -> its run folder -> its best checkpoint); the student is
+// built from network_s.cfg_file, gets the teacher's semantic decoder (prompt encoder + mask decoder)
+// copied and frozen, and trains its encoder on
+//   loss = distill_mse_weight · MSE(student embedding, teacher X_f) + the segmentation losses of §6.
+import { existsSync } from 'node:fs';
+import type { ConfigTree } from '../config/index.js';
+import type { Batch } from '../data/loader.js';
+import { loaderFromConfig } from '../data/loader.js';
+import type { Summary } from '../eval/evaluator.js';
+import { buildStudent } from '../models/build.js';
+import { loadStudentCheckpoint } from '../models/pretrained.js';
+import type { Student } from '../models/student.js';
+import type { LoRAMultiModelSeg } from '../models/teacher.js';
+import * as torch from '../torch/index.js';
+import { checkpointId, loadTrainingCheckpoint, type TrainingMeta } from './checkpoints.js';
+import { ensureBuiltinDatasets } from './datasets.js';
+import { type LossTerms, type TrainingResult, train } from './loop.js';
+import {
+  bool,
+  int,
+  loadNamedConfig,
+  num,
+  percentages,
+  resolvedConfig,
+  runDir,
+  str,
+  trainingDevice,
+  writeResolvedConfig,
+} from './run_config.js';
+import { levelsLoss, loadTrainedTeacher, type StageRun, trainedCheckpoint } from './stage1.js';
+import { drawsAtRandom, TeacherEmbeddingCache } from './teacher_cache.js';
+import { testModel } from './test.js';
+
+type Tensor = torch.Tensor;
+
+export interface DistillConfigs {
+  /** The distillation config itself (data, schedule, losses, output folder). */
+  distill: ConfigTree;
+  teacher: ConfigTree;
+  student: ConfigTree;
+}
+
+/** The distillation config with the teacher's and the student's (network_t / network_s.cfg_file). */
+export function distillConfigs(cfg: ConfigTree, source: string): DistillConfigs {
+  const teacher = loadNamedConfig(cfg, 'network_t.cfg_file', source);
+  const student = loadNamedConfig(cfg, 'network_s.cfg_file', source);
+  const size = num(cfg, 'img_size');
+  for (const [key, other] of [
+    ['network_t.cfg_file', teacher],
+    ['network_s.cfg_file', student],
+  ] as const) {
+    if (num(other, 'img_size') !== size) {
+      throw new Error(`${source}: img_size ${size} differs from the img_size ${num(other, 'img_size')} of ${key} (${str(cfg, key)})`);
+    }
+  }
+  return { distill: cfg, teacher, student };
+}
+
+/** The student built from its config (seeded), with MobileSAM / student weights when train.load_pretrained. */
+export function buildSeededStudent(cfgS: ConfigTree, seed: number): Student {
+  torch.manual_seed(seed);
+  return buildStudent(cfgS, { pretrained: bool(cfgS, 'train.load_pretrained') });
+}
+
+/** Copies the teacher's semantic decoder into the student and freezes it (spec §5.2, the paper's figure). */
+export function copyFrozenDecoder(teacher: LoRAMultiModelSeg, student: Student, what: string): void {
+  try {
+    student.prompt_encoder.load_state_dict(teacher.sam.prompt_encoder.state_dict());
+    student.mask_decoder.load_state_dict(teacher.sam.mask_decoder.state_dict());
+  } catch (err) {
+    throw new Error(
+      `${what}: the teacher's decoder does not fit the student's (compare arch.DECODER of both configs): ${(err as Error).message}`,
+    );
+  }
+  student.prompt_encoder.requires_grad_(false);
+  student.mask_decoder.requires_grad_(false);
+}
+
+/** X_f of the frozen teacher for a batch (the encoders and fusion only; the decoder is not needed). */
+const teacherEmbedding = (teacher: LoRAMultiModelSeg, image: Tensor): Tensor =>
+  torch.no_grad(() => teacher.sam.image_encoder.forward(teacher.sam.preprocess(image)));
+
+export const studentLogits = (student: Student, batch: Batch, mode: 'train' | 'test'): Tensor[] =>
+  student.forward(batch.image, mode).high_res_logits;
+
+/** Loads trained student weights: an mmfd checkpoint (its .json / .safetensors / stem) or a state-dict file (.pth, .safetensors). */
+export function loadStudentWeights(student: Student, path: string): TrainingMeta | undefined {
+  const stem = path.replace(/\.(json|safetensors)$/, '');
+  if (existsSync(`${stem}.json`)) return loadTrainingCheckpoint(stem, student, { omitted: new Set() });
+  if (!existsSync(path)) throw new Error(`${path}: checkpoint not found`);
+  const sd = loadStudentCheckpoint(path, student.state_dict());
+  try {
+    student.load_state_dict(sd);
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`);
+  } finally {
+    torch.dispose([...sd.values()]);
+  }
+  return undefined;
+}
+
+const label = (cfg: ConfigTree, perc: number) => `${str(cfg, 'model')} P${perc} student`;
+
+/** The distillation loss of one batch; the teacher's embedding from `teacherX`. */
+function distillLoss(cfg: ConfigTree, student: Student, batch: Batch, teacherX: Tensor): LossTerms {
+  const out = student.forward(batch.image, 'train');
+  const xs = out.image_embedding;
+  if (xs.shape.join() !== teacherX.shape.join()) {
+    throw new Error(
+      `distillation: the student's embedding [${xs.shape}] and the teacher's [${teacherX.shape}] differ; ` +
+        'arch.DECODER.TRANSFORMER_DIM and the embedding grid (img_size / 16) must match between network_t and network_s',
+    );
+  }
+  const mse = xs.sub(teacherX).square().mean().mul(num(cfg, 'loss.distill_mse_weight'));
+  const seg = levelsLoss(cfg, out.high_res_logits, batch.sem_mask);
+  return { total: mse.add(seg.total), terms: { distill: mse, ...seg.terms } };
+}
+
+async function testStudentRun(configs: DistillConfigs, perc: number, source: string): Promise<Summary> {
+  const run = resolvedConfig(configs.distill, perc);
+  const dir = runDir(configs.distill, perc);
+  const device = trainingDevice();
+  const student = buildSeededStudent(configs.student, int(run, 'seed'));
+  const meta = loadStudentWeights(student, trainedCheckpoint(dir, 'student', `mmfd distill --config ${source}`));
+  if (device !== 'cpu') student.to(device);
+  const loader = loaderFromConfig(run, 'test', perc);
+  try {
+    return await testModel({
+      cfg: run,
+      dir,
+      label: label(run, perc),
+      model: student,
+      loader,
+      device,
+      predict: (b) => studentLogits(student, b, 'test'),
+      mpp: meta?.input_mpp,
+    });
+  } finally {
+    await loader.close();
+    student.dispose();
+  }
+}
+
+/** `mmfd distill --config <distill.yaml>`: distils (or resumes) and tests the student for every percentage. */
+export async function distill(cfg: ConfigTree, source: string): Promise<StageRun[]> {
+  const configs = distillConfigs(cfg, source);
+  const teacherSource = str(cfg, 'network_t.cfg_file');
+  // Before any dataset is generated: every percentage needs its trained teacher.
+  for (const perc of percentages(cfg)) trainedCheckpoint(runDir(configs.teacher, perc), 'teacher', `mmfd train --config ${teacherSource}`);
+  await ensureBuiltinDatasets(cfg);
+  const out: StageRun[] = [];
+  for (const perc of percentages(cfg)) {
+    const run = resolvedConfig(cfg, perc);
+    const dir = runDir(cfg, perc);
+    writeResolvedConfig(run, perc);
+    const device = trainingDevice();
+    const teacher = loadTrainedTeacher(configs.teacher, perc, teacherSource);
+    const student = buildSeededStudent(configs.student, int(run, 'seed'));
+    copyFrozenDecoder(teacher.model, student, source);
+    if (device !== 'cpu') {
+      teacher.model.to(device);
+      student.to(device);
+    }
+    const augment = (run.train as ConfigTree).augment as ConfigTree;
+    const cache =
+      bool(run, 'train.cache_teacher_embeddings') && !drawsAtRandom(augment)
+        ? new TeacherEmbeddingCache(dir, checkpointId(teacher.stem))
+        : undefined;
+    if (bool(run, 'train.cache_teacher_embeddings') && cache === undefined) {
+      process.stderr.write(
+        `${source}: train.cache_teacher_embeddings ignored: train.augment draws at random, so embeddings change every epoch\n`,
+      );
+    }
+    const teacherX = (b: Batch): Tensor =>
+      cache ? cache.embeddings(b.names, device, () => teacherEmbedding(teacher.model, b.image)) : teacherEmbedding(teacher.model, b.image);
+    const loaders = { train: loaderFromConfig(run, 'train', perc), val: loaderFromConfig(run, 'val', perc) };
+    let training: TrainingResult;
+    try {
+      training = await train({
+        cfg: run,
+        dir,
+        label: label(run, perc),
+        model: student,
+        trainable: student.parameters().filter((p) => p.requires_grad),
+        omitted: new Set(),
+        ...loaders,
+        device,
+        loss: (b) => distillLoss(run, student, b, teacherX(b)),
+        predict: (b) => studentLogits(student, b, 'test'),
+        input_mpp: teacher.meta.input_mpp,
+      });
+    } finally {
+      await Promise.all([loaders.train.close(), loaders.val.close()]);
+      teacher.model.dispose();
+      student.dispose();
+    }
+    out.push({ perc, dir, training, test: await testStudentRun(configs, perc, source) });
+  }
+  return out;
+}
+
+/** `mmfd distill --config <distill.yaml> --test`: tests the distilled student of every percentage. */
+export async function testStudent(cfg: ConfigTree, source: string): Promise<Summary[]> {
+  const configs = distillConfigs(cfg, source);
+  await ensureBuiltinDatasets(cfg);
+  const out: Summary[] = [];
+  for (const perc of percentages(cfg)) out.push(await testStudentRun(configs, perc, source));
+  return out;
+}

@@ -1,0 +1,152 @@
+// The whole workflow on the tiny configs, through the CLI: train the teacher (the built-in synthetic
+// dataset generated on first use) -> test it -> distil the student (cached teacher embeddings) ->
+// test it -> visualise one image. Checks the files each step leaves and what they hold.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import * as torch from '../../src/torch/index.js';
+import { runCli, workspace } from './tiny_run.js';
+
+const ws = workspace({ synth_tiny: 'synth-tiny' }, 'mmfd-workflow-');
+after(() => rmSync(ws.dir, { recursive: true, force: true }));
+
+const ITERATIONS = 4;
+const short = { out_dir: 'out', 'train.max_iterations': ITERATIONS, 'train.warmup_period': 2, save_iter: 2, eval_iter: 2 };
+const teacherCfg = ws.config('tiny-multimodel2s.yaml', 'tiny-multimodel2s.yaml', short);
+ws.config('tiny-mobilesam.yaml', 'tiny-mobilesam.yaml', {});
+const distillCfg = ws.config('tiny-multimodel2s_distill.yaml', 'tiny-multimodel2s_distill.yaml', {
+  ...short,
+  'train.augment': { Resize: { size: [64, 64] } },
+  'train.cache_teacher_embeddings': true,
+});
+const teacherDir = join(ws.dir, 'out', 'multimodel2s', 'tiny-multimodel2s', 'fewshot_perc100');
+const studentDir = join(ws.dir, 'out', 'multimodel2s_distill', 'tiny-multimodel2s_distill', 'fewshot_perc100');
+const dataset = join(ws.dir, 'data', 'synth-tiny');
+
+const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+const split = () => readFileSync(join(dataset, 'splits', 'fewer', 'fewer_test30_fewshot100', 'dataset_split.csv'), 'utf8');
+const count = (column: 'train' | 'val') => {
+  const [head, ...rows] = split().trim().split('\n');
+  const c = head!.split(',').indexOf(column);
+  return rows.filter((r) => (r.split(',')[c] ?? '') !== '').length;
+};
+
+async function mmfd(...args: string[]): Promise<string> {
+  const r = await runCli(args, ws.dir, ws.env);
+  assert.equal(r.code, 0, `mmfd ${args.join(' ')}:\n${r.stderr}`);
+  return r.stdout + r.stderr;
+}
+
+function assertRunFolder(dir: string, valImages: number): void {
+  for (const f of [
+    'config_perc100.yaml',
+    'last.json',
+    'last.safetensors',
+    'best.json',
+    'best.safetensors',
+    'eval_table.md',
+    'eval_table.csv',
+  ]) {
+    assert.ok(existsSync(join(dir, f)), `${dir}/${f}`);
+  }
+  const results = readJson(join(dir, 'eval_results.json'));
+  assert.equal(results.num_imgs, valImages);
+  for (const key of [
+    'MIoU_mean_L0',
+    'dice_mean',
+    'precision_mean',
+    'recall_mean',
+    'fscore_mean',
+    'hausdorff_max_mean',
+    'hd95_true_px_mean',
+  ]) {
+    assert.ok(key in results, key);
+  }
+  for (const key of ['MIoU_0_L0', 'MIoU_3_L0']) assert.ok(results[key] >= 0 && results[key] <= 1, key);
+  assert.equal(results.dice.length, 4);
+  const vis = readdirSync(join(dir, 'result_dir', 'vis'));
+  assert.equal(vis.filter((f) => f.endsWith('_iter0.jpg')).length, valImages, 'the reference overlay of every test image');
+  assert.equal(vis.filter((f) => f.endsWith('_composite.png')).length, 4);
+  const log = readFileSync(join(dir, 'train_log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    log.map((r) => `${r.kind}${r.iteration}`),
+    ['train1', 'train2', 'val2', 'train3', 'train4', 'val4'],
+  );
+  // The logged learning rates are the schedule's: 2 warm-up iterations, then cosine over the other 2.
+  const lr = log.filter((r) => r.kind === 'train').map((r) => r.lr);
+  const base = 0.001;
+  for (const [i, want] of [base / 3, (2 * base) / 3, base, base / 2].entries())
+    assert.ok(Math.abs(lr[i] - want) < 1e-15, `lr at iteration ${i}`);
+}
+
+describe('train -> test -> distill -> test -> visualize on the tiny configs', () => {
+  let trainOutput = '';
+  before(async () => {
+    trainOutput = await mmfd('train', '--config', teacherCfg);
+  });
+
+  test('the teacher run: dataset generated, checkpoints, log, curves, results, pictures', async () => {
+    assert.ok(existsSync(join(dataset, 'meta_info.json')), 'synth_tiny generated on first use');
+    assert.match(trainOutput, /synthesising dataset synth_tiny/);
+    assert.match(
+      trainOutput,
+      /teacher 4\/4 \(100%\) \| total [\d.]+ dice [\d.]+ bce [\d.]+ focal [\d.]+ \| lr [\d.e-]+ \| [\d.]+ img\/s \| done in/,
+    );
+    assertRunFolder(teacherDir, count('val'));
+    const png = await sharp(join(teacherDir, 'training_curves.png')).metadata();
+    assert.equal(png.format, 'png');
+    const meta = readJson(join(teacherDir, 'last.json')).meta;
+    assert.equal(meta.iteration, ITERATIONS);
+    assert.equal(meta.input_mpp, 1);
+    assert.equal(meta.omitted_pretrained, 0, 'no pretrained files: every tensor is saved');
+    assert.equal(meta.config.fewshot_perc_list[0], 100);
+  });
+
+  test('--test scores the saved best teacher again, with the same results', async () => {
+    const before = readFileSync(join(teacherDir, 'eval_results.json'), 'utf8');
+    await mmfd('train', '--config', teacherCfg, '--test');
+    assert.equal(readFileSync(join(teacherDir, 'eval_results.json'), 'utf8'), before);
+  });
+
+  test('distillation: the student run, its cached teacher embeddings, the teacher decoder copied and frozen', async () => {
+    await mmfd('distill', '--config', distillCfg);
+    assertRunFolder(studentDir, count('val'));
+    const cached = readdirSync(join(studentDir, 'teacher_embeddings')).filter((f) => f.endsWith('.safetensors'));
+    assert.equal(cached.length, Math.min(count('train'), ITERATIONS * 4), 'one embedding per training image seen');
+    const teacher = torch.io.load_checkpoint(join(teacherDir, 'best'));
+    const student = torch.io.load_checkpoint(join(studentDir, 'last'));
+    try {
+      const decoderKeys = [...student.state_dict.keys()].filter((k) => k.startsWith('prompt_encoder.') || k.startsWith('mask_decoder.'));
+      assert.ok(decoderKeys.length > 10);
+      for (const k of decoderKeys)
+        assert.ok(
+          torch.tidy(() => student.state_dict.get(k)!.equal(teacher.state_dict.get(`sam.${k}`)!)),
+          k,
+        );
+      // Only the encoder trains: the optimizer holds state for image_encoder parameters alone.
+      const trained = student.optimizer!.meta as { param_groups: { params: number[] }[] };
+      const encoderParams = [...student.state_dict.keys()].filter((k) => k.startsWith('image_encoder.') && !/running_|num_batches/.test(k));
+      assert.equal(trained.param_groups[0]!.params.length, encoderParams.length);
+    } finally {
+      torch.dispose([teacher, student]);
+    }
+    await mmfd('distill', '--config', distillCfg, '--test');
+  });
+
+  test('visualize: the reference overlay and a composite for one image', async () => {
+    const image = join(dataset, 'jpg', readdirSync(join(dataset, 'jpg'))[0]!);
+    const stem = readdirSync(join(dataset, 'jpg'))[0]!.replace(/\..*$/, '');
+    const out = join(ws.dir, 'vis-out');
+    await mmfd('visualize', '--config', distillCfg, '--image', image, '--checkpoint', join(studentDir, 'best.json'), '--out', out);
+    const overlay = await sharp(join(out, 'result_dir', 'vis', `${stem}_iter0.jpg`)).metadata();
+    assert.deepEqual([overlay.format, overlay.width, overlay.height], ['jpeg', 64, 64]);
+    const composite = await sharp(join(out, 'result_dir', 'vis', `${stem}_composite.png`)).metadata();
+    assert.ok(composite.width! > 2 * 128, 'original | prediction at the image size (128)');
+    assert.match(readFileSync(join(out, 'test_log', 'log.txt'), 'utf8'), /task: multimodel2s_distill/);
+  });
+});
