@@ -70,6 +70,11 @@ function load(): NativeBinding {
         `(installs libtorch-dev and builds it) or 'npm run build:native'.`,
     );
   }
+  // libgomp (libtorch's and OpenBLAS's thread pool) spin-waits after each parallel region by default.
+  // When the cores are shared (decode workers, other processes) that spinning starves everyone:
+  // measured a TinyViT forward at 2-8 s instead of 0.35 s under load. Passive waiting removes it; it
+  // must be set before libgomp loads, i.e. before the addon. A user's own setting wins.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   return createRequire(import.meta.url)(file) as NativeBinding;
 }
 

@@ -33,3 +33,17 @@ test('set_num_threads changes the count and validates its argument', () => {
   torch.set_num_threads(before);
   assert.throws(() => torch.set_num_threads(0), /positive integer/);
 });
+
+test('OpenMP threads wait passively unless the user chose a policy', () => {
+  const policy = (env: Record<string, string | undefined>) =>
+    spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `import(${JSON.stringify(engine)}).then(() => console.log(process.env.OMP_WAIT_POLICY))`],
+      {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      },
+    ).stdout.trim();
+  assert.equal(policy({ OMP_WAIT_POLICY: undefined }), 'PASSIVE');
+  assert.equal(policy({ OMP_WAIT_POLICY: 'ACTIVE' }), 'ACTIVE');
+});
