@@ -129,7 +129,7 @@ export function otsuThreshold(histogram: ArrayLike<number>): number {
  * (a square) is tissue: dilation or erosion, by a summed-area table. Outside the image counts as neither.
  */
 function squareFilter(mask: Uint8Array, width: number, height: number, r: number, any: boolean): Uint8Array {
-  const sat = new Float64Array((width + 1) * (height + 1));
+  const sat = new Int32Array((width + 1) * (height + 1));
   for (let y = 0; y < height; y++) {
     let rowSum = 0;
     for (let x = 0; x < width; x++) {
