@@ -4,6 +4,7 @@
 // Exit code 0 when every slide is done or was already done, 1 when any failed, 2 for a usage error.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { formatDuration } from '../progress.js';
 import { COHORT_CSV, type CohortEvent, REPORT_FILE, runCohort, type SlideSegmenter } from '../slides/cohort.js';
 import type { SegmentSettings } from '../slides/manifest.js';
 import { DEFAULT_MIN_OBJECT_UM2 } from '../slides/measure.js';
@@ -16,12 +17,6 @@ const USAGE = `usage: mmfd segment <slide|folder|list.txt> --out <dir> [--model 
 
 /** Makes the segmenter for the chosen model; tests pass their own. */
 export type SegmenterFactory = (selection: ModelSelection) => Promise<SlideSegmenter>;
-
-function duration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-}
 
 class UsageError extends Error {}
 
@@ -47,12 +42,12 @@ function progressPrinter(): (event: CohortEvent) => void {
   };
   return (event) => {
     const elapsed = (Date.now() - start) / 1000;
-    const overall = `overall ${(100 * event.overall).toFixed(1)}%${event.overall > 0 && event.overall < 1 ? ` ETA ${duration((elapsed / event.overall) * (1 - event.overall))}` : ''}`;
+    const overall = `overall ${(100 * event.overall).toFixed(1)}%${event.overall > 0 && event.overall < 1 ? ` ETA ${formatDuration((elapsed / event.overall) * (1 - event.overall))}` : ''}`;
     if (event.kind === 'slide') {
       const head = `[${event.index + 1}/${event.total}] ${event.name}`;
       if (event.status === 'running') line(`${head}: started`);
       else if (event.status === 'skipped') line(`${head}: skipped (finished earlier; slide, model and settings unchanged) | ${overall}`);
-      else if (event.status === 'done') line(`${head}: done in ${duration(event.seconds ?? 0)} | ${overall}`);
+      else if (event.status === 'done') line(`${head}: done in ${formatDuration(event.seconds ?? 0)} | ${overall}`);
       else line(`${head}: FAILED: ${event.error} | ${overall}`);
       return;
     }

@@ -2,6 +2,7 @@
 // a synthetic placenta whole slide (tiled pyramidal BigTIFF) with its label image and class table beside it.
 import { parseArgs } from 'node:util';
 import { writeSyntheticSlide } from '../data/synth_slide.js';
+import { Progress } from '../progress.js';
 
 const USAGE = 'usage: mmfd synth-slide --out <file.tif> --width W --height H --seed S [--mpp 0.5] [--tile-size 256] [--jpeg]';
 
@@ -9,28 +10,6 @@ function integer(name: string, text: string | undefined): number {
   const v = Number(text);
   if (text === undefined || !Number.isInteger(v)) throw new Error(`--${name} needs an integer (got ${text ?? 'nothing'})\n${USAGE}`);
   return v;
-}
-
-function duration(seconds: number): string {
-  const s = Math.round(seconds);
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-}
-
-/** One progress line on stderr: rewritten in place on a terminal, every 10% otherwise. */
-function progressLine(): (done: number, total: number) => void {
-  const start = Date.now();
-  let lastTenth = -1;
-  return (done, total) => {
-    const elapsed = (Date.now() - start) / 1000;
-    const eta = done < total ? ` ETA ${duration((elapsed / done) * (total - done))}` : ` in ${duration(elapsed)}`;
-    const line = `synth-slide: band ${done}/${total} (${((100 * done) / total).toFixed(1)}%)${eta}`;
-    if (process.stderr.isTTY) {
-      process.stderr.write(`\r${line.padEnd(60)}${done === total ? '\n' : ''}`);
-    } else if (Math.floor((10 * done) / total) > lastTenth) {
-      lastTenth = Math.floor((10 * done) / total);
-      process.stderr.write(`${line}\n`);
-    }
-  };
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -60,9 +39,19 @@ export async function run(args: string[]): Promise<number> {
     mpp,
     tileSize: integer('tile-size', values['tile-size']),
     compression: values.jpeg ? 'jpeg' : 'deflate',
-    onProgress: progressLine(),
+    onProgress: progressTo('synth-slide: band'),
   });
   console.log(`slide  ${result.slide}`);
   console.log(`labels ${result.labels} (bit flags, table in ${result.table})`);
   return 0;
+}
+
+/** Reports (done, total) on one live progress line with an ETA. */
+function progressTo(label: string): (done: number, total: number) => void {
+  let progress: Progress | undefined;
+  return (done, total) => {
+    progress ??= new Progress(label, total, { every: Math.max(1, Math.ceil(total / 10)) });
+    progress.update(done, '');
+    if (done >= total) progress.end();
+  };
 }

@@ -2,6 +2,7 @@
 // (images, both label layers, meta_info.json, sample list and a 70/30 split).
 import { parseArgs } from 'node:util';
 import { writeSyntheticDataset } from '../data/synth/dataset.js';
+import { Progress } from '../progress.js';
 
 const USAGE = 'usage: mmfd synth --out <dir> --count N --seed S [--size 1024] [--force]';
 
@@ -10,28 +11,6 @@ function integer(name: string, text: string | undefined): number {
   if (text === undefined || text.trim() === '' || !Number.isInteger(v))
     throw new Error(`--${name} needs an integer (got ${text ?? 'nothing'})\n${USAGE}`);
   return v;
-}
-
-function duration(seconds: number): string {
-  const s = Math.round(seconds);
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-}
-
-/** One progress line on stderr: rewritten in place on a terminal, every 10% otherwise. */
-function progressLine(): (done: number, total: number) => void {
-  const start = Date.now();
-  let lastTenth = -1;
-  return (done, total) => {
-    const elapsed = (Date.now() - start) / 1000;
-    const eta = done < total ? ` ETA ${duration((elapsed / done) * (total - done))}` : ` in ${duration(elapsed)}`;
-    const line = `synth: image ${done}/${total} (${((100 * done) / total).toFixed(0)}%)${eta}`;
-    if (process.stderr.isTTY) {
-      process.stderr.write(`\r${line.padEnd(50)}${done === total ? '\n' : ''}`);
-    } else if (Math.floor((10 * done) / total) > lastTenth) {
-      lastTenth = Math.floor((10 * done) / total);
-      process.stderr.write(`${line}\n`);
-    }
-  };
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -59,10 +38,20 @@ export async function run(args: string[]): Promise<number> {
     seed: integer('seed', values.seed),
     size: integer('size', values.size),
     force: values.force,
-    onProgress: progressLine(),
+    onProgress: progressTo('synth: image'),
   });
   console.log(
     `dataset ${result.dir}: ${result.samples.length} image${result.samples.length === 1 ? '' : 's'} (train ${result.train.length}, val ${result.val.length})`,
   );
   return 0;
+}
+
+/** Reports (done, total) on one live progress line with an ETA. */
+function progressTo(label: string): (done: number, total: number) => void {
+  let progress: Progress | undefined;
+  return (done, total) => {
+    progress ??= new Progress(label, total, { every: Math.max(1, Math.ceil(total / 10)) });
+    progress.update(done, '');
+    if (done >= total) progress.end();
+  };
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ConfigTree } from '../config/index.js';
 import { lookupDataset } from '../data/catalog.js';
 import { writeSyntheticDataset } from '../data/synth/dataset.js';
-import { Progress } from './progress.js';
+import { Progress } from '../progress.js';
 
 /** Built-in synthetic datasets by catalog name: what `mmfd synth` would be asked for. */
 export const BUILTIN_SYNTHETIC: Readonly<Record<string, { count: number; seed: number; size: number }>> = {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { ConfigTree } from '../config/index.js';
 import type { Batch, DataLoader } from '../data/loader.js';
 import { iouScores, probabilities } from '../eval/metrics.js';
+import { formatDuration, Progress } from '../progress.js';
 import * as torch from '../torch/index.js';
 import {
   BEST,
@@ -23,7 +24,6 @@ import {
   saveTrainingCheckpoint,
   type TrainingMeta,
 } from './checkpoints.js';
-import { formatDuration, Progress } from './progress.js';
 import { bool, int, num } from './run_config.js';
 import { CURVES_FILE, LOG_FILE, RunLog, writeTrainingCurves } from './run_log.js';
 

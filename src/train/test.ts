@@ -7,10 +7,10 @@ import type { ConfigTree } from '../config/index.js';
 import type { Batch, DataLoader } from '../data/loader.js';
 import { Evaluator, type Summary } from '../eval/evaluator.js';
 import { markdownTable, RESULTS_JSON, writeReport } from '../eval/report.js';
+import { Progress } from '../progress.js';
 import * as torch from '../torch/index.js';
 import { writeComposite } from '../viz/composite.js';
 import { writeReferenceOverlay } from '../viz/overlay.js';
-import { Progress } from './progress.js';
 import { bool, int } from './run_config.js';
 
 type Tensor = torch.Tensor;

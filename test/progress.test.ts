@@ -2,7 +2,7 @@
 // `every` units otherwise, with an ETA from the rate since the (re)start; durations as people read them.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatDuration, Progress } from '../../src/train/progress.js';
+import { formatDuration, Progress } from '../src/progress.js';
 
 function sink(isTTY: boolean) {
   const writes: string[] = [];
