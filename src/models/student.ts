@@ -1,33 +1,16 @@
 // The student (spec 4): MobileSAM's SAM_Iter_Simple = TinyViT image encoder + PromptEncoderIter +
 // MaskDecoderIterSimple. The initial logits are sized from the image, so no target is needed.
 import * as torch from '../torch/index.js';
-import { MaskDecoderIterSimple, postprocess_masks } from './decoder/mask_decoder.js';
-import { PromptEncoderIter } from './decoder/prompt_encoder.js';
-import { TwoWayTransformer } from './decoder/transformer.js';
+import { type MaskDecoderIterSimple, postprocess_masks } from './decoder/mask_decoder.js';
+import type { PromptEncoderIter } from './decoder/prompt_encoder.js';
+import { buildSemanticDecoder, channelStats, type DecoderOptions, preprocess, SAM_DECODER } from './decoder/semantic_decoder.js';
 import { TINYVIT_5M, TinyViT, type TinyViTOptions } from './tinyvit/tiny_vit.js';
 
 const { nn } = torch;
-const F = torch.nn.functional;
+const _F = torch.nn.functional;
 type Tensor = torch.Tensor;
 
-export interface DecoderOptions {
-  transformer_dim: number;
-  transformer_depth: number;
-  transformer_mlp_dim: number;
-  transformer_num_heads: number;
-  attention_downsample_rate: number;
-  mask_in_chans: number;
-}
-
-/** SAM's decoder widths, as build_sam_vit_t fixes them. */
-export const SAM_DECODER: DecoderOptions = {
-  transformer_dim: 256,
-  transformer_depth: 2,
-  transformer_mlp_dim: 2048,
-  transformer_num_heads: 8,
-  attention_downsample_rate: 2,
-  mask_in_chans: 16,
-};
+export { type DecoderOptions, SAM_DECODER } from './decoder/semantic_decoder.js';
 
 export interface StudentOptions {
   img_size: number;
@@ -80,35 +63,19 @@ export class Student extends nn.Module {
       num_classes: o.num_classes,
       out_chans: d.transformer_dim,
     });
-    this.prompt_encoder = new PromptEncoderIter({
-      embed_dim: d.transformer_dim,
-      image_embedding_size: [embedding, embedding],
-      input_image_size: [o.img_size, o.img_size],
-      num_class: o.num_classes,
-      mask_in_chans: d.mask_in_chans,
-    });
-    this.mask_decoder = new MaskDecoderIterSimple({
-      transformer_dim: d.transformer_dim,
-      num_mask_tokens: o.num_classes,
-      transformer: new TwoWayTransformer({
-        depth: d.transformer_depth,
-        embedding_dim: d.transformer_dim,
-        num_heads: d.transformer_num_heads,
-        mlp_dim: d.transformer_mlp_dim,
-        attention_downsample_rate: d.attention_downsample_rate,
-      }),
-    });
-    this.pixel_mean = this.register_buffer('pixel_mean', torch.tensor(o.pixel_mean ?? [0, 0, 0]).view(-1, 1, 1), false);
-    this.pixel_std = this.register_buffer('pixel_std', torch.tensor(o.pixel_std ?? [1, 1, 1]).view(-1, 1, 1), false);
+    ({ prompt_encoder: this.prompt_encoder, mask_decoder: this.mask_decoder } = buildSemanticDecoder(
+      d,
+      o.num_classes,
+      [embedding, embedding],
+      o.img_size,
+    ));
+    this.pixel_mean = this.register_buffer('pixel_mean', channelStats(o.pixel_mean ?? [0, 0, 0]), false);
+    this.pixel_std = this.register_buffer('pixel_std', channelStats(o.pixel_std ?? [1, 1, 1]), false);
   }
 
   /** (x - pixel_mean) / pixel_std, then zero padding at the bottom/right to img_size. */
   preprocess(x: Tensor): Tensor {
-    return torch.tidy(() => {
-      const y = x.sub(this.pixel_mean).div(this.pixel_std);
-      const [h, w] = y.shape.slice(-2) as [number, number];
-      return h === this.img_size && w === this.img_size ? y : F.pad(y, [0, this.img_size - w, 0, this.img_size - h]);
-    });
+    return preprocess(x, this.pixel_mean, this.pixel_std, this.img_size);
   }
 
   /**

@@ -2,9 +2,9 @@
 // FusePre -> FusePro -> FuseFin into X_f), MultiModelSeg (+ PromptEncoderIter and MaskDecoder_IterSimple)
 // and the LoRA wrapper LoRA_MultiModelSeg_Selective (frozen encoders, LoRA on MedSAM's qkv; keys sam.*).
 import * as torch from '../torch/index.js';
-import { MaskDecoderIterSimple, postprocess_masks } from './decoder/mask_decoder.js';
-import { PromptEncoderIter } from './decoder/prompt_encoder.js';
-import { TwoWayTransformer } from './decoder/transformer.js';
+import { type MaskDecoderIterSimple, postprocess_masks } from './decoder/mask_decoder.js';
+import type { PromptEncoderIter } from './decoder/prompt_encoder.js';
+import { buildSemanticDecoder, channelStats, type DecoderOptions, preprocess, SAM_DECODER } from './decoder/semantic_decoder.js';
 import type { SoftmaxAxis } from './fusion/cross_block.js';
 import type { FuseFin } from './fusion/fuse_fin.js';
 import type { FusePre } from './fusion/fuse_pre.js';
@@ -17,7 +17,7 @@ import { pdcConfig } from './pidinet/pdc.js';
 import { PiDiNet, type PiDiNetOptions } from './pidinet/pidinet.js';
 import type { CLIPVisionConfig } from './plip/config.js';
 import { CLIPVisionTransformer } from './plip/vision_transformer.js';
-import { type DecoderOptions, type Mode, SAM_DECODER } from './student.js';
+import type { Mode } from './student.js';
 import { trace } from './trace.js';
 
 const { nn } = torch;
@@ -149,18 +149,11 @@ export class MultiModelArch extends nn.Module {
   }
 }
 
-/** The decoder's widths (student.ts's DecoderOptions) plus the hypernetwork / upscaling shapes. */
-export interface TeacherDecoderOptions extends DecoderOptions {
-  upscaling_channels?: readonly [number, number];
-  hypernet_hidden_dim?: number;
-  hypernet_num_layers?: number;
-}
-
 export interface MultiModelSegOptions extends MultiModelArchOptions {
   num_classes: number;
   /** Default SAM's widths (256 / mlp 2048 / 8 heads / depth 2, mask_in_chans 16); transformer_dim must
    *  equal fusion.out_chans. */
-  decoder?: Partial<TeacherDecoderOptions>;
+  decoder?: Partial<DecoderOptions>;
   /** Refinement passes in mode 'train' / otherwise (both 1 in MMFD). */
   train_iter?: number;
   test_iter?: number;
@@ -192,7 +185,7 @@ export class MultiModelSeg extends nn.Module {
 
   constructor(o: MultiModelSegOptions) {
     super();
-    const d: TeacherDecoderOptions = { ...SAM_DECODER, ...o.decoder };
+    const d: DecoderOptions = { ...SAM_DECODER, ...o.decoder };
     if (d.transformer_dim !== o.fusion.out_chans) {
       throw new Error(`MultiModelSeg: fusion.out_chans ${o.fusion.out_chans} must equal the decoder width ${d.transformer_dim}`);
     }
@@ -200,38 +193,19 @@ export class MultiModelSeg extends nn.Module {
     this.train_iter = o.train_iter ?? 1;
     this.test_iter = o.test_iter ?? 1;
     this.image_encoder = new MultiModelArch(o);
-    this.prompt_encoder = new PromptEncoderIter({
-      embed_dim: d.transformer_dim,
-      image_embedding_size: this.image_encoder.embedding_size,
-      input_image_size: [o.img_size, o.img_size],
-      num_class: o.num_classes,
-      mask_in_chans: d.mask_in_chans,
-    });
-    this.mask_decoder = new MaskDecoderIterSimple({
-      transformer_dim: d.transformer_dim,
-      num_mask_tokens: o.num_classes,
-      upscaling_channels: d.upscaling_channels,
-      hypernet_hidden_dim: d.hypernet_hidden_dim,
-      hypernet_num_layers: d.hypernet_num_layers,
-      transformer: new TwoWayTransformer({
-        depth: d.transformer_depth,
-        embedding_dim: d.transformer_dim,
-        num_heads: d.transformer_num_heads,
-        mlp_dim: d.transformer_mlp_dim,
-        attention_downsample_rate: d.attention_downsample_rate,
-      }),
-    });
-    this.pixel_mean = this.register_buffer('pixel_mean', torch.tensor([...(o.pixel_mean ?? [0, 0, 0])]).view(-1, 1, 1), false);
-    this.pixel_std = this.register_buffer('pixel_std', torch.tensor([...(o.pixel_std ?? [1, 1, 1])]).view(-1, 1, 1), false);
+    ({ prompt_encoder: this.prompt_encoder, mask_decoder: this.mask_decoder } = buildSemanticDecoder(
+      d,
+      o.num_classes,
+      this.image_encoder.embedding_size,
+      o.img_size,
+    ));
+    this.pixel_mean = this.register_buffer('pixel_mean', channelStats(o.pixel_mean ?? [0, 0, 0]), false);
+    this.pixel_std = this.register_buffer('pixel_std', channelStats(o.pixel_std ?? [1, 1, 1]), false);
   }
 
   /** (x - pixel_mean) / pixel_std, then zero padding at the bottom/right to img_size. */
   preprocess(x: Tensor): Tensor {
-    return torch.tidy(() => {
-      const y = x.sub(this.pixel_mean).div(this.pixel_std);
-      const [h, w] = y.shape.slice(-2) as [number, number];
-      return h === this.img_size && w === this.img_size ? y : torch.nn.functional.pad(y, [0, this.img_size - w, 0, this.img_size - h]);
-    });
+    return preprocess(x, this.pixel_mean, this.pixel_std, this.img_size);
   }
 
   /**
