@@ -1,20 +1,17 @@
 // A small seeded PRNG (mulberry32) for test inputs, so that input data and the expected values
-// computed from it never come from libtorch's own generators.
+// computed from it never come from libtorch's own generators. The stream is the data pipeline's mulberry32.
+import { Rng as Stream } from '../../src/data/rng.js';
 
 export class Rng {
-  #state: number;
+  readonly #stream: Stream;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
+    this.#stream = new Stream(seed);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#stream.next();
   }
 
   /** n values uniform in [lo, hi). */
