@@ -1,7 +1,7 @@
 // npm run bench:data — the data loader's throughput at the network size (512x512, batch 8) on a
 // synthetic PMFT dataset (src/data/synth), with the reference's training augmentation off and on,
 // next to the decode workers alone. Writes bench/results/data.json.
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { type ConfigTree, DEFAULTS } from '../src/config/defaults.js';
@@ -11,6 +11,7 @@ import { DataLoader } from '../src/data/loader.js';
 import { PmftDataset, type SampleFiles } from '../src/data/pmft.js';
 import { writeSyntheticDataset } from '../src/data/synth/dataset.js';
 import * as torch from '../src/torch/index.js';
+import { writeBenchResult } from './results_file.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const SIZE = 512;
@@ -84,11 +85,7 @@ async function main(): Promise<void> {
   console.log(
     `loader, augmentation on (Flip + Affine rotation): ${on.toFixed(1)} images/s (${((BATCH / on) * 1000).toFixed(0)} ms per batch)`,
   );
-  mkdirSync(join(root, 'bench/results'), { recursive: true });
-  const file = join(root, 'bench/results/data.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
-  console.log(`wrote ${file}`);
+  writeBenchResult('data', result);
 }
 
 await main();

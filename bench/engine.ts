@@ -2,10 +2,11 @@
 // Writes bench/results/engine.json. Goals (issue 2): >= 90% of direct GFLOP/s, <= 5 us overhead per
 // op call, RSS flat (within 5%) over 2,000 training steps after warm-up.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
+import { writeBenchResult } from './results_file.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const F = torch.nn.functional;
@@ -161,10 +162,7 @@ function main(): void {
       `overhead <= 5 us: ${worstOverhead <= 5 ? 'met' : 'NOT met'} (${worstOverhead.toFixed(2)} us); ` +
       `RSS within 5%: ${Math.abs(memory.growth_pct) <= 5 ? 'met' : 'NOT met'}`,
   );
-  const file = join(root, 'bench/results/engine.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
-  console.log(`wrote ${file}`);
+  writeBenchResult('engine', result);
 }
 
 main();

@@ -1,13 +1,9 @@
-// npm run bench:models — the real-size teacher and student at 512x512 on this machine: forward time
-// per image (median of several runs) at batch 1 and 4, one training step, and peak RSS. Writes
-// bench/results/models.json. Weights are random (the pretrained files cannot be downloaded here);
-// the time does not depend on their values.
-import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/index.js';
 import { buildStudent, buildTeacher } from '../src/models/build.js';
 import * as torch from '../src/torch/index.js';
 import { segmentationLoss } from '../src/train/losses.js';
+import { writeBenchResult } from './results_file.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const LOSS = { dice: [0.5, 0, 0, 1.5], bce: [0.5, 2, 2, 0], focal: [0, 0, 0, 0] };
@@ -99,10 +95,7 @@ function main(): void {
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
   };
   console.log(`peak RSS ${result.peak_rss_mb.toFixed(0)} MB`);
-  const file = join(root, 'bench/results/models.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
-  console.log(`wrote ${file}`);
+  writeBenchResult('models', result);
 }
 
 main();

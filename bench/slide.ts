@@ -13,7 +13,7 @@
 // also scored against its ground truth: per-class Dice and area fractions (src/slides/compare_labels.ts).
 // Writes bench/results/slide.json.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,6 +24,7 @@ import { loadPredictor, type Predictor } from '../src/slides/predictor.js';
 import { type SegmentResult, segmentSlide, TISSUE_BIT } from '../src/slides/segment.js';
 import { slideTissueMask, type TissueMask } from '../src/slides/tissue.js';
 import * as torch from '../src/torch/index.js';
+import { writeBenchResult } from './results_file.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const SLIDE_MPP = 0.5;
@@ -239,10 +240,7 @@ async function main(): Promise<void> {
     peak_rss_growth_smallest_to_largest: { 'student-band': growth('student-band'), 'pipeline-full': growth('pipeline-full') },
     dice: dice ?? { reason: 'no trained student checkpoint under bench/ or given with --checkpoint' },
   };
-  const file = join(root, 'bench/results/slide.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
-  console.log(`wrote ${file}`);
+  writeBenchResult('slide', result);
 }
 
 await main();

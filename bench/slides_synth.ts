@@ -5,12 +5,13 @@
 // (only the width's share), and the 10k x 40k slide must peak where the 10k square one does.
 // Writes bench/results/synth_slide.json; the slides are deleted afterwards.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSyntheticSlide } from '../src/data/synth_slide.js';
+import { writeBenchResult } from './results_file.js';
 
-const root = new URL('../..', import.meta.url).pathname;
+const _root = new URL('../..', import.meta.url).pathname;
 const SHAPES: [number, number][] = [
   [10000, 10000],
   [20000, 20000],
@@ -105,10 +106,7 @@ async function main(): Promise<void> {
     runs,
     peak_rss_growth: { square_10k_to_40k: squareGrowth, width_10k_height_10k_to_40k: tallGrowth },
   };
-  const file = join(root, 'bench/results/synth_slide.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
-  console.log(`wrote ${file}`);
+  writeBenchResult('synth_slide', result);
 }
 
 await main();

@@ -1,15 +1,21 @@
-// `mmfd synth --out <dir> --count N --seed S [--size 1024] [--force]`: a synthetic PMFT placenta dataset
+// `mmfd synth --out <dir> --count N --seed S [--size 1024] [--mpp UM] [--force]`: a synthetic PMFT placenta dataset
 // (images, both label layers, meta_info.json, sample list and a 70/30 split).
 import { parseArgs } from 'node:util';
 import { writeSyntheticDataset } from '../data/synth/dataset.js';
 import { Progress } from '../progress.js';
 
-const USAGE = 'usage: mmfd synth --out <dir> --count N --seed S [--size 1024] [--force]';
+const USAGE = 'usage: mmfd synth --out <dir> --count N --seed S [--size 1024] [--mpp UM] [--force]';
 
 function integer(name: string, text: string | undefined): number {
   const v = Number(text);
   if (text === undefined || text.trim() === '' || !Number.isInteger(v))
     throw new Error(`--${name} needs an integer (got ${text ?? 'nothing'})\n${USAGE}`);
+  return v;
+}
+
+function positive(name: string, text: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !(v > 0)) throw new Error(`--${name} needs a positive number (got ${text})\n${USAGE}`);
   return v;
 }
 
@@ -21,6 +27,7 @@ export async function run(args: string[]): Promise<number> {
       count: { type: 'string' },
       seed: { type: 'string' },
       size: { type: 'string', default: '1024' },
+      mpp: { type: 'string' },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -37,6 +44,7 @@ export async function run(args: string[]): Promise<number> {
     count: integer('count', values.count),
     seed: integer('seed', values.seed),
     size: integer('size', values.size),
+    mpp: values.mpp === undefined ? undefined : positive('mpp', values.mpp),
     force: values.force,
     onProgress: progressTo('synth: image'),
   });

@@ -61,6 +61,10 @@ export const DEFAULTS: ConfigTree = {
   skip_eval: false,
   num_classes: 4,
   img_size: 512,
+  // mmfd: microns per pixel of the network input (the resolution contract, src/slides/mpp.ts): stored in
+  // every checkpoint, so slides are resampled to it. 1.0 for the reference's data (1024-pixel patches at
+  // ~0.5 um/px resized to 512).
+  input_mpp: 1.0,
   vit_name: 'mmodel2s',
   module: 'SAMed',
   visualizer: 'base',

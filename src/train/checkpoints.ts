@@ -14,9 +14,6 @@ type Tensor = torch.Tensor;
 
 export const LAST = 'last';
 export const BEST = 'best';
-/** µm per pixel of the network input when the dataset does not say (microns then equal pixels). */
-export const DEFAULT_INPUT_MPP = 1.0;
-
 /** What a checkpoint's JSON `meta` holds besides the optimizer. */
 export interface TrainingMeta {
   /** The resolved config of the run. */
@@ -25,7 +22,7 @@ export interface TrainingMeta {
   iteration: number;
   /** The best validation mIoU so far (null before the first validation). */
   best_miou: number | null;
-  /** µm per pixel of the network input. */
+  /** µm per pixel of the network input (the config's input_mpp). */
   input_mpp: number;
   /** The scheduler's state (checkpoints that can resume training). */
   scheduler?: SchedulerState;

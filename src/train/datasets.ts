@@ -9,8 +9,11 @@ import { writeSyntheticDataset } from '../data/synth/dataset.js';
 import { Progress } from '../progress.js';
 
 /** Built-in synthetic datasets by catalog name: what `mmfd synth` would be asked for. */
-export const BUILTIN_SYNTHETIC: Readonly<Record<string, { count: number; seed: number; size: number }>> = {
-  synth_tiny: { count: 40, seed: 1234, size: 128 },
+export const BUILTIN_SYNTHETIC: Readonly<Record<string, { count: number; seed: number; size: number; mpp: number }>> = {
+  // 128-pixel patches at 0.5 um/px (a 64 um field): the tiny configs' input size and pixel size.
+  synth_tiny: { count: 200, seed: 1234, size: 128, mpp: 0.5 },
+  // Another seed: a test set no training or checkpoint choice has seen (its val split, 60 images, is read).
+  synth_tiny_test: { count: 200, seed: 4321, size: 128, mpp: 0.5 },
 };
 
 const STAGES = ['train', 'val', 'test'] as const;

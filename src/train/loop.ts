@@ -17,7 +17,6 @@ import {
   BEST,
   checkpointExists,
   checkpointStem,
-  DEFAULT_INPUT_MPP,
   LAST,
   loadTrainingCheckpoint,
   removeCheckpoint,
@@ -54,6 +53,7 @@ export interface TrainingRun {
   loss(batch: Batch): LossTerms;
   /** Logits [B, C, H, W] per refinement level for a validation batch, model in eval mode. */
   predict(batch: Batch): Tensor[];
+  /** Microns per input pixel to record in the checkpoints (default: the config's input_mpp). */
   input_mpp?: number;
 }
 
@@ -191,7 +191,7 @@ async function iterate(run: TrainingRun, optimizer: torch.optim.AdamW, schedule:
     config: cfg,
     iteration,
     best_miou: best,
-    input_mpp: run.input_mpp ?? DEFAULT_INPUT_MPP,
+    input_mpp: run.input_mpp ?? num(cfg, 'input_mpp'),
     ...(withSchedule ? { scheduler: schedule.state_dict() } : {}),
   });
 

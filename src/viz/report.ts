@@ -36,8 +36,8 @@ export interface ReportInput {
   title: string;
   run: RunInfo;
   tables: readonly MetricsTable[];
-  /** The training-curves PNG. */
-  curves?: string;
+  /** The training-curves PNGs (one per trained model). */
+  curves?: readonly ReportImage[];
   overlays?: readonly ReportImage[];
 }
 
@@ -124,8 +124,9 @@ export function reportHtml(reportPath: string, input: ReportInput): string {
     parts.push(`<h2>Run</h2><table><tbody>\n${rows}\n</tbody></table>`);
   }
   if (input.tables.length > 0) parts.push('<h2>Metrics</h2>', ...input.tables.map(tableHtml));
-  if (input.curves !== undefined)
-    parts.push('<h2>Training curves</h2>', figureHtml(reportPath, { path: input.curves, caption: 'Loss terms and validation mIoU' }));
+  if (input.curves !== undefined && input.curves.length > 0) {
+    parts.push('<h2>Training curves</h2>', ...input.curves.map((c) => figureHtml(reportPath, c)));
+  }
   if (input.overlays !== undefined && input.overlays.length > 0) {
     parts.push('<h2>Overlays</h2>', ...input.overlays.map((o) => figureHtml(reportPath, o)));
   }

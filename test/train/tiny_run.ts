@@ -2,11 +2,12 @@
 // workspace folder holding copies of the repository's tiny configs, shortened, with a dataset
 // catalog of its own (MMFD_DATASETS) so every output stays inside the workspace.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
+import { deriveConfigText } from '../../src/config/derive.js';
 
 /** The repository root (this file runs from dist/test/train/). */
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -43,22 +44,6 @@ export function finished(child: ChildProcess): Promise<CliResult> {
 export const runCli = (args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> =>
   finished(startCli(args, cwd, env));
 
-type Tree = Record<string, unknown>;
-
-/** Sets dotted paths of a parsed YAML document. */
-function setPaths(doc: Tree, values: Record<string, unknown>): Tree {
-  for (const [path, value] of Object.entries(values)) {
-    const keys = path.split('.');
-    let node = doc;
-    for (const k of keys.slice(0, -1)) {
-      node[k] ??= {};
-      node = node[k] as Tree;
-    }
-    node[keys.at(-1) as string] = value;
-  }
-  return doc;
-}
-
 export interface Workspace {
   dir: string;
   /** MMFD_DATASETS for the children. */
@@ -80,8 +65,7 @@ export function workspace(datasets: Record<string, string>, prefix = 'mmfd-train
     dir,
     env: { MMFD_DATASETS: catalog },
     config(name, from, values) {
-      const doc = parse(readFileSync(join(REPO, 'configs', from), 'utf8')) as Tree;
-      writeFileSync(join(dir, 'configs', name), stringify(setPaths(doc, values)));
+      writeFileSync(join(dir, 'configs', name), deriveConfigText(join(REPO, 'configs', from), values));
       return join('configs', name);
     },
   };

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import * as torch from '../../src/torch/index.js';
 import { runCli, workspace } from './tiny_run.js';
 
-const ws = workspace({ synth_tiny: 'synth-tiny' }, 'mmfd-workflow-');
+const ws = workspace({ synth_tiny: 'synth-tiny', synth_tiny_test: 'synth-tiny-test' }, 'mmfd-workflow-');
 after(() => rmSync(ws.dir, { recursive: true, force: true }));
 
 const ITERATIONS = 4;
@@ -18,17 +18,19 @@ const teacherCfg = ws.config('tiny-multimodel2s.yaml', 'tiny-multimodel2s.yaml',
 ws.config('tiny-mobilesam.yaml', 'tiny-mobilesam.yaml', {});
 const distillCfg = ws.config('tiny-multimodel2s_distill.yaml', 'tiny-multimodel2s_distill.yaml', {
   ...short,
-  'train.augment': { Resize: { size: [64, 64] } },
+  'train.augment': { Resize: { size: [128, 128] } },
   'train.cache_teacher_embeddings': true,
 });
 const teacherDir = join(ws.dir, 'out', 'multimodel2s', 'tiny-multimodel2s', 'fewshot_perc100');
 const studentDir = join(ws.dir, 'out', 'multimodel2s_distill', 'tiny-multimodel2s_distill', 'fewshot_perc100');
 const dataset = join(ws.dir, 'data', 'synth-tiny');
+const testDataset = join(ws.dir, 'data', 'synth-tiny-test');
 
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
-const split = () => readFileSync(join(dataset, 'splits', 'fewer', 'fewer_test30_fewshot100', 'dataset_split.csv'), 'utf8');
-const count = (column: 'train' | 'val') => {
-  const [head, ...rows] = split().trim().split('\n');
+const split = (root: string) => readFileSync(join(root, 'splits', 'fewer', 'fewer_test30_fewshot100', 'dataset_split.csv'), 'utf8');
+/** Images in a split column; the test reads the held-out dataset's val column. */
+const count = (column: 'train' | 'val', root = dataset) => {
+  const [head, ...rows] = split(root).trim().split('\n');
   const c = head!.split(',').indexOf(column);
   return rows.filter((r) => (r.split(',')[c] ?? '') !== '').length;
 };
@@ -39,7 +41,7 @@ async function mmfd(...args: string[]): Promise<string> {
   return r.stdout + r.stderr;
 }
 
-function assertRunFolder(dir: string, valImages: number): void {
+function assertRunFolder(dir: string, testImages: number, base: number): void {
   for (const f of [
     'config_perc100.yaml',
     'last.json',
@@ -52,7 +54,7 @@ function assertRunFolder(dir: string, valImages: number): void {
     assert.ok(existsSync(join(dir, f)), `${dir}/${f}`);
   }
   const results = readJson(join(dir, 'eval_results.json'));
-  assert.equal(results.num_imgs, valImages);
+  assert.equal(results.num_imgs, testImages);
   for (const key of [
     'MIoU_mean_L0',
     'dice_mean',
@@ -67,7 +69,7 @@ function assertRunFolder(dir: string, valImages: number): void {
   for (const key of ['MIoU_0_L0', 'MIoU_3_L0']) assert.ok(results[key] >= 0 && results[key] <= 1, key);
   assert.equal(results.dice.length, 4);
   const vis = readdirSync(join(dir, 'result_dir', 'vis'));
-  assert.equal(vis.filter((f) => f.endsWith('_iter0.jpg')).length, valImages, 'the reference overlay of every test image');
+  assert.equal(vis.filter((f) => f.endsWith('_iter0.jpg')).length, testImages, 'the reference overlay of every test image');
   assert.equal(vis.filter((f) => f.endsWith('_composite.png')).length, 4);
   const log = readFileSync(join(dir, 'train_log.jsonl'), 'utf8')
     .trim()
@@ -79,7 +81,6 @@ function assertRunFolder(dir: string, valImages: number): void {
   );
   // The logged learning rates are the schedule's: 2 warm-up iterations, then cosine over the other 2.
   const lr = log.filter((r) => r.kind === 'train').map((r) => r.lr);
-  const base = 0.001;
   for (const [i, want] of [base / 3, (2 * base) / 3, base, base / 2].entries())
     assert.ok(Math.abs(lr[i] - want) < 1e-15, `lr at iteration ${i}`);
 }
@@ -92,17 +93,18 @@ describe('train -> test -> distill -> test -> visualize on the tiny configs', ()
 
   test('the teacher run: dataset generated, checkpoints, log, curves, results, pictures', async () => {
     assert.ok(existsSync(join(dataset, 'meta_info.json')), 'synth_tiny generated on first use');
+    assert.ok(existsSync(join(testDataset, 'meta_info.json')), 'synth_tiny_test generated on first use');
     assert.match(trainOutput, /synthesising dataset synth_tiny/);
     assert.match(
       trainOutput,
       /teacher 4\/4 \(100%\) \| total [\d.]+ dice [\d.]+ bce [\d.]+ focal [\d.]+ \| lr [\d.e-]+ \| [\d.]+ img\/s \| done in/,
     );
-    assertRunFolder(teacherDir, count('val'));
+    assertRunFolder(teacherDir, count('val', testDataset), 3e-4);
     const png = await sharp(join(teacherDir, 'training_curves.png')).metadata();
     assert.equal(png.format, 'png');
     const meta = readJson(join(teacherDir, 'last.json')).meta;
     assert.equal(meta.iteration, ITERATIONS);
-    assert.equal(meta.input_mpp, 1);
+    assert.equal(meta.input_mpp, 0.5, "the tiny config's input_mpp");
     assert.equal(meta.omitted_pretrained, 0, 'no pretrained files: every tensor is saved');
     assert.equal(meta.config.fewshot_perc_list[0], 100);
   });
@@ -115,7 +117,7 @@ describe('train -> test -> distill -> test -> visualize on the tiny configs', ()
 
   test('distillation: the student run, its cached teacher embeddings, the teacher decoder copied and frozen', async () => {
     await mmfd('distill', '--config', distillCfg);
-    assertRunFolder(studentDir, count('val'));
+    assertRunFolder(studentDir, count('val', testDataset), 1e-3);
     const cached = readdirSync(join(studentDir, 'teacher_embeddings')).filter((f) => f.endsWith('.safetensors'));
     assert.equal(cached.length, Math.min(count('train'), ITERATIONS * 4), 'one embedding per training image seen');
     const teacher = torch.io.load_checkpoint(join(teacherDir, 'best'));
@@ -144,7 +146,7 @@ describe('train -> test -> distill -> test -> visualize on the tiny configs', ()
     const out = join(ws.dir, 'vis-out');
     await mmfd('visualize', '--config', distillCfg, '--image', image, '--checkpoint', join(studentDir, 'best.json'), '--out', out);
     const overlay = await sharp(join(out, 'result_dir', 'vis', `${stem}_iter0.jpg`)).metadata();
-    assert.deepEqual([overlay.format, overlay.width, overlay.height], ['jpeg', 64, 64]);
+    assert.deepEqual([overlay.format, overlay.width, overlay.height], ['jpeg', 128, 128]);
     const composite = await sharp(join(out, 'result_dir', 'vis', `${stem}_composite.png`)).metadata();
     assert.ok(composite.width! > 2 * 128, 'original | prediction at the image size (128)');
     assert.match(readFileSync(join(out, 'test_log', 'log.txt'), 'utf8'), /task: multimodel2s_distill/);

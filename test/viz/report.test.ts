@@ -46,7 +46,7 @@ describe('writeReport', async () => {
         ],
       },
     ],
-    curves,
+    curves: [{ path: curves, caption: 'Teacher curves' }],
     overlays: [
       { path: overlay, caption: 'case 1' },
       { path: outside, caption: 'from another folder' },
@@ -88,7 +88,10 @@ describe('writeReport', async () => {
 
 test('a missing image is an error and writes no report', async () => {
   const report = join(dir, 'missing', 'report.html');
-  await assert.rejects(writeReport(report, { title: 't', run: {}, tables: [], curves: join(dir, 'nope.png') }), /nope\.png does not exist/);
+  await assert.rejects(
+    writeReport(report, { title: 't', run: {}, tables: [], curves: [{ path: join(dir, 'nope.png'), caption: 'x' }] }),
+    /nope\.png does not exist/,
+  );
   assert.ok(!existsSync(report));
 });
 

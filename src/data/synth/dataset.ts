@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { formatColumns } from '../csv.js';
 import { CLASS_TABLE, cls2clr } from './labels.js';
-import { type SynthPatch, synthesizePatch } from './placenta.js';
+import { defaultPatchMpp, type SynthPatch, synthesizePatch } from './placenta.js';
 import { mixSeed, Rng } from './prng.js';
 
 /** The split folder the reference reads for fewshot_perc 100 (spec §7.1). */
@@ -18,6 +18,8 @@ export interface SyntheticDatasetOptions {
   seed: number;
   /** Patch side in pixels (default 1024). */
   size?: number;
+  /** Microns per pixel (default: a 1024-pixel patch's field at 0.5 um/px, shrunk to `size`). */
+  mpp?: number;
   /** Replace an existing dataset folder (one holding meta_info.json) at the target. */
   force?: boolean;
   onProgress?: (done: number, total: number) => void;
@@ -77,6 +79,7 @@ async function writeSample(root: string, name: string, patch: SynthPatch): Promi
 /** Writes `count` synthetic patches as a PMFT dataset at `dir`. Same options, same bytes. */
 export async function writeSyntheticDataset(dir: string, options: SyntheticDatasetOptions): Promise<SyntheticDataset> {
   const size = checkOptions(options);
+  const mpp = options.mpp ?? defaultPatchMpp(size);
   const target = resolve(dir);
   checkTarget(target, options.force ?? false);
   try {
@@ -92,7 +95,7 @@ export async function writeSyntheticDataset(dir: string, options: SyntheticDatas
     let pending: Promise<void> = Promise.resolve();
     for (let index = 0; index < options.count; index++) {
       const sample = syntheticSample(options.seed, index);
-      const patch = synthesizePatch(sample.seed, size); // drawn while the previous sample is being encoded
+      const patch = synthesizePatch(sample.seed, size, mpp); // drawn while the previous sample is being encoded
       await pending;
       if (index > 0) options.onProgress?.(index, options.count);
       pending = writeSample(tmp, sample.name, patch);
@@ -104,7 +107,8 @@ export async function writeSyntheticDataset(dir: string, options: SyntheticDatas
     const meaning = Object.fromEntries(CLASS_TABLE.map((c) => [c.name, c.meaning]));
     const meta = {
       cls2clr: cls2clr(),
-      synthetic: { generator: 'mmfd synth', seed: options.seed, count: options.count, size, classes: meaning },
+      // mpp: microns per pixel of the images, so a run trained on them can record its input's pixel size.
+      synthetic: { generator: 'mmfd synth', seed: options.seed, count: options.count, size, mpp, classes: meaning },
     };
     writeFileSync(join(tmp, 'meta_info.json'), `${JSON.stringify(meta, null, 2)}\n`);
     writeFileSync(join(tmp, 'sample_list.csv'), formatColumns({ sample_name: samples }));

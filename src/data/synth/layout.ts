@@ -1,7 +1,8 @@
 // Layout of one synthetic placenta patch, as label geometry only: villi packed into the patch (with knots of
 // trophoblast on their borders and capillaries inside), fibrin between them, intervillous space around. Every
 // shape is rasterised once into the class maps; paint.ts then paints the dyes from those maps, so the label
-// layers are exactly what is drawn. Lengths are in pixels of a 1024 patch times `k` (size/1024 times a per-image zoom).
+// layers are exactly what is drawn. Lengths are in pixels of a 1024 patch at 0.5 um/px times `k` (the scale
+// asked for times a per-image zoom).
 import { classCode } from './labels.js';
 import type { Rng } from './prng.js';
 import { blob, distanceToRegionEdge, forEachSpan, type Polygon, polygonPixels, scalePolygon } from './shapes.js';
@@ -33,7 +34,7 @@ export const CELLGROUP = classCode('cellgroup');
 
 export class Scene {
   readonly n: number;
-  /** Pixels per reference pixel: the patch size relative to 1024, times this image's magnification. */
+  /** Pixels per reference pixel (0.5 um): the scale asked for, times this image's magnification. */
   readonly k: number;
   readonly level0: Uint8Array;
   readonly level1: Uint8Array;
@@ -58,9 +59,10 @@ export class Scene {
   constructor(
     private readonly rng: Rng,
     readonly size: number,
+    scale: number,
   ) {
     this.n = size * size;
-    this.k = (size / 1024) * rng.uniform(0.8, 1.25);
+    this.k = scale * rng.uniform(0.8, 1.25);
     this.villusScale = rng.uniform(0.75, 1.35);
     this.cover = rng.uniform(0.5, 0.85);
     this.capillaryDensity = rng.uniform(0.6, 1.4);

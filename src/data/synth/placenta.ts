@@ -9,6 +9,8 @@ import { emptyDyeMaps, randomStain, renderStain } from './texture.js';
 
 export interface SynthPatch {
   size: number;
+  /** Microns per pixel. */
+  mpp: number;
   /** HWC RGB, size x size. */
   image: Uint8Array;
   /** Per-pixel class code of each layer (labels.ts: CLASS_TABLE index + 1, 0 = other). */
@@ -21,11 +23,23 @@ export interface SynthPatch {
   classes: Record<RawClassName, Uint8Array>;
 }
 
-/** A size x size synthetic patch; the same seed and size always give the same pixels. */
-export function synthesizePatch(seed: number, size = 1024): SynthPatch {
+/** Microns per pixel of the tissue the generator draws at scale 1: a 1024-pixel patch scanned at 20x. */
+export const SYNTH_BASE_MPP = 0.5;
+
+/** The default pixel size: a size x size patch shows the field of the reference's 1024-pixel patches. */
+export function defaultPatchMpp(size: number): number {
+  return (SYNTH_BASE_MPP * 1024) / size;
+}
+
+/**
+ * A size x size synthetic patch at `mpp` microns per pixel (default: the field of a 1024 patch at 0.5 um/px,
+ * shrunk to `size`); the same seed, size and mpp always give the same pixels.
+ */
+export function synthesizePatch(seed: number, size = 1024, mpp = defaultPatchMpp(size)): SynthPatch {
   if (!Number.isInteger(size) || size < 16) throw new Error(`synthesizePatch: size must be an integer >= 16, got ${size}`);
+  if (!(mpp >= 0.05 && mpp <= 50)) throw new Error(`synthesizePatch: mpp must be between 0.05 and 50 microns per pixel, got ${mpp}`);
   const rng = new Rng(seed);
-  const scene = new Scene(rng.fork(), size);
+  const scene = new Scene(rng.fork(), size, SYNTH_BASE_MPP / mpp);
   scene.layOut();
   const paintRng = rng.fork();
   const dyes = emptyDyeMaps(scene.n);
@@ -40,6 +54,7 @@ export function synthesizePatch(seed: number, size = 1024): SynthPatch {
   }
   return {
     size,
+    mpp,
     image,
     level0: scene.level0,
     level1: scene.level1,
