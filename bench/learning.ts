@@ -41,12 +41,15 @@ async function main(): Promise<void> {
   const r = await runWorkflow({ out });
   const teacher = stage(r.teacher);
   const student = stage(r.student);
+  const studentAlone = stage(r.studentAlone);
   const result = {
     date: new Date().toISOString(),
     machine: { cores, threads: torch.get_num_threads(), load_average_1m: loadavg()[0], cuda: torch.cuda.is_available() },
     data: 'synth_tiny (140 train / 60 validation) -> test on synth_tiny_test (60 held-out images), 128 px at 0.5 um/px',
     teacher,
     student,
+    // The reference's student-only baseline: the same TinyViT trained without a teacher.
+    student_alone: studentAlone,
     goals: {
       teacher_miou: TEACHER_GOAL,
       student_miou: teacher.test.miou - STUDENT_MARGIN,
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
   for (const [name, s] of [
     ['teacher', teacher],
     ['student', student],
+    ['student alone', studentAlone],
   ] as const) {
     const per = Object.entries(s.test.per_class)
       .map(([k, v]) => `${k} ${v.toFixed(3)}`)

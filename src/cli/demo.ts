@@ -1,5 +1,5 @@
 // `mmfd demo [--out data/demo]`: the main job on built-in data, CPU, no downloads: synthetic placenta
-// patches -> tiny fused teacher -> distilled tiny student -> both tested -> HTML report
+// patches -> tiny fused teacher -> distilled tiny student (and the student alone) -> tested -> HTML report
 // (src/train/workflow.ts). A rerun resumes an interrupted demo and skips what is finished.
 import { parseArgs } from 'node:util';
 import { formatDuration } from '../progress.js';
@@ -32,6 +32,7 @@ export async function run(args: string[]): Promise<number> {
   const line = (name: string, s: typeof r.teacher) => `${name}: test mIoU ${(s.run.test.MIoU_mean_L0 as number).toFixed(3)} (${s.run.dir})`;
   console.log(line('teacher', r.teacher));
   console.log(line('student', r.student));
+  console.log(line('student alone', r.studentAlone));
   console.log(`report: ${r.report} (${formatDuration((performance.now() - t0) / 1000)})`);
   return 0;
 }

@@ -8,11 +8,9 @@ export async function run(args: string[]): Promise<number> {
   return runStage(
     {
       command: 'distill',
-      task: 'multimodel2s_distill',
+      tasks: { multimodel2s_distill: { train: distill, test: testStudent } },
       description: 'the stage II distillation',
       other: { task: 'multimodel2s', hint: 'a teacher config: use mmfd train' },
-      train: distill,
-      test: testStudent,
     },
     args,
   );

@@ -6,10 +6,13 @@ import type { StageRun } from '../train/stage1.js';
 
 export interface Stage {
   command: string;
-  /** The config `task` this stage runs, and what to say for the other stage's task. */
-  task: string;
+  /** What the command runs for each config `task` it accepts, and what to say for the other stage's task. */
+  tasks: Readonly<Record<string, StageTask>>;
   description: string;
   other: { task: string; hint: string };
+}
+
+export interface StageTask {
   train(cfg: ConfigTree, source: string): Promise<StageRun[]>;
   test(cfg: ConfigTree, source: string): Promise<unknown>;
 }
@@ -34,13 +37,15 @@ export async function runStage(stage: Stage, args: string[]): Promise<number> {
   }
   const cfg = loadConfig(values.config);
   const task = str(cfg, 'task');
-  if (task !== stage.task) {
+  const run = stage.tasks[task];
+  if (run === undefined) {
     const hint = task === stage.other.task ? ` (${stage.other.hint})` : '';
-    throw new Error(`${values.config}: task '${task}' is not ${stage.description} '${stage.task}'${hint}`);
+    const known = Object.keys(stage.tasks).map((t) => `'${t}'`);
+    throw new Error(`${values.config}: task '${task}' is not ${stage.description} ${known.join(' or ')}${hint}`);
   }
-  if (values.test) await stage.test(cfg, values.config);
+  if (values.test) await run.test(cfg, values.config);
   else {
-    for (const r of await stage.train(cfg, values.config)) {
+    for (const r of await run.train(cfg, values.config)) {
       const best = r.training.best_miou === null ? 'no validation' : `best validation mIoU ${r.training.best_miou.toFixed(4)}`;
       console.log(`${r.dir}: ${r.training.iteration} iterations, ${best}`);
     }

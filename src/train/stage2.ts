@@ -118,19 +118,30 @@ function distillLoss(cfg: ConfigTree, student: Student, batch: Batch, teacherX: 
   return { total: mse.add(seg.total), terms: { distill: mse, ...seg.terms } };
 }
 
-async function testStudentRun(configs: DistillConfigs, perc: number, source: string): Promise<Summary> {
-  const run = resolvedConfig(configs.distill, perc);
-  const dir = runDir(configs.distill, perc);
+export interface TrainedStudentTest {
+  /** The config the student's network is built from. */
+  arch: ConfigTree;
+  /** The resolved run config (its folder, test split, seed). */
+  run: ConfigTree;
+  perc: number;
+  label: string;
+  /** The command that trains it, for the error when it is not trained yet. */
+  howToTrain: string;
+}
+
+/** Tests the trained student in the run's folder (`best`, else `last`) on the run's test split. */
+export async function testTrainedStudent(t: TrainedStudentTest): Promise<Summary> {
+  const dir = runDir(t.run, t.perc);
   const device = trainingDevice();
-  const student = buildSeededStudent(configs.student, int(run, 'seed'));
-  const meta = loadStudentWeights(student, trainedCheckpoint(dir, 'student', `mmfd distill --config ${source}`));
+  const student = buildSeededStudent(t.arch, int(t.run, 'seed'));
+  const meta = loadStudentWeights(student, trainedCheckpoint(dir, 'student', t.howToTrain));
   if (device !== 'cpu') student.to(device);
-  const loader = loaderFromConfig(run, 'test', perc);
+  const loader = loaderFromConfig(t.run, 'test', t.perc);
   try {
     return await testModel({
-      cfg: run,
+      cfg: t.run,
       dir,
-      label: label(run, perc),
+      label: t.label,
       model: student,
       loader,
       device,
@@ -142,6 +153,11 @@ async function testStudentRun(configs: DistillConfigs, perc: number, source: str
     student.dispose();
   }
 }
+
+const testStudentRun = (configs: DistillConfigs, perc: number, source: string): Promise<Summary> => {
+  const run = resolvedConfig(configs.distill, perc);
+  return testTrainedStudent({ arch: configs.student, run, perc, label: label(run, perc), howToTrain: `mmfd distill --config ${source}` });
+};
 
 /** `mmfd distill --config <distill.yaml>`: distils (or resumes) and tests the student for every percentage. */
 export async function distill(cfg: ConfigTree, source: string): Promise<StageRun[]> {

@@ -1,7 +1,8 @@
 // The whole MMFD workflow on built-in data, as `mmfd demo` and `npm run bench:learning` run it: the
 // tiny configs copied into <out>/configs (output folder and lengths set), the fused teacher trained
 // (stage I, its synthetic datasets generated on first use), the student distilled from it (stage II),
-// both tested on the held-out synthetic test set, and one HTML report with their metrics, curves and
+// the same student trained alone (the reference's student-only baseline: what distillation must beat),
+// all tested on the held-out synthetic test set, and one HTML report with their metrics, curves and
 // overlays. Runs resume: a rerun continues where an interrupted one stopped and skips finished stages.
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -11,6 +12,7 @@ import { type ConfigTree, loadConfig } from '../config/index.js';
 import type { Summary } from '../eval/evaluator.js';
 import { resultTable } from '../eval/report.js';
 import { type MetricsTable, type ReportImage, writeReport } from '../viz/report.js';
+import { trainStudentAlone } from './baseline.js';
 import { num } from './run_config.js';
 import { CURVES_FILE } from './run_log.js';
 import { type StageRun, trainTeacher } from './stage1.js';
@@ -39,16 +41,28 @@ export interface WorkflowStage {
   seconds: number;
 }
 
-export interface WorkflowResult {
+export interface WorkflowRuns {
   teacher: WorkflowStage;
+  /** The student distilled from the teacher. */
   student: WorkflowStage;
+  /** The same student trained alone, without a teacher. */
+  studentAlone: WorkflowStage;
+}
+
+export interface WorkflowResult extends WorkflowRuns {
   report: string;
 }
+
+const MODELS: readonly [keyof WorkflowRuns, string][] = [
+  ['teacher', 'teacher (fused MedSAM + PiDiNet + PLIP)'],
+  ['student', 'student (TinyViT, distilled)'],
+  ['studentAlone', 'student alone (TinyViT, no teacher)'],
+];
 
 const packageConfigs = fileURLToPath(new URL('../../../configs/', import.meta.url));
 
 /** Writes <out>/configs/*.yaml: the tiny configs with absolute output and config paths, so any cwd works. */
-async function deriveConfigs(o: WorkflowOptions): Promise<{ teacher: string; distill: string }> {
+async function deriveConfigs(o: WorkflowOptions): Promise<{ teacher: string; student: string; distill: string }> {
   const out = resolve(o.out);
   const dir = join(out, 'configs');
   const path = (name: string) => join(dir, name);
@@ -68,7 +82,7 @@ async function deriveConfigs(o: WorkflowOptions): Promise<{ teacher: string; dis
     'network_t.cfg_file': path(TINY_CONFIGS.teacher),
     'network_s.cfg_file': path(TINY_CONFIGS.student),
   });
-  return { teacher: path(TINY_CONFIGS.teacher), distill: path(TINY_CONFIGS.distill) };
+  return { teacher: path(TINY_CONFIGS.teacher), student: path(TINY_CONFIGS.student), distill: path(TINY_CONFIGS.distill) };
 }
 
 async function timed(train: (cfg: ConfigTree, source: string) => Promise<StageRun[]>, file: string): Promise<WorkflowStage> {
@@ -87,8 +101,8 @@ function metricsTable(caption: string, summary: Summary): MetricsTable {
   };
 }
 
-/** Teacher and student side by side: what distillation kept, how fast each trained. */
-function comparisonTable(r: Omit<WorkflowResult, 'report'>): MetricsTable {
+/** The models side by side: what distillation kept, what it added over the student alone, how fast each trained. */
+function comparisonTable(r: WorkflowRuns): MetricsTable {
   const row = (name: string, s: WorkflowStage) => [
     name,
     s.run.test.MIoU_mean_L0 as number,
@@ -98,29 +112,23 @@ function comparisonTable(r: Omit<WorkflowResult, 'report'>): MetricsTable {
     Math.round(s.seconds),
   ];
   return {
-    caption: 'Teacher and student (test: the held-out synthetic set)',
+    caption: 'Teacher and students (test: the held-out synthetic set)',
     columns: ['model', 'test mIoU', 'best validation mIoU', 'iterations', 'training images/s', 'stage seconds'],
-    rows: [row('teacher (fused MedSAM + PiDiNet + PLIP)', r.teacher), row('student (TinyViT, distilled)', r.student)],
+    rows: MODELS.map(([key, name]) => row(name, r[key])),
     decimals: 3,
   };
 }
 
-/** The composites the test wrote (original | prediction | ground truth), teacher's and student's of the same images. */
-function overlays(r: Omit<WorkflowResult, 'report'>): ReportImage[] {
-  const composites = (s: WorkflowStage) =>
-    readdirSync(visDir(s.run.dir))
-      .filter((f) => f.endsWith('_composite.png'))
-      .sort();
-  const student = new Set(composites(r.student));
-  return composites(r.teacher)
-    .filter((f) => student.has(f))
-    .flatMap((f) => {
-      const name = f.replace(/_composite\.png$/, '');
-      return [
-        { path: join(visDir(r.teacher.run.dir), f), caption: `${name}: teacher` },
-        { path: join(visDir(r.student.run.dir), f), caption: `${name}: student` },
-      ];
-    });
+/** The composites the tests wrote (original | prediction | ground truth), every model's of the same images. */
+function overlays(r: WorkflowRuns): ReportImage[] {
+  const composites = (s: WorkflowStage) => readdirSync(visDir(s.run.dir)).filter((f) => f.endsWith('_composite.png'));
+  const shared = MODELS.map(([key]) => new Set(composites(r[key])));
+  return [...(shared[0] ?? [])]
+    .filter((f) => shared.every((set) => set.has(f)))
+    .sort()
+    .flatMap((f) =>
+      MODELS.map(([key, name]) => ({ path: join(visDir(r[key].run.dir), f), caption: `${f.replace(/_composite\.png$/, '')}: ${name}` })),
+    );
 }
 
 /** Runs (or resumes) the whole workflow and writes <out>/report.html. */
@@ -129,12 +137,13 @@ export async function runWorkflow(o: WorkflowOptions): Promise<WorkflowResult> {
   const files = await deriveConfigs(o);
   const teacher = await timed(trainTeacher, files.teacher);
   const student = await timed(distill, files.distill);
-  const result = { teacher, student };
+  const studentAlone = await timed(trainStudentAlone, files.student);
+  const result = { teacher, student, studentAlone };
   const report = join(resolve(o.out), 'report.html');
   await writeReport(report, {
-    title: 'MMFD on synthetic placenta patches: fused teacher and distilled student',
+    title: 'MMFD on synthetic placenta patches: fused teacher, distilled student, student alone',
     run: {
-      config: `${files.teacher}, ${files.distill}`,
+      config: `${files.teacher}, ${files.distill}, ${files.student}`,
       started,
       finished: new Date(),
       extra: [
@@ -142,15 +151,11 @@ export async function runWorkflow(o: WorkflowOptions): Promise<WorkflowResult> {
         ['Test data', 'synth_tiny_test: 60 held-out patches (another seed)'],
       ],
     },
-    tables: [
-      comparisonTable(result),
-      metricsTable('Teacher, per class (test)', teacher.run.test),
-      metricsTable('Student, per class (test)', student.run.test),
-    ],
-    curves: [
-      { path: join(teacher.run.dir, CURVES_FILE), caption: 'Teacher: loss terms and validation mIoU' },
-      { path: join(student.run.dir, CURVES_FILE), caption: 'Student: loss terms and validation mIoU' },
-    ],
+    tables: [comparisonTable(result), ...MODELS.map(([key, name]) => metricsTable(`${name}, per class (test)`, result[key].run.test))],
+    curves: MODELS.map(([key, name]) => ({
+      path: join(result[key].run.dir, CURVES_FILE),
+      caption: `${name}: loss terms and validation mIoU`,
+    })),
     overlays: overlays(result),
   });
   return { ...result, report };

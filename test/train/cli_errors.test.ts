@@ -41,7 +41,7 @@ test('a config for the other stage says which command it belongs to', async () =
   const distill = ws.config('distill.yaml', 'tiny-multimodel2s_distill.yaml', {});
   await fails(
     ['train', '--config', distill],
-    /task 'multimodel2s_distill' is not the stage I teacher 'multimodel2s' \(a distillation config: use mmfd distill\)/,
+    /task 'multimodel2s_distill' is not the stage I teacher or the student-only baseline 'multimodel2s' or 'mobilesam' \(a distillation config: use mmfd distill\)/,
   );
   const teacher = ws.config('teacher.yaml', 'tiny-multimodel2s.yaml', {});
   await fails(['distill', '--config', teacher], /task 'multimodel2s' is not the stage II distillation .*use mmfd train/);

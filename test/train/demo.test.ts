@@ -1,5 +1,5 @@
 // `mmfd demo` (the README's first command), shortened to 2 iterations per stage: it derives its
-// configs, trains the teacher, distils the student, tests both and writes one HTML report whose
+// configs, trains the teacher, distils the student, trains the student alone, tests all three and writes one HTML report whose
 // tables, curves and overlays are the runs' own; a rerun finds both stages finished.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +14,7 @@ const out = join(ws.dir, 'demo');
 const runs = {
   teacher: join(out, 'exp', 'multimodel2s', 'tiny-multimodel2s', 'fewshot_perc100'),
   student: join(out, 'exp', 'multimodel2s_distill', 'tiny-multimodel2s_distill', 'fewshot_perc100'),
+  'student alone': join(out, 'exp', 'mobilesam', 'tiny-mobilesam', 'fewshot_perc100'),
 };
 
 async function demo(): Promise<string> {
@@ -39,7 +40,7 @@ describe('mmfd demo', () => {
     assert.equal((distill.network_s as { cfg_file: string }).cfg_file, join(out, 'configs', 'tiny-mobilesam.yaml'));
   });
 
-  test('reports both test scores and the report file', () => {
+  test('reports every test score and the report file', () => {
     const score = (name: string) => Number(new RegExp(`${name}: test mIoU ([\\d.]+)`).exec(output)?.[1]);
     for (const [name, dir] of Object.entries(runs)) {
       const results = JSON.parse(readFileSync(join(dir, 'eval_results.json'), 'utf8'));
@@ -48,8 +49,13 @@ describe('mmfd demo', () => {
     assert.match(output, /report: .*report\.html/);
   });
 
-  test('the report holds both models’ tables, both curves and paired overlays, all linked inside its folder', () => {
-    for (const caption of ['Teacher and student', 'Teacher, per class (test)', 'Student, per class (test)'])
+  test('the report holds every model’s table, curves and overlays of the same images, all linked inside its folder', () => {
+    for (const caption of [
+      'Teacher and students',
+      'teacher (fused MedSAM + PiDiNet + PLIP), per class',
+      'student (TinyViT, distilled), per class',
+      'student alone (TinyViT, no teacher), per class',
+    ])
       assert.ok(html.includes(caption), caption);
     for (const cls of ['Villus', 'Fibrin Deposit', 'Capillary', 'Trophoblast Aggregation']) assert.ok(html.includes(cls), cls);
     const sources = [...html.matchAll(/<img src="([^"]+)"/g)].map((m) => decodeURIComponent(m[1] as string));
@@ -57,15 +63,23 @@ describe('mmfd demo', () => {
       sources.every((s) => !s.startsWith('data:') && existsSync(join(out, s))),
       'relative links to files under the output folder',
     );
-    assert.equal(sources.filter((s) => s.endsWith('training_curves.png')).length, 2);
+    assert.equal(sources.filter((s) => s.endsWith('training_curves.png')).length, 3);
     const composites = sources.filter((s) => s.endsWith('_composite.png'));
-    assert.equal(composites.length, 8, '4 test images, teacher and student each');
-    assert.equal(composites.filter((s) => s.includes('multimodel2s_distill')).length, 4);
+    assert.equal(composites.length, 12, '4 test images, each model');
+    for (const dir of Object.values(runs)) assert.equal(composites.filter((s) => join(out, s).startsWith(dir)).length, 4, dir);
+    assert.equal(new Set(composites.map((s) => s.replace(/^.*\//, ''))).size, 4, 'the same 4 images for every model');
   });
 
-  test('a rerun skips both finished stages', async () => {
+  test('mmfd train --test scores the student-only baseline again, with the same results', async () => {
+    const results = join(runs['student alone'], 'eval_results.json');
+    const before = readFileSync(results, 'utf8');
+    const r = await runCli(['train', '--config', join(out, 'configs', 'tiny-mobilesam.yaml'), '--test'], ws.dir, ws.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(results, 'utf8'), before);
+  });
+
+  test('a rerun skips every finished stage', async () => {
     const again = await demo();
-    assert.match(again, /teacher: already trained/);
-    assert.match(again, /distill.*already trained|student.*already trained/);
+    assert.equal(again.match(/already trained/g)?.length, 3, again);
   });
 });

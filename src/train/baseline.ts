@@ -1,0 +1,66 @@
+// The student-only baseline: the reference's task `mobilesam` (spec §1.5, its only complete training
+// loop), run by `mmfd train --config configs/mobilesam-*.yaml`. TinyViT and its own semantic decoder
+// train on the segmentation losses alone, no teacher, in the shared loop (AdamW, warm-up + cosine,
+// `last`/`best`, resume) rather than the reference's epoch loop with its never-stopping EarlyStopping.
+// It is the comparison distillation has to beat, and a student for slides when no teacher is trained.
+import type { ConfigTree } from '../config/index.js';
+import { loaderFromConfig } from '../data/loader.js';
+import type { Summary } from '../eval/evaluator.js';
+import { ensureBuiltinDatasets } from './datasets.js';
+import { type TrainingResult, train } from './loop.js';
+import { int, percentages, resolvedConfig, runDir, str, trainingDevice, writeResolvedConfig } from './run_config.js';
+import { levelsLoss, type StageRun } from './stage1.js';
+import { buildSeededStudent, studentLogits, testTrainedStudent } from './stage2.js';
+
+const label = (cfg: ConfigTree, perc: number) => `${str(cfg, 'model')} P${perc} student alone`;
+
+const testRun = (cfg: ConfigTree, perc: number, source: string): Promise<Summary> =>
+  testTrainedStudent({
+    arch: cfg,
+    run: resolvedConfig(cfg, perc),
+    perc,
+    label: label(cfg, perc),
+    howToTrain: `mmfd train --config ${source}`,
+  });
+
+/** `mmfd train --config <mobilesam.yaml>`: trains (or resumes) and tests the student alone for every percentage. */
+export async function trainStudentAlone(cfg: ConfigTree, source: string): Promise<StageRun[]> {
+  await ensureBuiltinDatasets(cfg);
+  const out: StageRun[] = [];
+  for (const perc of percentages(cfg)) {
+    const run = resolvedConfig(cfg, perc);
+    writeResolvedConfig(run, perc);
+    const device = trainingDevice();
+    const student = buildSeededStudent(run, int(run, 'seed'));
+    if (device !== 'cpu') student.to(device);
+    const loaders = { train: loaderFromConfig(run, 'train', perc), val: loaderFromConfig(run, 'val', perc) };
+    let training: TrainingResult;
+    try {
+      training = await train({
+        cfg: run,
+        dir: runDir(cfg, perc),
+        label: label(cfg, perc),
+        model: student,
+        trainable: student.parameters().filter((p) => p.requires_grad),
+        omitted: new Set(),
+        ...loaders,
+        device,
+        loss: (b) => levelsLoss(run, studentLogits(student, b, 'train'), b.sem_mask),
+        predict: (b) => studentLogits(student, b, 'test'),
+      });
+    } finally {
+      await Promise.all([loaders.train.close(), loaders.val.close()]);
+      student.dispose();
+    }
+    out.push({ perc, dir: runDir(cfg, perc), training, test: await testRun(cfg, perc, source) });
+  }
+  return out;
+}
+
+/** `mmfd train --config <mobilesam.yaml> --test`: tests the trained student of every percentage. */
+export async function testStudentAlone(cfg: ConfigTree, source: string): Promise<Summary[]> {
+  await ensureBuiltinDatasets(cfg);
+  const out: Summary[] = [];
+  for (const perc of percentages(cfg)) out.push(await testRun(cfg, perc, source));
+  return out;
+}
