@@ -1,5 +1,5 @@
 // npm run bench:slide — whole-slide segmentation (src/slides/segment.ts) on synthetic slides of 10k, 20k and
-// 40k pixels square at 0.5 um/px (so 5k, 10k and 20k pixels at the student's 1.0 um/px), 2 CPU threads.
+// 40k pixels square at 0.5 um/px (read at the student's input_mpp: 1.0 um/px halves them), 2 CPU threads.
 // Every measurement runs in its own process, so its peak RSS is its own:
 //   student-band   the real student (random weights unless a trained one is found) on a full-width band
 //                  of 3 tile rows, where the slide has the most tissue: the same work per tile row at every
@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { FINAL_CLASSES } from '../src/data/classes.js';
 import { labelPaths, writeSyntheticSlide } from '../src/data/synth_slide.js';
 import { compareLabels } from '../src/slides/compare_labels.js';
 import { OpenSlide } from '../src/slides/openslide.js';
@@ -214,8 +215,22 @@ async function main(): Promise<void> {
             `${run.tissue_mm2_per_min.toFixed(2)} mm^2 tissue/min, peak RSS ${run.peak_rss_mb.toFixed(0)} MB`,
         );
         if (mode === 'student-full' && checkpoint !== undefined && size === Math.min(...fullSizes)) {
-          const agreement = compareLabels(out, labelPaths(slide).labels, { classBits: 4, tissueBit: TISSUE_BIT, downsample: 2 });
-          dice = { slide_size: size, checkpoint, ...agreement };
+          // The prediction is at the model's pixel size: run.mpp_used / SLIDE_MPP truth pixels per predicted pixel.
+          const agreement = compareLabels(out, labelPaths(slide).labels, {
+            classBits: 4,
+            tissueBit: TISSUE_BIT,
+            downsample: run.mpp_used / SLIDE_MPP,
+          });
+          // The goals (issue 6): Dice >= 0.85 per class, each class's fraction of tissue within 0.02 of the truth.
+          const summary = agreement.classes.map((c, i) => ({
+            class: FINAL_CLASSES[i]?.display,
+            dice: c.dice,
+            fraction_error: c.predictedFraction - c.trueFraction,
+            met: c.dice >= 0.85 && Math.abs(c.predictedFraction - c.trueFraction) <= 0.02,
+          }));
+          for (const c of summary)
+            console.log(`  ${c.class}: Dice ${c.dice.toFixed(3)}, tissue fraction error ${c.fraction_error.toFixed(4)}`);
+          dice = { slide_size: size, checkpoint, summary, ...agreement };
         }
         rmSync(out, { force: true });
       }

@@ -4,10 +4,9 @@
 // `last`/`best`, resume) rather than the reference's epoch loop with its never-stopping EarlyStopping.
 // It is the comparison distillation has to beat, and a student for slides when no teacher is trained.
 import type { ConfigTree } from '../config/index.js';
-import { loaderFromConfig } from '../data/loader.js';
 import type { Summary } from '../eval/evaluator.js';
 import { ensureBuiltinDatasets } from './datasets.js';
-import { type TrainingResult, train } from './loop.js';
+import { trainOnSplits } from './loop.js';
 import { int, percentages, resolvedConfig, runDir, str, trainingDevice, writeResolvedConfig } from './run_config.js';
 import { levelsLoss, type StageRun } from './stage1.js';
 import { buildSeededStudent, studentLogits, testTrainedStudent } from './stage2.js';
@@ -33,25 +32,17 @@ export async function trainStudentAlone(cfg: ConfigTree, source: string): Promis
     const device = trainingDevice();
     const student = buildSeededStudent(run, int(run, 'seed'));
     if (device !== 'cpu') student.to(device);
-    const loaders = { train: loaderFromConfig(run, 'train', perc), val: loaderFromConfig(run, 'val', perc) };
-    let training: TrainingResult;
-    try {
-      training = await train({
-        cfg: run,
-        dir: runDir(cfg, perc),
-        label: label(cfg, perc),
-        model: student,
-        trainable: student.parameters().filter((p) => p.requires_grad),
-        omitted: new Set(),
-        ...loaders,
-        device,
-        loss: (b) => levelsLoss(run, studentLogits(student, b, 'train'), b.sem_mask),
-        predict: (b) => studentLogits(student, b, 'test'),
-      });
-    } finally {
-      await Promise.all([loaders.train.close(), loaders.val.close()]);
-      student.dispose();
-    }
+    const training = await trainOnSplits(perc, {
+      cfg: run,
+      dir: runDir(cfg, perc),
+      label: label(cfg, perc),
+      model: student,
+      trainable: student.parameters().filter((p) => p.requires_grad),
+      omitted: new Set(),
+      device,
+      loss: (b) => levelsLoss(run, studentLogits(student, b, 'train'), b.sem_mask),
+      predict: (b) => studentLogits(student, b, 'test'),
+    });
     out.push({ perc, dir: runDir(cfg, perc), training, test: await testRun(cfg, perc, source) });
   }
   return out;

@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigTree } from '../config/index.js';
-import type { Batch, DataLoader } from '../data/loader.js';
+import { type Batch, type DataLoader, loaderFromConfig } from '../data/loader.js';
 import { iouScores, probabilities } from '../eval/metrics.js';
 import { formatDuration, Progress } from '../progress.js';
 import * as torch from '../torch/index.js';
@@ -160,6 +160,24 @@ function startState(run: TrainingRun, optimizer: torch.optim.AdamW, schedule: to
   }
   for (const name of [LAST, BEST]) removeCheckpoint(checkpointStem(run.dir, name));
   return { start: 0, best: null as number | null, log: RunLog.fresh(logPath) };
+}
+
+/**
+ * Trains on the train and val splits of percentage `perc` (loaders from the run's config), then closes
+ * the loaders and runs `release` (the stage's models are disposed), whether training ended or threw.
+ */
+export async function trainOnSplits(
+  perc: number,
+  run: Omit<TrainingRun, 'train' | 'val'>,
+  release: () => void = () => run.model.dispose(),
+): Promise<TrainingResult> {
+  const loaders = { train: loaderFromConfig(run.cfg, 'train', perc), val: loaderFromConfig(run.cfg, 'val', perc) };
+  try {
+    return await train({ ...run, ...loaders });
+  } finally {
+    await Promise.all([loaders.train.close(), loaders.val.close()]);
+    release();
+  }
 }
 
 /** Trains to train.max_iterations (or continues a resumed run there), then draws the curves. */

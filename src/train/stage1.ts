@@ -19,7 +19,7 @@ import {
   type TrainingMeta,
 } from './checkpoints.js';
 import { ensureBuiltinDatasets } from './datasets.js';
-import { type LossTerms, type TrainingResult, train } from './loop.js';
+import { type LossTerms, type TrainingResult, trainOnSplits } from './loop.js';
 import { segmentationLoss } from './losses.js';
 import { bool, int, percentages, resolvedConfig, runDir, segLossOptions, str, trainingDevice, writeResolvedConfig } from './run_config.js';
 import { testModel } from './test.js';
@@ -125,25 +125,17 @@ export async function trainTeacher(cfg: ConfigTree, source: string): Promise<Sta
     const device = trainingDevice();
     const { model, omitted } = buildTrainingTeacher(run);
     if (device !== 'cpu') model.to(device);
-    const loaders = { train: loaderFromConfig(run, 'train', perc), val: loaderFromConfig(run, 'val', perc) };
-    let training: TrainingResult;
-    try {
-      training = await train({
-        cfg: run,
-        dir: runDir(cfg, perc),
-        label: `${label(cfg, perc)} teacher`,
-        model,
-        trainable: model.trainable_parameters().map(([, p]) => p),
-        omitted,
-        ...loaders,
-        device,
-        loss: (b) => levelsLoss(run, teacherLogits(model, b, 'train'), b.sem_mask),
-        predict: (b) => teacherLogits(model, b, 'test'),
-      });
-    } finally {
-      await Promise.all([loaders.train.close(), loaders.val.close()]);
-      model.dispose();
-    }
+    const training = await trainOnSplits(perc, {
+      cfg: run,
+      dir: runDir(cfg, perc),
+      label: `${label(cfg, perc)} teacher`,
+      model,
+      trainable: model.trainable_parameters().map(([, p]) => p),
+      omitted,
+      device,
+      loss: (b) => levelsLoss(run, teacherLogits(model, b, 'train'), b.sem_mask),
+      predict: (b) => teacherLogits(model, b, 'test'),
+    });
     out.push({ perc, dir: runDir(cfg, perc), training, test: await testTeacherRun(cfg, perc, source) });
   }
   return out;

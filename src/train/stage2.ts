@@ -16,7 +16,7 @@ import type { LoRAMultiModelSeg } from '../models/teacher.js';
 import * as torch from '../torch/index.js';
 import { checkpointId, loadTrainingCheckpoint, type TrainingMeta } from './checkpoints.js';
 import { ensureBuiltinDatasets } from './datasets.js';
-import { type LossTerms, type TrainingResult, train } from './loop.js';
+import { type LossTerms, trainOnSplits } from './loop.js';
 import {
   bool,
   int,
@@ -191,27 +191,25 @@ export async function distill(cfg: ConfigTree, source: string): Promise<StageRun
     }
     const teacherX = (b: Batch): Tensor =>
       cache ? cache.embeddings(b.names, device, () => teacherEmbedding(teacher.model, b.image)) : teacherEmbedding(teacher.model, b.image);
-    const loaders = { train: loaderFromConfig(run, 'train', perc), val: loaderFromConfig(run, 'val', perc) };
-    let training: TrainingResult;
-    try {
-      training = await train({
+    const training = await trainOnSplits(
+      perc,
+      {
         cfg: run,
         dir,
         label: label(run, perc),
         model: student,
         trainable: student.parameters().filter((p) => p.requires_grad),
         omitted: new Set(),
-        ...loaders,
         device,
         loss: (b) => distillLoss(run, student, b, teacherX(b)),
         predict: (b) => studentLogits(student, b, 'test'),
         input_mpp: teacher.meta.input_mpp,
-      });
-    } finally {
-      await Promise.all([loaders.train.close(), loaders.val.close()]);
-      teacher.model.dispose();
-      student.dispose();
-    }
+      },
+      () => {
+        teacher.model.dispose();
+        student.dispose();
+      },
+    );
     out.push({ perc, dir, training, test: await testStudentRun(configs, perc, source) });
   }
   return out;
