@@ -1,5 +1,5 @@
 // The outputs of one segmentation run. The stitcher's final probabilities become row planes: the label
-// plane (bit c where class c's probability > threshold, plus the tissue bit) and, when asked for, one
+// plane (bit c where class c's probability > threshold inside tissue, plus the tissue bit) and, when asked for, one
 // uint8 probability plane per class. Finished rows go to their pyramidal TIFFs band by band and to the
 // run's resume spool; the TIFFs appear under their names only when every row is written.
 import type { PartialRun } from './partial_run.js';
@@ -86,7 +86,7 @@ export class LabelOutputs {
     return this.#planes.length;
   }
 
-  /** Rows [from, to) are final: marks their tissue, writes them, and spools them unless they are the last. */
+  /** Rows [from, to) are final: marks their tissue (clearing class bits outside it), writes them, and spools them unless they are the last. */
   async finishRows(from: number, to: number, spool: PartialRun | undefined): Promise<void> {
     this.#markTissue(from, to);
     const n = to - from;
@@ -124,7 +124,9 @@ export class LabelOutputs {
         continue;
       }
       const maskRow = tissue.rows[y]! * tissue.mask.width;
-      for (let x = 0; x < W; x++) if (tissue.mask.data[maskRow + tissue.columns[x]!]) label[row + x]! |= TISSUE_BIT;
+      // Tissue classes exist only in tissue: a tile that touches tissue also covers glass, where the
+      // network's answer means nothing (and would count towards areas and fractions).
+      for (let x = 0; x < W; x++) label[row + x] = tissue.mask.data[maskRow + tissue.columns[x]!] ? label[row + x]! | TISSUE_BIT : 0;
     }
   }
 }

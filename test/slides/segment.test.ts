@@ -157,7 +157,7 @@ describe('segmentSlide', () => {
     }
   });
 
-  test('with tissue detection: tissue is marked, its pixels predicted; tiles far from tissue are not run', async () => {
+  test('with tissue detection: tissue is marked, its pixels predicted; no class outside tissue; tiles far from tissue are not run', async () => {
     // Glass with one stained disc on the left, so that much of the slide is a tile or more from tissue.
     const path = join(dir, 'disc.tif');
     const writer = await PyramidalTiffWriter.create(path, { width: 1024, height: 768, channels: 3, tileSize: 256, mpp: 0.5 });
@@ -191,29 +191,26 @@ describe('segmentSlide', () => {
     const f = mask.mpp / 0.5; // level-0 pixels per mask pixel; an output pixel is 2 level-0 pixels
     const maskAt = (mx: number, my: number) =>
       mx >= 0 && my >= 0 && mx < mask.width && my < mask.height ? mask.data[my * mask.width + mx]! : 0;
-    const reach = Math.ceil((128 * 2) / f) + 1; // a tile, in mask pixels
     let tissuePixels = 0;
-    let farPixels = 0;
+    let glassPixels = 0;
+    let glassTheNetworkMarks = 0;
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
         const [mx, my] = [Math.floor(((x + 0.5) * 2) / f), Math.floor(((y + 0.5) * 2) / f)];
         const label = labels.data[y * W + x]!;
+        const network = expectedFor(level1, y * W + x).label;
         if (maskAt(mx, my)) {
           tissuePixels++;
-          assert.equal(label, expectedFor(level1, y * W + x).label | TISSUE_BIT, `tissue pixel (${x}, ${y})`);
+          assert.equal(label, network | TISSUE_BIT, `tissue pixel (${x}, ${y})`);
           continue;
         }
-        assert.equal(label & TISSUE_BIT, 0, `glass pixel (${x}, ${y}) marked tissue`);
-        let near = false;
-        for (let dy = -reach; dy <= reach && !near; dy++)
-          for (let dx = -reach; dx <= reach; dx++) if (maskAt(mx + dx, my + dy)) near = true;
-        if (!near) {
-          farPixels++;
-          assert.equal(label, 0, `pixel (${x}, ${y}), a tile away from tissue, is predicted`);
-        }
+        glassPixels++;
+        if (network !== 0) glassTheNetworkMarks++;
+        assert.equal(label, 0, `glass pixel (${x}, ${y}): no tissue bit and no class outside tissue`);
       }
     }
-    assert.ok(farPixels > 1000, `pixels far from tissue: ${farPixels}`);
+    assert.ok(glassPixels > 1000, `glass pixels: ${glassPixels}`);
+    assert.ok(glassTheNetworkMarks > 100, `glass pixels the network gives a class (cleared): ${glassTheNetworkMarks}`);
     assert.ok(Math.abs((tissuePixels * 1e-6) / (mask.area * 1e-6) - 1) < 0.05, 'marked tissue area matches the mask');
   });
 
