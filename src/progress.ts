@@ -71,3 +71,13 @@ export class Progress {
     this.#live = false;
   }
 }
+
+/** An onProgress(done, total) callback drawing one live line with an ETA, ended when done reaches total. */
+export function progressCallback(label: string): (done: number, total: number) => void {
+  let progress: Progress | undefined;
+  return (done, total) => {
+    progress ??= new Progress(label, total, { every: Math.max(1, Math.ceil(total / 10)) });
+    progress.update(done, '');
+    if (done >= total) progress.end();
+  };
+}

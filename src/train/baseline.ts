@@ -5,9 +5,9 @@
 // It is the comparison distillation has to beat, and a student for slides when no teacher is trained.
 import type { ConfigTree } from '../config/index.js';
 import type { Summary } from '../eval/evaluator.js';
-import { ensureBuiltinDatasets } from './datasets.js';
+import { forEachPercentage } from './datasets.js';
 import { trainOnSplits } from './loop.js';
-import { int, percentages, resolvedConfig, runDir, str, trainingDevice, writeResolvedConfig } from './run_config.js';
+import { int, resolvedConfig, runDir, str, trainingDevice, writeResolvedConfig } from './run_config.js';
 import { levelsLoss, type StageRun } from './stage1.js';
 import { buildSeededStudent, studentLogits, testTrainedStudent } from './stage2.js';
 
@@ -23,10 +23,8 @@ const testRun = (cfg: ConfigTree, perc: number, source: string): Promise<Summary
   });
 
 /** `mmfd train --config <mobilesam.yaml>`: trains (or resumes) and tests the student alone for every percentage. */
-export async function trainStudentAlone(cfg: ConfigTree, source: string): Promise<StageRun[]> {
-  await ensureBuiltinDatasets(cfg);
-  const out: StageRun[] = [];
-  for (const perc of percentages(cfg)) {
+export function trainStudentAlone(cfg: ConfigTree, source: string): Promise<StageRun[]> {
+  return forEachPercentage(cfg, async (perc) => {
     const run = resolvedConfig(cfg, perc);
     writeResolvedConfig(run, perc);
     const device = trainingDevice();
@@ -43,15 +41,11 @@ export async function trainStudentAlone(cfg: ConfigTree, source: string): Promis
       loss: (b) => levelsLoss(run, studentLogits(student, b, 'train'), b.sem_mask),
       predict: (b) => studentLogits(student, b, 'test'),
     });
-    out.push({ perc, dir: runDir(cfg, perc), training, test: await testRun(cfg, perc, source) });
-  }
-  return out;
+    return { perc, dir: runDir(cfg, perc), training, test: await testRun(cfg, perc, source) };
+  });
 }
 
 /** `mmfd train --config <mobilesam.yaml> --test`: tests the trained student of every percentage. */
-export async function testStudentAlone(cfg: ConfigTree, source: string): Promise<Summary[]> {
-  await ensureBuiltinDatasets(cfg);
-  const out: Summary[] = [];
-  for (const perc of percentages(cfg)) out.push(await testRun(cfg, perc, source));
-  return out;
+export function testStudentAlone(cfg: ConfigTree, source: string): Promise<Summary[]> {
+  return forEachPercentage(cfg, (perc) => testRun(cfg, perc, source));
 }

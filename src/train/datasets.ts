@@ -7,6 +7,7 @@ import type { ConfigTree } from '../config/index.js';
 import { lookupDataset } from '../data/catalog.js';
 import { writeSyntheticDataset } from '../data/synth/dataset.js';
 import { Progress } from '../progress.js';
+import { percentages } from './run_config.js';
 
 /** Built-in synthetic datasets by catalog name: what `mmfd synth` would be asked for. */
 export const BUILTIN_SYNTHETIC: Readonly<Record<string, { count: number; seed: number; size: number; mpp: number }>> = {
@@ -35,4 +36,15 @@ export async function ensureBuiltinDatasets(cfg: ConfigTree, catalog?: string): 
     }
     progress.end();
   }
+}
+
+/**
+ * Runs `one` for each percentage of the config's fewshot_perc_list, in order, once the built-in datasets
+ * it names exist: the outer loop of every stage's training and testing.
+ */
+export async function forEachPercentage<T>(cfg: ConfigTree, one: (perc: number) => Promise<T>): Promise<T[]> {
+  await ensureBuiltinDatasets(cfg);
+  const out: T[] = [];
+  for (const perc of percentages(cfg)) out.push(await one(perc));
+  return out;
 }

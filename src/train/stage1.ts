@@ -18,10 +18,10 @@ import {
   pretrainedFrozenKeys,
   type TrainingMeta,
 } from './checkpoints.js';
-import { ensureBuiltinDatasets } from './datasets.js';
+import { forEachPercentage } from './datasets.js';
 import { type LossTerms, type TrainingResult, trainOnSplits } from './loop.js';
 import { segmentationLoss } from './losses.js';
-import { bool, int, percentages, resolvedConfig, runDir, segLossOptions, str, trainingDevice, writeResolvedConfig } from './run_config.js';
+import { bool, int, resolvedConfig, runDir, segLossOptions, str, trainingDevice, writeResolvedConfig } from './run_config.js';
 import { testModel } from './test.js';
 
 type Tensor = torch.Tensor;
@@ -116,10 +116,8 @@ async function testTeacherRun(cfg: ConfigTree, perc: number, source: string): Pr
 }
 
 /** `mmfd train --config <teacher.yaml>`: trains (or resumes) and tests the teacher for every percentage. */
-export async function trainTeacher(cfg: ConfigTree, source: string): Promise<StageRun[]> {
-  await ensureBuiltinDatasets(cfg);
-  const out: StageRun[] = [];
-  for (const perc of percentages(cfg)) {
+export function trainTeacher(cfg: ConfigTree, source: string): Promise<StageRun[]> {
+  return forEachPercentage(cfg, async (perc) => {
     const run = resolvedConfig(cfg, perc);
     writeResolvedConfig(run, perc);
     const device = trainingDevice();
@@ -136,15 +134,11 @@ export async function trainTeacher(cfg: ConfigTree, source: string): Promise<Sta
       loss: (b) => levelsLoss(run, teacherLogits(model, b, 'train'), b.sem_mask),
       predict: (b) => teacherLogits(model, b, 'test'),
     });
-    out.push({ perc, dir: runDir(cfg, perc), training, test: await testTeacherRun(cfg, perc, source) });
-  }
-  return out;
+    return { perc, dir: runDir(cfg, perc), training, test: await testTeacherRun(cfg, perc, source) };
+  });
 }
 
 /** `mmfd train --config <teacher.yaml> --test`: tests the trained teacher of every percentage. */
-export async function testTeacher(cfg: ConfigTree, source: string): Promise<Summary[]> {
-  await ensureBuiltinDatasets(cfg);
-  const out: Summary[] = [];
-  for (const perc of percentages(cfg)) out.push(await testTeacherRun(cfg, perc, source));
-  return out;
+export function testTeacher(cfg: ConfigTree, source: string): Promise<Summary[]> {
+  return forEachPercentage(cfg, (perc) => testTeacherRun(cfg, perc, source));
 }

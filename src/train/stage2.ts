@@ -15,7 +15,7 @@ import type { Student } from '../models/student.js';
 import type { LoRAMultiModelSeg } from '../models/teacher.js';
 import * as torch from '../torch/index.js';
 import { checkpointId, loadTrainingCheckpoint, type TrainingMeta } from './checkpoints.js';
-import { ensureBuiltinDatasets } from './datasets.js';
+import { forEachPercentage } from './datasets.js';
 import { type LossTerms, trainOnSplits } from './loop.js';
 import {
   bool,
@@ -165,9 +165,7 @@ export async function distill(cfg: ConfigTree, source: string): Promise<StageRun
   const teacherSource = str(cfg, 'network_t.cfg_file');
   // Before any dataset is generated: every percentage needs its trained teacher.
   for (const perc of percentages(cfg)) trainedCheckpoint(runDir(configs.teacher, perc), 'teacher', `mmfd train --config ${teacherSource}`);
-  await ensureBuiltinDatasets(cfg);
-  const out: StageRun[] = [];
-  for (const perc of percentages(cfg)) {
+  return forEachPercentage(cfg, async (perc) => {
     const run = resolvedConfig(cfg, perc);
     const dir = runDir(cfg, perc);
     writeResolvedConfig(run, perc);
@@ -210,16 +208,12 @@ export async function distill(cfg: ConfigTree, source: string): Promise<StageRun
         student.dispose();
       },
     );
-    out.push({ perc, dir, training, test: await testStudentRun(configs, perc, source) });
-  }
-  return out;
+    return { perc, dir, training, test: await testStudentRun(configs, perc, source) };
+  });
 }
 
 /** `mmfd distill --config <distill.yaml> --test`: tests the distilled student of every percentage. */
-export async function testStudent(cfg: ConfigTree, source: string): Promise<Summary[]> {
+export function testStudent(cfg: ConfigTree, source: string): Promise<Summary[]> {
   const configs = distillConfigs(cfg, source);
-  await ensureBuiltinDatasets(cfg);
-  const out: Summary[] = [];
-  for (const perc of percentages(cfg)) out.push(await testStudentRun(configs, perc, source));
-  return out;
+  return forEachPercentage(cfg, (perc) => testStudentRun(configs, perc, source));
 }
