@@ -41,6 +41,9 @@ export class DecodePool {
   }
 
   #finish(w: Worker, reply: DecodeReply): void {
+    // A reply that lands while close() terminates the worker: its job was already failed, and unref'ing
+    // the worker now would let the event loop end before terminate() resolves, leaving close() pending.
+    if (this.#closed) return;
     const p = this.#running.get(w);
     this.#running.delete(w);
     w.unref();
