@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const result = {
     date: new Date().toISOString(),
     machine: { cores, threads: torch.get_num_threads(), load_average_1m: loadavg()[0], cuda: torch.cuda.is_available() },
-    data: 'synth_tiny (140 train / 60 validation) -> test on synth_tiny_test (60 held-out images), 128 px at 0.5 um/px',
+    data: 'synth_tiny (140 train / 60 validation) -> test on synth_tiny_test (60 held-out images), 128 px at 1.0 um/px',
     teacher,
     student,
     // The reference's student-only baseline: the same TinyViT trained without a teacher.

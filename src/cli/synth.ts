@@ -1,11 +1,13 @@
-// `mmfd synth --out <dir> --count N --seed S [--size 1024] [--mpp UM] [--force]`: a synthetic PMFT placenta dataset
-// (images, both label layers, meta_info.json, sample list and a 70/30 split).
+// `mmfd synth --out <dir> --count N --seed S [--size 1024] [--mpp UM] [--from patches|slides] [--force]`: a synthetic
+// PMFT placenta dataset (images, both label layers, meta_info.json, sample list and a 70/30 split), drawn by the patch
+// generator or cut from synthetic whole slides.
 import { parseArgs } from 'node:util';
-import { writeSyntheticDataset } from '../data/synth/dataset.js';
+import { type SyntheticSource, writeSyntheticDataset } from '../data/synth/dataset.js';
 import { progressCallback } from '../progress.js';
 import { integerArg, positiveArg } from './args.js';
 
-const USAGE = 'usage: mmfd synth --out <dir> --count N --seed S [--size 1024] [--mpp UM] [--force]';
+const USAGE = 'usage: mmfd synth --out <dir> --count N --seed S [--size 1024] [--mpp UM] [--from patches|slides] [--force]';
+const SOURCES: readonly SyntheticSource[] = ['patches', 'slides'];
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -16,6 +18,7 @@ export async function run(args: string[]): Promise<number> {
       seed: { type: 'string' },
       size: { type: 'string', default: '1024' },
       mpp: { type: 'string' },
+      from: { type: 'string', default: 'patches' },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -28,11 +31,17 @@ export async function run(args: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
+  const source = values.from as SyntheticSource;
+  if (!SOURCES.includes(source)) {
+    console.error(`mmfd synth: --from must be one of ${SOURCES.join(', ')} (got '${values.from}')\n${USAGE}`);
+    return 2;
+  }
   const result = await writeSyntheticDataset(values.out, {
     count: integerArg('count', values.count, USAGE),
     seed: integerArg('seed', values.seed, USAGE),
     size: integerArg('size', values.size, USAGE),
     mpp: values.mpp === undefined ? undefined : positiveArg('mpp', values.mpp, USAGE),
+    source,
     force: values.force,
     onProgress: progressCallback('synth: image'),
   });

@@ -5,16 +5,22 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigTree } from '../config/index.js';
 import { lookupDataset } from '../data/catalog.js';
-import { writeSyntheticDataset } from '../data/synth/dataset.js';
+import { type SyntheticDatasetOptions, writeSyntheticDataset } from '../data/synth/dataset.js';
 import { Progress } from '../progress.js';
 import { percentages } from './run_config.js';
 
 /** Built-in synthetic datasets by catalog name: what `mmfd synth` would be asked for. */
-export const BUILTIN_SYNTHETIC: Readonly<Record<string, { count: number; seed: number; size: number; mpp: number }>> = {
-  // 128-pixel patches at 0.5 um/px (a 64 um field): the tiny configs' input size and pixel size.
-  synth_tiny: { count: 200, seed: 1234, size: 128, mpp: 0.5 },
+type BuiltinSpec = Required<Pick<SyntheticDatasetOptions, 'count' | 'seed' | 'size' | 'mpp' | 'source'>>;
+
+export const BUILTIN_SYNTHETIC: Readonly<Record<string, BuiltinSpec>> = {
+  // 128-pixel patches at 1.0 um/px (a 128 um field): the tiny configs' input size and pixel size.
+  synth_tiny: { count: 200, seed: 1234, size: 128, mpp: 1, source: 'patches' },
   // Another seed: a test set no training or checkpoint choice has seen (its val split, 60 images, is read).
-  synth_tiny_test: { count: 200, seed: 4321, size: 128, mpp: 0.5 },
+  synth_tiny_test: { count: 200, seed: 4321, size: 128, mpp: 1, source: 'patches' },
+  // Windows of synthetic slides at 1.0 um/px (a 128 um field), each from its own virtual slide: the slide
+  // benchmark's training data. Drawing them is cheap, so there are more.
+  synth_slide_crops: { count: 600, seed: 2024, size: 128, mpp: 1, source: 'slides' },
+  synth_slide_crops_test: { count: 600, seed: 4202, size: 128, mpp: 1, source: 'slides' },
 };
 
 const STAGES = ['train', 'val', 'test'] as const;

@@ -147,7 +147,7 @@ export async function runWorkflow(o: WorkflowOptions): Promise<WorkflowResult> {
       started,
       finished: new Date(),
       extra: [
-        ['Training data', 'synth_tiny: 200 synthetic 128-pixel patches at 0.5 um/px (140 train, 60 validation)'],
+        ['Training data', 'synth_tiny: 200 synthetic 128-pixel patches at 1.0 um/px (140 train, 60 validation)'],
         ['Test data', 'synth_tiny_test: 60 held-out patches (another seed)'],
       ],
     },

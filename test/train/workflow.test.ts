@@ -104,7 +104,7 @@ describe('train -> test -> distill -> test -> visualize on the tiny configs', ()
     assert.equal(png.format, 'png');
     const meta = readJson(join(teacherDir, 'last.json')).meta;
     assert.equal(meta.iteration, ITERATIONS);
-    assert.equal(meta.input_mpp, 0.5, "the tiny config's input_mpp");
+    assert.equal(meta.input_mpp, 1, "the tiny config's input_mpp");
     assert.equal(meta.omitted_pretrained, 0, 'no pretrained files: every tensor is saved');
     assert.equal(meta.config.fewshot_perc_list[0], 100);
   });

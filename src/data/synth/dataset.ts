@@ -8,6 +8,7 @@ import { formatColumns } from '../csv.js';
 import { CLASS_TABLE, cls2clr } from './labels.js';
 import { defaultPatchMpp, type SynthPatch, synthesizePatch } from './placenta.js';
 import { mixSeed, Rng } from './prng.js';
+import { slideCropPatch } from './slide_crop.js';
 
 /** The split folder the reference reads for fewshot_perc 100 (spec §7.1). */
 export const SPLIT_DIR = join('splits', 'fewer', 'fewer_test30_fewshot100');
@@ -18,12 +19,19 @@ export interface SyntheticDatasetOptions {
   seed: number;
   /** Patch side in pixels (default 1024). */
   size?: number;
-  /** Microns per pixel (default: a 1024-pixel patch's field at 0.5 um/px, shrunk to `size`). */
+  /** Microns per pixel (default: defaultPatchMpp(size), a 1 mm field). */
   mpp?: number;
+  /**
+   * What the patches are drawn by: 'patches' (default) the patch generator (placenta.ts), 'slides' windows of
+   * synthetic whole slides (slide_crop.ts), the distribution the slide benchmark segments.
+   */
+  source?: SyntheticSource;
   /** Replace an existing dataset folder (one holding meta_info.json) at the target. */
   force?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
+
+export type SyntheticSource = 'patches' | 'slides';
 
 export interface SyntheticDataset {
   dir: string;
@@ -80,6 +88,8 @@ async function writeSample(root: string, name: string, patch: SynthPatch): Promi
 export async function writeSyntheticDataset(dir: string, options: SyntheticDatasetOptions): Promise<SyntheticDataset> {
   const size = checkOptions(options);
   const mpp = options.mpp ?? defaultPatchMpp(size);
+  const source = options.source ?? 'patches';
+  const draw = source === 'slides' ? slideCropPatch : synthesizePatch;
   const target = resolve(dir);
   checkTarget(target, options.force ?? false);
   try {
@@ -95,7 +105,7 @@ export async function writeSyntheticDataset(dir: string, options: SyntheticDatas
     let pending: Promise<void> = Promise.resolve();
     for (let index = 0; index < options.count; index++) {
       const sample = syntheticSample(options.seed, index);
-      const patch = synthesizePatch(sample.seed, size, mpp); // drawn while the previous sample is being encoded
+      const patch = draw(sample.seed, size, mpp); // drawn while the previous sample is being encoded
       await pending;
       if (index > 0) options.onProgress?.(index, options.count);
       pending = writeSample(tmp, sample.name, patch);
@@ -108,7 +118,7 @@ export async function writeSyntheticDataset(dir: string, options: SyntheticDatas
     const meta = {
       cls2clr: cls2clr(),
       // mpp: microns per pixel of the images, so a run trained on them can record its input's pixel size.
-      synthetic: { generator: 'mmfd synth', seed: options.seed, count: options.count, size, mpp, classes: meaning },
+      synthetic: { generator: 'mmfd synth', source, seed: options.seed, count: options.count, size, mpp, classes: meaning },
     };
     writeFileSync(join(tmp, 'meta_info.json'), `${JSON.stringify(meta, null, 2)}\n`);
     writeFileSync(join(tmp, 'sample_list.csv'), formatColumns({ sample_name: samples }));

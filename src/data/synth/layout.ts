@@ -1,7 +1,7 @@
 // Layout of one synthetic placenta patch, as label geometry only: villi packed into the patch (with knots of
 // trophoblast on their borders and capillaries inside), fibrin between them, intervillous space around. Every
 // shape is rasterised once into the class maps; paint.ts then paints the dyes from those maps, so the label
-// layers are exactly what is drawn. Lengths are in pixels of a 1024 patch at 0.5 um/px times `k` (the scale
+// layers are exactly what is drawn. Lengths are in microns (pixels at SYNTH_BASE_MPP) times `k` (the scale
 // asked for times a per-image zoom).
 import { classCode } from './labels.js';
 import type { Rng } from './prng.js';
@@ -34,7 +34,7 @@ export const CELLGROUP = classCode('cellgroup');
 
 export class Scene {
   readonly n: number;
-  /** Pixels per reference pixel (0.5 um): the scale asked for, times this image's magnification. */
+  /** Pixels per micron (SYNTH_BASE_MPP / mpp), times this image's magnification. */
   readonly k: number;
   readonly level0: Uint8Array;
   readonly level1: Uint8Array;

@@ -23,16 +23,19 @@ export interface SynthPatch {
   classes: Record<RawClassName, Uint8Array>;
 }
 
-/** Microns per pixel of the tissue the generator draws at scale 1: a 1024-pixel patch scanned at 20x. */
-export const SYNTH_BASE_MPP = 0.5;
+/**
+ * Microns per pixel of the tissue the generator draws at scale 1. Its nuclei (3.5-5.5 px semi-axes), capillaries and
+ * villi have the sizes in pixels that synthetic slides (synth_slide_paint.ts) and real tissue have in microns.
+ */
+export const SYNTH_BASE_MPP = 1.0;
 
-/** The default pixel size: a size x size patch shows the field of the reference's 1024-pixel patches. */
+/** The default pixel size: a size x size patch shows what a 1024-pixel patch at scale 1 shows (a 1 mm field). */
 export function defaultPatchMpp(size: number): number {
   return (SYNTH_BASE_MPP * 1024) / size;
 }
 
 /**
- * A size x size synthetic patch at `mpp` microns per pixel (default: the field of a 1024 patch at 0.5 um/px,
+ * A size x size synthetic patch at `mpp` microns per pixel (default: the 1 mm field of a 1024 patch at 1 um/px,
  * shrunk to `size`); the same seed, size and mpp always give the same pixels.
  */
 export function synthesizePatch(seed: number, size = 1024, mpp = defaultPatchMpp(size)): SynthPatch {
@@ -45,23 +48,19 @@ export function synthesizePatch(seed: number, size = 1024, mpp = defaultPatchMpp
   const dyes = emptyDyeMaps(scene.n);
   new Painter(scene, dyes, paintRng).paint();
   const image = renderStain(dyes, randomStain(paintRng), size, size, paintRng);
+  return patchFromCodes(size, mpp, image, scene.level0, scene.level1);
+}
+
+/** A patch from its image and the class codes of its two label layers. */
+export function patchFromCodes(size: number, mpp: number, image: Uint8Array, level0: Uint8Array, level1: Uint8Array): SynthPatch {
   const classes = {} as Record<RawClassName, Uint8Array>;
   for (const [index, c] of CLASS_TABLE.entries()) {
-    const codes = c.layer === 0 ? scene.level0 : scene.level1;
+    const codes = c.layer === 0 ? level0 : level1;
     const mask = new Uint8Array(codes.length);
     for (let i = 0; i < codes.length; i++) mask[i] = codes[i] === index + 1 ? 1 : 0;
     classes[c.name] = mask;
   }
-  return {
-    size,
-    mpp,
-    image,
-    level0: scene.level0,
-    level1: scene.level1,
-    seml0: encodeLayer(scene.level0),
-    seml1: encodeLayer(scene.level1),
-    classes,
-  };
+  return { size, mpp, image, level0, level1, seml0: encodeLayer(level0), seml1: encodeLayer(level1), classes };
 }
 
 /** The four final-class masks (classes.ts FINAL_CLASSES order: villus, fibrin, capillary, trophoblast aggregation). */
