@@ -1,0 +1,67 @@
+// A synthetic patch cut from a synthetic whole slide (synth_slide_paint.ts) rather than drawn by the patch generator:
+// the objects, sizes, intervillous space, glass and stain of the slides that bench:slide segments, so a network
+// trained on these patches is tested on slides from its own distribution. The patch generator fills most of a patch
+// with villi; a slide is 35-40 % intervillous space, has fibrin plaques wider than a tile, and glass around its
+// sections, which a student trained on generator patches calls villus.
+import { LABEL_BITS, SlidePainter } from '../synth_slide_paint.js';
+import { classCode } from './labels.js';
+import { patchFromCodes, type SynthPatch } from './placenta.js';
+import { mixSeed, Rng } from './prng.js';
+
+/** Side of the virtual slide each crop comes from, in microns: room for sections of realistic size. */
+const SLIDE_SIDE_UM = 6000;
+/** Share of crops taken anywhere near a section (glass and section edges included), not centred on tissue. */
+const ANYWHERE = 0.15;
+/** A tissue-centred crop is redrawn until at least this share of it is tissue (a few tries). */
+const MIN_TISSUE = 0.5;
+const TRIES = 8;
+
+const VILLI = classCode('villi');
+const THROMBUS = classCode('thrombus');
+const BLOODVESSEL = classCode('bloodvessel');
+const CELLGROUP = classCode('cellgroup');
+
+export interface SlideCrop extends SynthPatch {
+  /** Where it was cut: the virtual slide (side x side pixels, the crop's seed) and the window's top-left corner. */
+  window: { side: number; x: number; y: number };
+}
+
+/**
+ * A size x size patch at `mpp` microns per pixel: a window of a virtual slide with its own seed (so its own stain
+ * and layout), mostly centred on tissue, sometimes anywhere around a section. The same seed, size and mpp always
+ * give the same pixels.
+ */
+export function slideCropPatch(seed: number, size: number, mpp: number): SlideCrop {
+  const side = Math.round(SLIDE_SIDE_UM / mpp);
+  if (size > side / 4) throw new Error(`slideCropPatch: a ${size}-pixel patch at ${mpp} um/px is too large a field`);
+  const painter = new SlidePainter(side, side, seed, mpp);
+  const rng = new Rng(mixSeed(seed, 0xc40b));
+  const anywhere = rng.chance(ANYWHERE);
+  const rgb = new Uint8Array(size * size * 3);
+  const bits = new Uint8Array(size * size);
+  const window = { side, x: 0, y: 0 };
+  for (let attempt = 0; ; attempt++) {
+    const section = painter.sections[rng.int(0, painter.sections.length)]!;
+    const { x0, y0, x1, y1 } = section.box;
+    window.x = Math.round(rng.uniform(x0, Math.max(x0, x1 - size)));
+    window.y = Math.round(rng.uniform(y0, Math.max(y0, y1 - size)));
+    painter.paintWindow(window.x, window.y, size, size, rgb, bits);
+    if (anywhere || attempt === TRIES - 1 || tissueShare(bits) >= MIN_TISSUE) break;
+  }
+  const level0 = new Uint8Array(size * size);
+  const level1 = new Uint8Array(size * size);
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i]!;
+    // Layer 0 holds the compartment, layer 1 what is drawn over it (labels.ts); villus subtypes are all 'villi'.
+    // Where a capillary and an aggregate overlap the slide paints the capillary, so that is the label.
+    level0[i] = b & LABEL_BITS.fibrin ? THROMBUS : b & LABEL_BITS.villus ? VILLI : 0;
+    level1[i] = b & LABEL_BITS.capillary ? BLOODVESSEL : b & LABEL_BITS.aggregate ? CELLGROUP : 0;
+  }
+  return { ...patchFromCodes(size, mpp, rgb, level0, level1), window };
+}
+
+function tissueShare(bits: Uint8Array): number {
+  let n = 0;
+  for (const b of bits) if (b & LABEL_BITS.tissue) n++;
+  return n / bits.length;
+}
