@@ -12,7 +12,7 @@ export interface TissueOptions {
   mpp?: number;
   /** Saturation (0-1) below which nothing is tissue, whatever Otsu says; default 0.05. */
   minSaturation?: number;
-  /** Closing (dilation then erosion by a square of this half-width, in um) bridging gaps between tissue; default 100. */
+  /** Closing (dilation then erosion by a disc of this radius, in um) bridging gaps between tissue; default 100. */
   closing?: number;
   /** Enclosed glass regions up to this area are filled; default 100,000 um^2 (0.1 mm^2). */
   maxHoleArea?: number;
@@ -125,28 +125,66 @@ export function otsuThreshold(histogram: ArrayLike<number>): number {
 }
 
 /**
- * Sets each pixel to whether any (value 1) or every (value 0) pixel of the image within `r` pixels
- * (a square) is tissue: dilation or erosion, by a summed-area table. Outside the image counts as neither.
+ * Squared Euclidean distance from each pixel to the nearest pixel where `mask` equals `value` (Infinity where there
+ * is none): Felzenszwalb and Huttenlocher's exact transform, a lower envelope of parabolas per column, then per row.
  */
-function squareFilter(mask: Uint8Array, width: number, height: number, r: number, any: boolean): Uint8Array {
-  const sat = new Int32Array((width + 1) * (height + 1));
-  for (let y = 0; y < height; y++) {
-    let rowSum = 0;
-    for (let x = 0; x < width; x++) {
-      rowSum += mask[y * width + x]!;
-      sat[(y + 1) * (width + 1) + x + 1] = sat[y * (width + 1) + x + 1]! + rowSum;
+function squaredDistanceTo(mask: Uint8Array, width: number, height: number, value: number): Float64Array {
+  const d = new Float64Array(mask.length);
+  for (let i = 0; i < mask.length; i++) d[i] = mask[i] === value ? 0 : Number.POSITIVE_INFINITY;
+  const n = Math.max(width, height);
+  const f = new Float64Array(n);
+  const out = new Float64Array(n);
+  const v = new Int32Array(n);
+  const z = new Float64Array(n + 1);
+  const pass = (count: number, stride: number, lines: number, lineStride: number) => {
+    for (let line = 0; line < lines; line++) {
+      const base = line * lineStride;
+      for (let q = 0; q < count; q++) f[q] = d[base + q * stride]!;
+      let k = -1;
+      for (let q = 0; q < count; q++) {
+        if (f[q] === Number.POSITIVE_INFINITY) continue;
+        let s = 0;
+        while (k >= 0 && (s = (f[q]! + q * q - (f[v[k]!]! + v[k]! * v[k]!)) / (2 * q - 2 * v[k]!)) <= z[k]!) k--;
+        k++;
+        v[k] = q;
+        z[k] = k === 0 ? Number.NEGATIVE_INFINITY : s;
+        z[k + 1] = Number.POSITIVE_INFINITY;
+      }
+      for (let q = 0, j = 0; q < count; q++) {
+        if (k < 0) {
+          out[q] = Number.POSITIVE_INFINITY;
+          continue;
+        }
+        while (z[j + 1]! < q) j++;
+        out[q] = (q - v[j]!) ** 2 + f[v[j]!]!;
+      }
+      for (let q = 0; q < count; q++) d[base + q * stride] = out[q]!;
     }
-  }
+  };
+  pass(height, width, width, 1); // down each column
+  pass(width, 1, height, width); // along each row
+  return d;
+}
+
+/**
+ * Morphological closing by a disc of radius r pixels: dilation then erosion, on the mask padded with r + 1 pixels
+ * of glass, so that tissue near the border is closed exactly as elsewhere (without the padding, a dilation cut off
+ * by the border survives the erosion as a block of false tissue along it).
+ */
+function closeByDisc(mask: Uint8Array, width: number, height: number, r: number): Uint8Array {
+  const p = r + 1;
+  const pw = width + 2 * p;
+  const ph = height + 2 * p;
+  const padded = new Uint8Array(pw * ph);
+  for (let y = 0; y < height; y++) padded.set(mask.subarray(y * width, (y + 1) * width), (y + p) * pw + p);
+  const r2 = r * r;
+  const toTissue = squaredDistanceTo(padded, pw, ph, 1);
+  const dilated = new Uint8Array(pw * ph);
+  for (let i = 0; i < dilated.length; i++) dilated[i] = toTissue[i]! <= r2 ? 1 : 0;
+  const toGlass = squaredDistanceTo(dilated, pw, ph, 0);
   const out = new Uint8Array(mask.length);
   for (let y = 0; y < height; y++) {
-    const y0 = Math.max(0, y - r);
-    const y1 = Math.min(height, y + r + 1);
-    for (let x = 0; x < width; x++) {
-      const x0 = Math.max(0, x - r);
-      const x1 = Math.min(width, x + r + 1);
-      const sum = sat[y1 * (width + 1) + x1]! - sat[y0 * (width + 1) + x1]! - sat[y1 * (width + 1) + x0]! + sat[y0 * (width + 1) + x0]!;
-      out[y * width + x] = any ? (sum > 0 ? 1 : 0) : sum === (x1 - x0) * (y1 - y0) ? 1 : 0;
-    }
+    for (let x = 0; x < width; x++) out[y * width + x] = toGlass[(y + p) * pw + x + p]! > r2 ? 1 : 0;
   }
   return out;
 }
@@ -226,7 +264,7 @@ export function detectTissue(image: RgbImage, options: TissueOptions = {}): Tiss
   let mask: Uint8Array = new Uint8Array(n);
   for (let i = 0; i < n; i++) mask[i] = blurred[i]! > threshold ? 1 : 0;
   const r = Math.round(o.closing / mpp);
-  if (r > 0) mask = squareFilter(squareFilter(mask, width, height, r, true), width, height, r, false);
+  if (r > 0) mask = closeByDisc(mask, width, height, r);
   const pixelArea = mpp * mpp;
   forEachRegion(mask, width, height, 0, false, (pixels, count, border) => {
     if (!border && count * pixelArea <= o.maxHoleArea) for (let i = 0; i < count; i++) mask[pixels[i]!] = 1;

@@ -85,6 +85,18 @@ describe('tissue detection', () => {
     assert.equal(detectTissue(image, { closing: 40 }).data[75 * 200 + 10], 0, 'glass beyond the tissue stays glass');
   });
 
+  test('the closing adds nothing to convex tissue: no blocks along the border, no squared corners', () => {
+    // A disc 3 px from the left border and one at the top-right corner; closing 60 um = 6 px reaches past the border.
+    const a = disc(38, 75, 35);
+    const b = disc(185, 12, 25);
+    const image = thumbnail((x, y) => a(x, y) || b(x, y));
+    const open = detectTissue(image, { closing: 0 });
+    const closed = detectTissue(image, { closing: 60 });
+    const differing = open.data.filter((v, i) => v !== closed.data[i]).length;
+    assert.ok(differing <= 4, `${differing} pixels changed by closing convex discs`);
+    for (const y of [60, 75, 90]) assert.equal(closed.data[y * 200 + 1], 0, `(1, ${y}): glass between the disc and the border`);
+  });
+
   test('an empty slide (glass only) has no tissue', () => {
     const mask = detectTissue(thumbnail(() => false));
     assert.equal(mask.area, 0);
