@@ -10,7 +10,7 @@
 //                  checkpoints) on each whole slide, the student replaced by a per-pixel colour function
 //                  of the same input and output shapes: peak RSS of whole slides of every size.
 // The student is --checkpoint <file>, or else configs/tiny-mobilesam-slides.yaml trained first (in .tmp/bench-slide;
-// about 7 minutes on 2 cores, reused by later runs) on windows of other synthetic slides. The smallest whole slide
+// about 12 minutes on 2 cores, reused by later runs) on windows of other synthetic slides. The smallest whole slide
 // is scored against its ground truth: per-class Dice and area fractions (src/slides/compare_labels.ts).
 // Writes bench/results/slide.json.
 import { execFileSync } from 'node:child_process';
@@ -62,6 +62,7 @@ interface Run {
   peak_rss_mb: number;
   timings: SegmentResult['timings'];
   mpp_used: number;
+  tile: { size: number; overlap: number; margin: number };
 }
 
 /** A stand-in for the network with its input and output shapes: class probabilities from each pixel's colour. */
@@ -150,6 +151,7 @@ async function one(job: Job): Promise<void> {
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     timings: result.timings,
     mpp_used: result.mpp.used,
+    tile: { size: result.tiles.size, overlap: result.tiles.overlap, margin: result.tiles.margin },
   };
   console.log(JSON.stringify(run));
 }
@@ -255,7 +257,8 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: { cores: availableParallelism(), threads: THREADS, load_average_start: loadStart, load_average_end: loadavg() },
     slides: { mpp: SLIDE_MPP, seed: SEED, sizes },
-    settings: { tile: 512, overlap: 128, margin: 32, ...SETTINGS, band_tile_rows: BAND_TILE_ROWS },
+    // Tiles in network-input pixels (the stand-in network of pipeline-full uses 512-pixel tiles).
+    settings: { ...SETTINGS, band_tile_rows: BAND_TILE_ROWS, student_tile: runs.find((r) => r.mode !== 'pipeline-full')?.tile },
     model: checkpoint,
     student_training: trained?.training ?? null,
     runs,

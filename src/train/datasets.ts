@@ -19,7 +19,7 @@ export const BUILTIN_SYNTHETIC: Readonly<Record<string, BuiltinSpec>> = {
   synth_tiny_test: { count: 200, seed: 4321, size: 128, mpp: 1, source: 'patches' },
   // Windows of synthetic slides at 1.0 um/px (a 128 um field), each from its own virtual slide: the slide
   // benchmark's training data. Drawing them is cheap, so there are more.
-  synth_slide_crops: { count: 600, seed: 2024, size: 128, mpp: 1, source: 'slides' },
+  synth_slide_crops: { count: 2000, seed: 2024, size: 128, mpp: 1, source: 'slides' },
   synth_slide_crops_test: { count: 600, seed: 4202, size: 128, mpp: 1, source: 'slides' },
 };
 

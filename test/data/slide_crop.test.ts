@@ -1,5 +1,5 @@
-// Patches cut from synthetic slides (`mmfd synth --from slides`): each is exactly the painted window of its virtual
-// slide, its label layers decode to that window's label bits, most crops are mostly tissue and some show glass,
+// Patches cut from synthetic slides (`mmfd synth --from slides`): each is its virtual slide's window painted at half
+// the pixel size and 2x2-averaged (as a finer scan is read), its label layers decode to that window's label bits, most crops are mostly tissue and some show glass,
 // and the dataset records its source.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,14 +16,26 @@ const SIZE = 96;
 const MPP = 1;
 
 describe('slideCropPatch', () => {
-  it('is the painted window of its virtual slide, with labels equal to the slide truth', () => {
+  it('is its virtual slide scanned finer and averaged, with labels equal to the slide truth', () => {
     for (const seed of [3, 17, 90]) {
       const crop = slideCropPatch(seed, SIZE, MPP);
       const { side, x, y } = crop.window;
-      const rgb = new Uint8Array(SIZE * SIZE * 3);
       const bits = new Uint8Array(SIZE * SIZE);
-      new SlidePainter(side, side, seed, MPP).paintWindow(x, y, SIZE, SIZE, rgb, bits);
-      assert.deepEqual(crop.image, rgb, `seed ${seed}: pixels`);
+      new SlidePainter(side, side, seed, MPP).paintWindow(x, y, SIZE, SIZE, new Uint8Array(SIZE * SIZE * 3), bits);
+      const fine = new Uint8Array(4 * SIZE * SIZE * 3);
+      new SlidePainter(2 * side, 2 * side, seed, MPP / 2).paintWindow(
+        2 * x,
+        2 * y,
+        2 * SIZE,
+        2 * SIZE,
+        fine,
+        new Uint8Array(4 * SIZE * SIZE),
+      );
+      for (let i = 0; i < SIZE * SIZE * 3; i += 97) {
+        const [py, px, c] = [Math.floor(i / 3 / SIZE), Math.floor(i / 3) % SIZE, i % 3];
+        const at = (dy: number, dx: number) => fine[((2 * py + dy) * 2 * SIZE + 2 * px + dx) * 3 + c]!;
+        assert.equal(crop.image[i], Math.round((at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1)) / 4), `seed ${seed}: byte ${i}`);
+      }
       const [villus, fibrin, capillary, aggregate] = finalClassMasks(crop);
       for (let i = 0; i < bits.length; i++) {
         const b = bits[i]!;
