@@ -17,9 +17,8 @@ const MIN_TISSUE = 0.5;
 const TRIES = 8;
 /**
  * The RGB is painted at 1/SCAN_FACTOR of the pixel size and box-averaged, as slide segmentation reads a scan finer
- * than the network's input (a 0.5 um/px slide for a 1.0 um/px student) with area resampling. Painted directly at the
- * network's size, edges are sharper than any resampled slide shows: a student trained so marked thin rings of fibrin
- * around every capillary of a 0.5 um/px slide.
+ * than the network's input (a 0.5 um/px slide for a 1.0 um/px student) with area resampling, and as the reference
+ * resized its 1024-pixel patches to 512.
  */
 const SCAN_FACTOR = 2;
 
