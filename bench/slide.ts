@@ -10,7 +10,7 @@
 //                  checkpoints) on each whole slide, the student replaced by a per-pixel colour function
 //                  of the same input and output shapes: peak RSS of whole slides of every size.
 // The student is --checkpoint <file>, or else configs/tiny-mobilesam-slides.yaml trained first (in .tmp/bench-slide;
-// about 12 minutes on 2 cores, reused by later runs) on windows of other synthetic slides. The smallest whole slide
+// about 13 minutes on 2 cores, reused by later runs) on windows of other synthetic slides. The smallest whole slide
 // is scored against its ground truth: per-class Dice and area fractions (src/slides/compare_labels.ts).
 // Writes bench/results/slide.json.
 import { execFileSync } from 'node:child_process';
