@@ -136,6 +136,7 @@ function squaredDistanceTo(mask: Uint8Array, width: number, height: number, valu
   const out = new Float64Array(n);
   const v = new Int32Array(n);
   const z = new Float64Array(n + 1);
+  const meet = (q: number, r: number) => (f[q]! + q * q - (f[r]! + r * r)) / (2 * q - 2 * r);
   const pass = (count: number, stride: number, lines: number, lineStride: number) => {
     for (let line = 0; line < lines; line++) {
       const base = line * lineStride;
@@ -143,8 +144,12 @@ function squaredDistanceTo(mask: Uint8Array, width: number, height: number, valu
       let k = -1;
       for (let q = 0; q < count; q++) {
         if (f[q] === Number.POSITIVE_INFINITY) continue;
-        let s = 0;
-        while (k >= 0 && (s = (f[q]! + q * q - (f[v[k]!]! + v[k]! * v[k]!)) / (2 * q - 2 * v[k]!)) <= z[k]!) k--;
+        // Where the parabola from q meets the one from v[k]; drop those it hides (z[0] = -Infinity stops it).
+        let s = k >= 0 ? meet(q, v[k]!) : 0;
+        while (k >= 0 && s <= z[k]!) {
+          k--;
+          if (k >= 0) s = meet(q, v[k]!);
+        }
         k++;
         v[k] = q;
         z[k] = k === 0 ? Number.NEGATIVE_INFINITY : s;
