@@ -48,11 +48,15 @@ export function buildTrainingTeacher(cfg: ConfigTree): TrainedTeacher {
   torch.manual_seed(int(cfg, 'seed'));
   const loadPretrained = bool(cfg, 'train.load_pretrained');
   const model = buildTeacher(cfg, { pretrained: loadPretrained });
-  if (!bool(cfg, 'train.freeze_encoders')) {
-    const arch = model.sam.image_encoder;
-    for (const name of arch.model_list) arch.encoder(name)?.requires_grad_(true);
-  }
+  unfreezeEncodersUnlessFrozen(model, cfg);
   return { model, omitted: pretrainedFrozenKeys(model, loadPretrained) };
+}
+
+/** The LoRA wrapper freezes the encoders; with train.freeze_encoders false, stage I trains them whole. */
+export function unfreezeEncodersUnlessFrozen(model: LoRAMultiModelSeg, cfg: ConfigTree): void {
+  if (bool(cfg, 'train.freeze_encoders')) return;
+  const arch = model.sam.image_encoder;
+  for (const name of arch.model_list) arch.encoder(name)?.requires_grad_(true);
 }
 
 /** The teacher's logits per refinement level; its initial masks are sized from the target, as the reference does. */

@@ -15,3 +15,8 @@ test("mmfd params: the reference's teacher and student configs build models of t
   assert.deepEqual(params('multimodel2s-pidinet-plip-d2t512-iter5k-b8.yaml'), { total: 228714428, trainable: 53110560 });
   assert.deepEqual(params('mobilesam-simple-t1i1-iter5k.yaml'), { total: 9676024, trainable: 9676024 });
 });
+
+test('mmfd params: trainable counts what training trains (the tiny teacher trains its encoders whole)', () => {
+  const { total, trainable } = params('tiny-multimodel2s.yaml');
+  assert.equal(trainable, total);
+});
