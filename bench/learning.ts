@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { FINAL_CLASSES } from '../src/data/classes.js';
 import type { Summary } from '../src/eval/evaluator.js';
 import * as torch from '../src/torch/index.js';
-import { runWorkflow, type WorkflowStage } from '../src/train/workflow.js';
+import { runWorkflow, type WorkflowStage, workflowThreads } from '../src/train/workflow.js';
 import { writeBenchResult } from './results_file.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -37,14 +37,14 @@ async function main(): Promise<void> {
   const out = join(root, '.tmp', 'bench-learning');
   rmSync(out, { recursive: true, force: true }); // from scratch: a finished earlier run would be skipped
   const cores = availableParallelism();
-  console.log(`bench:learning: the demo workflow from scratch in ${out} (${torch.get_num_threads()} threads, ${cores} cores)`);
+  console.log(`bench:learning: the demo workflow from scratch in ${out} (${workflowThreads()} intra-op threads, ${cores} cores)`);
   const r = await runWorkflow({ out });
   const teacher = stage(r.teacher);
   const student = stage(r.student);
   const studentAlone = stage(r.studentAlone);
   const result = {
     date: new Date().toISOString(),
-    machine: { cores, threads: torch.get_num_threads(), load_average_1m: loadavg()[0], cuda: torch.cuda.is_available() },
+    machine: { cores, threads: workflowThreads(), load_average_1m: loadavg()[0], cuda: torch.cuda.is_available() },
     data: 'synth_tiny (140 train / 60 validation) -> test on synth_tiny_test (60 held-out images), 128 px at 1.0 um/px',
     teacher,
     student,

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { formatDuration } from '../progress.js';
 import * as torch from '../torch/index.js';
-import { runWorkflow } from '../train/workflow.js';
+import { runWorkflow, workflowThreads } from '../train/workflow.js';
 
 const USAGE = 'usage: mmfd demo [--out <dir>] [--iterations N]';
 
@@ -25,7 +25,7 @@ export async function run(args: string[]): Promise<number> {
   const iterations = values.iterations === undefined ? undefined : Number(values.iterations);
   if (iterations !== undefined && !(Number.isInteger(iterations) && iterations > 0))
     throw new Error(`--iterations needs a positive integer (got ${values.iterations})\n${USAGE}`);
-  const device = torch.cuda.is_available() ? 'CUDA' : `CPU, ${torch.get_num_threads()} threads`;
+  const device = torch.cuda.is_available() ? 'CUDA' : `CPU, ${workflowThreads()} intra-op thread(s)`;
   console.log(`mmfd demo: libtorch ${torch.libtorch_version()} (${device}); output in ${values.out}`);
   const t0 = performance.now();
   const r = await runWorkflow({ out: values.out, iterations, evalEvery: iterations });
