@@ -6,9 +6,8 @@
 import type { ConfigTree } from '../config/index.js';
 import type { Summary } from '../eval/evaluator.js';
 import { forEachPercentage } from './datasets.js';
-import { trainOnSplits } from './loop.js';
-import { int, resolvedConfig, runDir, str, trainingDevice, writeResolvedConfig } from './run_config.js';
-import { levelsLoss, type StageRun } from './stage1.js';
+import { int, resolvedConfig, runDir, str } from './run_config.js';
+import { type StageRun, trainOnLosses } from './stage1.js';
 import { buildSeededStudent, studentLogits, testTrainedStudent } from './stage2.js';
 
 const label = (cfg: ConfigTree, perc: number) => `${str(cfg, 'model')} P${perc} student alone`;
@@ -25,21 +24,13 @@ const testRun = (cfg: ConfigTree, perc: number, source: string): Promise<Summary
 /** `mmfd train --config <mobilesam.yaml>`: trains (or resumes) and tests the student alone for every percentage. */
 export function trainStudentAlone(cfg: ConfigTree, source: string): Promise<StageRun[]> {
   return forEachPercentage(cfg, async (perc) => {
-    const run = resolvedConfig(cfg, perc);
-    writeResolvedConfig(run, perc);
-    const device = trainingDevice();
-    const student = buildSeededStudent(run, int(run, 'seed'));
-    if (device !== 'cpu') student.to(device);
-    const training = await trainOnSplits(perc, {
-      cfg: run,
-      dir: runDir(cfg, perc),
+    const training = await trainOnLosses(cfg, perc, {
       label: label(cfg, perc),
-      model: student,
-      trainable: student.parameters().filter((p) => p.requires_grad),
-      omitted: new Set(),
-      device,
-      loss: (b) => levelsLoss(run, studentLogits(student, b, 'train'), b.sem_mask),
-      predict: (b) => studentLogits(student, b, 'test'),
+      build: (run) => {
+        const student = buildSeededStudent(run, int(run, 'seed'));
+        return { model: student, trainable: student.parameters().filter((p) => p.requires_grad), omitted: new Set() };
+      },
+      logits: studentLogits,
     });
     return { perc, dir: runDir(cfg, perc), training, test: await testRun(cfg, perc, source) };
   });

@@ -119,24 +119,47 @@ async function testTeacherRun(cfg: ConfigTree, perc: number, source: string): Pr
   }
 }
 
+/**
+ * Trains one percentage of a network on the segmentation losses alone (the teacher in stage I, the student in the
+ * student-only baseline): the resolved config written, `build` seeded from it, moved to the training device.
+ */
+export function trainOnLosses<M extends torch.nn.Module>(
+  cfg: ConfigTree,
+  perc: number,
+  o: {
+    label: string;
+    build: (run: ConfigTree) => { model: M; trainable: torch.nn.Parameter[]; omitted: Set<string> };
+    logits: (model: M, batch: Batch, mode: 'train' | 'test') => Tensor[];
+  },
+): Promise<TrainingResult> {
+  const run = resolvedConfig(cfg, perc);
+  writeResolvedConfig(run, perc);
+  const device = trainingDevice();
+  const { model, trainable, omitted } = o.build(run);
+  if (device !== 'cpu') model.to(device);
+  return trainOnSplits(perc, {
+    cfg: run,
+    dir: runDir(cfg, perc),
+    label: o.label,
+    model,
+    trainable,
+    omitted,
+    device,
+    loss: (b) => levelsLoss(run, o.logits(model, b, 'train'), b.sem_mask),
+    predict: (b) => o.logits(model, b, 'test'),
+  });
+}
+
 /** `mmfd train --config <teacher.yaml>`: trains (or resumes) and tests the teacher for every percentage. */
 export function trainTeacher(cfg: ConfigTree, source: string): Promise<StageRun[]> {
   return forEachPercentage(cfg, async (perc) => {
-    const run = resolvedConfig(cfg, perc);
-    writeResolvedConfig(run, perc);
-    const device = trainingDevice();
-    const { model, omitted } = buildTrainingTeacher(run);
-    if (device !== 'cpu') model.to(device);
-    const training = await trainOnSplits(perc, {
-      cfg: run,
-      dir: runDir(cfg, perc),
+    const training = await trainOnLosses(cfg, perc, {
       label: `${label(cfg, perc)} teacher`,
-      model,
-      trainable: model.trainable_parameters().map(([, p]) => p),
-      omitted,
-      device,
-      loss: (b) => levelsLoss(run, teacherLogits(model, b, 'train'), b.sem_mask),
-      predict: (b) => teacherLogits(model, b, 'test'),
+      build: (run) => {
+        const { model, omitted } = buildTrainingTeacher(run);
+        return { model, trainable: model.trainable_parameters().map(([, p]) => p), omitted };
+      },
+      logits: teacherLogits,
     });
     return { perc, dir: runDir(cfg, perc), training, test: await testTeacherRun(cfg, perc, source) };
   });
