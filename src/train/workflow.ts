@@ -134,8 +134,8 @@ function overlays(r: WorkflowRuns): ReportImage[] {
 
 /**
  * Intra-op threads the workflow runs on: MMFD_NUM_THREADS if set, else 1. The tiny networks' ops are too small to
- * share between threads: on 2 cores one thread trains the tiny teacher at 39 images/s and the student at 118, two
- * threads at 22 and 61.
+ * share between threads: in bench:learning on 2 cores, one thread trains the tiny teacher, the distilled student and
+ * the student alone at 38, 74 and 111 images/s; two threads at 23, 40 and 57.
  */
 export function workflowThreads(): number {
   return process.env.MMFD_NUM_THREADS ? torch.get_num_threads() : 1;
