@@ -4,10 +4,11 @@ import { join } from 'node:path';
 
 const resultsDir = new URL('../../bench/results/', import.meta.url).pathname;
 
-/** Writes bench/results/<name>.json (temporary file, then rename) and says where. */
-export function writeBenchResult(name: string, result: unknown): void {
+/** Writes bench/results/<name>.json (temporary file, then rename) and says where. A run on a GPU
+ *  writes <name>-cuda.json, so that it never replaces the CPU figures. */
+export function writeBenchResult(name: string, result: unknown, device = 'cpu'): void {
   mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${name}.json`);
+  const file = join(resultsDir, `${name}${device === 'cpu' ? '' : '-cuda'}.json`);
   writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
   console.log(`wrote ${file}`);

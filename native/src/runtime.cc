@@ -1,5 +1,6 @@
 // Process-wide libtorch settings: threads, random seeds and generators, devices, version.
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
@@ -52,6 +53,25 @@ Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count()));
 }
 
+// cudaSynchronize(): waits for every queued kernel on the current CUDA device (timings need it).
+Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    torch::cuda::synchronize();
+    return info.Env().Undefined();
+  });
+}
+
+// setAllowTF32(flag): lets cuBLAS matmuls and cuDNN convolutions use TF32 (10-bit mantissa) for
+// float32 on Ampere and newer, as torch.backends.cuda.matmul.allow_tf32 / cudnn.allow_tf32 do.
+Napi::Value SetAllowTF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    bool flag = info[0].As<Napi::Boolean>().Value();
+    at::globalContext().setAllowTF32CuBLAS(flag);
+    at::globalContext().setAllowTF32CuDNN(flag);
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value Version(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), TORCH_VERSION); }
 
 // glibc hands the top of a heap back to the OS as soon as it is freed and serves big blocks with fresh
@@ -78,6 +98,8 @@ void initRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("newGenerator", Napi::Function::New(env, NewGenerator));
   exports.Set("generatorSeed", Napi::Function::New(env, GeneratorSeed));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
+  exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize));
+  exports.Set("setAllowTF32", Napi::Function::New(env, SetAllowTF32));
   exports.Set("version", Napi::Function::New(env, Version));
 }
 

@@ -11,8 +11,11 @@ export interface Fixture {
   config: Record<string, unknown>;
   /** weights.safetensors in state_dict order (empty when the folder has none). */
   weights: Map<string, Tensor>;
+  /** On `device` (the CPU unless checkFixture was asked for another). */
   inputs: Map<string, Tensor>;
   outputs: Map<string, Tensor>;
+  /** Where the kind runs its network; outputs are compared on the CPU. */
+  device: torch.Device;
 }
 
 /** A comparison rule: the largest |produced - reference| allowed for a reference tensor. */
@@ -40,9 +43,12 @@ export type KindRunner = (fixture: Fixture) => KindResult | Promise<KindResult>;
 
 /** The fixture kinds mmfd can rebuild, each in its own file under src/parity/. */
 const KINDS: Record<string, () => Promise<{ run: KindRunner }>> = {};
+/** The kinds that run on any device (the others are CPU-only: parsers, metrics, checkpoint files). */
+const ANY_DEVICE = new Set<string>();
 
-export function registerKind(kind: string, load: () => Promise<{ run: KindRunner }>): void {
+export function registerKind(kind: string, load: () => Promise<{ run: KindRunner }>, options: { anyDevice?: boolean } = {}): void {
   KINDS[kind] = load;
+  if (options.anyDevice) ANY_DEVICE.add(kind);
 }
 
 export function knownKinds(): string[] {
@@ -88,35 +94,55 @@ export function maxDiff(a: Tensor, b: Tensor): number {
   });
 }
 
+const onCpu = (t: Tensor | undefined): Tensor | undefined => (t === undefined || t.device === 'cpu' ? t : t.to('cpu'));
+
 function loadTensors(file: string): Map<string, Tensor> {
   return existsSync(file) ? torch.io.load_safetensors(file).tensors : new Map();
 }
 
-export function loadFixture(dir: string): Fixture {
+function readConfig(dir: string): Record<string, unknown> {
   const cfgFile = join(dir, 'config.json');
   if (!existsSync(cfgFile)) throw new Error(`${dir}: not a fixture folder (no config.json)`);
-  const config = JSON.parse(readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
+  return JSON.parse(readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
+}
+
+export function loadFixture(dir: string, device: torch.Device = 'cpu'): Fixture {
+  const config = readConfig(dir);
+  const inputs = loadTensors(join(dir, 'inputs.safetensors'));
+  if (device !== 'cpu') {
+    for (const [k, t] of inputs) {
+      inputs.set(k, t.to(device));
+      t.dispose();
+    }
+  }
   return {
     dir,
     config,
     weights: loadTensors(join(dir, 'weights.safetensors')),
-    inputs: loadTensors(join(dir, 'inputs.safetensors')),
+    inputs,
     outputs: loadTensors(join(dir, 'outputs.safetensors')),
+    device,
   };
 }
 
-/** Checks one fixture folder: one line per stored output (and per extra check); ok if all pass. */
-export async function checkFixture(dir: string): Promise<{ kind: string; lines: Line[]; ok: boolean }> {
-  const fixture = loadFixture(dir);
-  const kind = String(fixture.config.fixture ?? '');
+/** Checks one fixture folder: one line per stored output (and per extra check); ok if all pass.
+ *  `device` runs the network there (a CUDA build's numerics against the reference's CPU outputs). */
+export async function checkFixture(dir: string, device: torch.Device = 'cpu'): Promise<{ kind: string; lines: Line[]; ok: boolean }> {
+  const kind = String(readConfig(dir).fixture ?? '');
   const load = KINDS[kind];
   if (load === undefined) {
     throw new Error(`${join(dir, 'config.json')}: fixture kind '${kind}' is not supported (known: ${knownKinds().join(', ')})`);
   }
+  if (device !== 'cpu' && !ANY_DEVICE.has(kind)) {
+    throw new Error(`${dir}: fixture kind '${kind}' runs on the CPU only (on other devices: ${[...ANY_DEVICE].sort().join(', ')})`);
+  }
+  // The references are float32 CPU results; TF32 (libtorch's default for cuDNN convolutions) is ~1e-3 off.
+  if (device !== 'cpu') torch.cuda.allow_tf32(false);
+  const fixture = loadFixture(dir, device);
   const result = await (await load()).run(fixture);
   const lines: Line[] = [];
   for (const [name, ref] of fixture.outputs) {
-    const produced = result.outputs.get(name);
+    const produced = onCpu(result.outputs.get(name));
     const tol = result.tolerance?.(name) ?? defaultTolerance(name, ref);
     if (produced === undefined) {
       lines.push({ name, diff: Number.NaN, tolerance: tol.describe, ok: false, note: 'not produced' });
@@ -129,6 +155,7 @@ export async function checkFixture(dir: string): Promise<{ kind: string; lines: 
       continue;
     }
     const diff = maxDiff(produced, ref);
+    if (produced !== result.outputs.get(name)) produced.dispose();
     const limit = tol.limit(ref);
     lines.push({ name, diff, tolerance: `${tol.describe} = ${limit.toExponential(2)}`, ok: diff <= limit });
   }

@@ -60,7 +60,7 @@ export function buildStudent(c: StudentFullConfig): Student {
 
 export function run(f: Fixture): KindResult {
   const c = f.config as unknown as StudentFullConfig;
-  const net = buildStudent(c).eval();
+  const net = buildStudent(c).eval().to(f.device);
   net.load_state_dict(f.weights);
   const x = torch.tidy(() => f.inputs.get('image_u8')!.float().div(255));
   const { result, traced } = withTrace(() => torch.no_grad(() => net.forward(x, 'test')));

@@ -82,7 +82,7 @@ export function run(f: Fixture): KindResult {
     rank: num(lora.rank),
     model_for_lora: lora.model_for_lora as EncoderName[],
     lora_layer: lora.lora_layers as number[],
-  });
+  }).to(f.device);
   net.load_state_dict(f.weights);
   const checks: ExtraCheck[] = [];
   const keys = [...net.state_dict().keys()];
@@ -121,7 +121,7 @@ export function run(f: Fixture): KindResult {
     all_terms: true,
   };
   const targetB = torch.tidy(() => {
-    const keep = torch.ones([target.size(1)]);
+    const keep = torch.ones([target.size(1)], { device: f.device });
     keep.narrow(0, num(c.target_b_extra_absent_class), 1).fill_(0);
     return target.mul(keep.view(1, -1, 1, 1));
   });

@@ -49,6 +49,8 @@ export interface NativeBinding {
   newGenerator(seed: number): Handle;
   generatorSeed(g: Handle, seed: number): void;
   cudaDeviceCount(): number;
+  cudaSynchronize(): void;
+  setAllowTF32(flag: boolean): void;
   version(): string;
 }
 

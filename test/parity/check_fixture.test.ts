@@ -26,3 +26,14 @@ test('mmfd check-fixture prints a line per output and exits 0 on a passing folde
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /not a fixture folder/);
 });
+
+test('check-fixture runs only network kinds on another device, and says which', async () => {
+  await assert.rejects(
+    checkFixture(fixture('metrics'), 'cuda'),
+    /'metrics' runs on the CPU only \(on other devices: student_full, teacher_small\)/,
+  );
+  const cli = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+  const bad = spawnSync(process.execPath, [cli, 'check-fixture', fixture('checkpoint_pth'), '--device', 'gpu'], { encoding: 'utf8' });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--device must be cpu, cuda or cuda:N \(got gpu\)/);
+});

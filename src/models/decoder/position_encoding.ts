@@ -32,8 +32,9 @@ export class PositionEmbeddingRandom extends nn.Module {
   forward(size: readonly [number, number]): Tensor {
     const [h, w] = size;
     return torch.tidy(() => {
-      const y = torch.arange(0, h, 1, { dtype: 'float32' }).add(0.5).div(h);
-      const x = torch.arange(0, w, 1, { dtype: 'float32' }).add(0.5).div(w);
+      const grid = { dtype: 'float32', device: this.positional_encoding_gaussian_matrix.device as torch.Device } as const;
+      const y = torch.arange(0, h, 1, grid).add(0.5).div(h);
+      const x = torch.arange(0, w, 1, grid).add(0.5).div(w);
       const [yy, xx] = torch.meshgrid([y, x], 'ij') as [Tensor, Tensor];
       return this.pe_encoding(torch.stack([xx, yy], -1)).permute(2, 0, 1);
     });
