@@ -8,7 +8,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { FINAL_CLASSES } from '../src/data/classes.js';
 import type { Summary } from '../src/eval/evaluator.js';
-import { trainingDevice } from '../src/train/run_config.js';
+import * as torch from '../src/torch/index.js';
 import { runWorkflow, type WorkflowStage, workflowThreads } from '../src/train/workflow.js';
 import { writeBenchResult } from './results_file.js';
 
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const studentAlone = stage(r.studentAlone);
   const result = {
     date: new Date().toISOString(),
-    machine: { cores, threads: workflowThreads(), load_average_1m: loadavg()[0], device: trainingDevice() },
+    machine: { cores, threads: workflowThreads(), load_average_1m: loadavg()[0], device: torch.best_device() },
     data: 'synth_tiny (140 train / 60 validation) -> test on synth_tiny_test (60 held-out images), 128 px at 1.0 um/px',
     teacher,
     student,
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   console.log(
     `goals: teacher >= ${TEACHER_GOAL}: ${result.goals.teacher_met}; student >= teacher - ${STUDENT_MARGIN}: ${result.goals.student_met}`,
   );
-  writeBenchResult('learning', result, trainingDevice());
+  writeBenchResult('learning', result, torch.best_device());
 }
 
 await main();

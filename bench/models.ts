@@ -3,13 +3,12 @@ import { loadConfig } from '../src/config/index.js';
 import { buildStudent, buildTeacher } from '../src/models/build.js';
 import * as torch from '../src/torch/index.js';
 import { segmentationLoss } from '../src/train/losses.js';
-import { trainingDevice } from '../src/train/run_config.js';
 import { writeBenchResult } from './results_file.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const LOSS = { dice: [0.5, 0, 0, 1.5], bce: [0.5, 2, 2, 0], focal: [0, 0, 0, 0] };
 // Where training would run: CUDA when the linked libtorch has it, else the CPU.
-const device = trainingDevice();
+const device = torch.best_device();
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -255,7 +255,13 @@ async function main(): Promise<void> {
   };
   const result = {
     date: new Date().toISOString(),
-    machine: { cores: availableParallelism(), threads: THREADS, load_average_start: loadStart, load_average_end: loadavg() },
+    machine: {
+      cores: availableParallelism(),
+      threads: THREADS,
+      device: torch.best_device(),
+      load_average_start: loadStart,
+      load_average_end: loadavg(),
+    },
     slides: { mpp: SLIDE_MPP, seed: SEED, sizes },
     // Tiles in network-input pixels (the stand-in network of pipeline-full uses 512-pixel tiles).
     settings: { ...SETTINGS, band_tile_rows: BAND_TILE_ROWS, student_tile: runs.find((r) => r.mode !== 'pipeline-full')?.tile },
@@ -266,7 +272,7 @@ async function main(): Promise<void> {
     peak_rss_growth_smallest_to_largest: { 'student-band': growth('student-band'), 'pipeline-full': growth('pipeline-full') },
     dice,
   };
-  writeBenchResult('slide', result);
+  writeBenchResult('slide', result, torch.best_device());
 }
 
 await main();

@@ -45,6 +45,8 @@ export interface ModelChoice {
   randomSeed?: number;
   /** Overrides the checkpoint's input_mpp. */
   inputMpp?: number;
+  /** Where the network runs; default CUDA when the linked libtorch has it, else the CPU. */
+  device?: torch.Device;
 }
 
 /** The configs shipped in configs/ for each role. */
@@ -63,9 +65,11 @@ function configsDir(): string {
   return join(dir, 'configs');
 }
 
-/** An MMFD network as a Predictor: sigmoid of its final high-resolution logits (the classes overlap). */
-export function networkPredictor(net: Student | LoRAMultiModelSeg, o: { inputMpp: number; id: string }): Predictor {
-  net.eval();
+/** An MMFD network as a Predictor: sigmoid of its final high-resolution logits (the classes overlap).
+ *  On a GPU the batch goes there and the probabilities come back to the CPU. */
+export function networkPredictor(net: Student | LoRAMultiModelSeg, o: { inputMpp: number; id: string; device?: torch.Device }): Predictor {
+  const device = o.device ?? 'cpu';
+  net.eval().to(device);
   const tileSize = 'sam' in net ? net.sam.img_size : net.img_size;
   const classes = FINAL_CLASSES.map((c) => c.code);
   return {
@@ -77,8 +81,10 @@ export function networkPredictor(net: Student | LoRAMultiModelSeg, o: { inputMpp
       torch.no_grad(() =>
         torch.tidy(() => {
           const [h, w] = batch.shape.slice(-2) as [number, number];
-          const out = 'sam' in net ? net.forward(batch, [h, w], 'test') : net.forward(batch, 'test');
-          return out.masks.sigmoid();
+          const x = device === 'cpu' ? batch : batch.to(device);
+          const out = 'sam' in net ? net.forward(x, [h, w], 'test') : net.forward(x, 'test');
+          const probabilities = out.masks.sigmoid();
+          return device === 'cpu' ? probabilities : probabilities.to('cpu');
         }),
       ),
     dispose: () => net.dispose(),
@@ -162,5 +168,5 @@ export function loadPredictor(choice: ModelChoice = {}): Predictor {
     throw err;
   }
   const id = weights === undefined ? `${role}:random:${choice.randomSeed}` : `${role}:${basename(weights)}`;
-  return networkPredictor(net, { inputMpp, id });
+  return networkPredictor(net, { inputMpp, id, device: choice.device ?? torch.best_device() });
 }

@@ -1,6 +1,6 @@
 // torch.* functions that take several tensors, plus autograd mode and process settings.
 import { native } from './native.js';
-import { callOp, op, opN, type Tensor } from './tensor.js';
+import { callOp, type Device, op, opN, type Tensor } from './tensor.js';
 
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   return op('cat', tensors, dim);
@@ -97,6 +97,11 @@ export const cuda = {
    *  yes, matmuls no). About 1e-3 relative error: turn it off to compare with float32 references. */
   allow_tf32: (flag: boolean): void => native.setAllowTF32(flag),
 };
+
+/** CUDA when the linked libtorch sees a GPU, else the CPU: where mmfd trains and segments unless told otherwise. */
+export function best_device(): Device {
+  return cuda.is_available() ? 'cuda' : 'cpu';
+}
 
 /** The libtorch version this addon is linked to. */
 export function libtorch_version(): string {

@@ -66,11 +66,6 @@ export function loadNamedConfig(cfg: ConfigTree, key: string, source: string): C
   }
 }
 
-/** CUDA when the linked libtorch has a GPU, else the CPU. */
-export function trainingDevice(): torch.Device {
-  return torch.cuda.is_available() ? 'cuda' : 'cpu';
-}
-
 /** The stage I / II segmentation loss weights (spec §6). */
 export function segLossOptions(cfg: ConfigTree): SegLossOptions {
   const weights = (path: string) => get(cfg, path) as (number | null)[];

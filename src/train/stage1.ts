@@ -21,7 +21,7 @@ import {
 import { forEachPercentage } from './datasets.js';
 import { type LossTerms, type TrainingResult, trainOnSplits } from './loop.js';
 import { segmentationLoss } from './losses.js';
-import { bool, int, resolvedConfig, runDir, segLossOptions, str, trainingDevice, writeResolvedConfig } from './run_config.js';
+import { bool, int, resolvedConfig, runDir, segLossOptions, str, writeResolvedConfig } from './run_config.js';
 import { testModel } from './test.js';
 
 type Tensor = torch.Tensor;
@@ -98,7 +98,7 @@ const label = (cfg: ConfigTree, perc: number) => `${str(cfg, 'model')} P${perc}`
 
 async function testTeacherRun(cfg: ConfigTree, perc: number, source: string): Promise<Summary> {
   const run = resolvedConfig(cfg, perc);
-  const device = trainingDevice();
+  const device = torch.best_device();
   const { model, meta } = loadTrainedTeacher(cfg, perc, source);
   if (device !== 'cpu') model.to(device);
   const loader = loaderFromConfig(run, 'test', perc);
@@ -134,7 +134,7 @@ export function trainOnLosses<M extends torch.nn.Module>(
 ): Promise<TrainingResult> {
   const run = resolvedConfig(cfg, perc);
   writeResolvedConfig(run, perc);
-  const device = trainingDevice();
+  const device = torch.best_device();
   const { model, trainable, omitted } = o.build(run);
   if (device !== 'cpu') model.to(device);
   return trainOnSplits(perc, {

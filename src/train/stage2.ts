@@ -17,18 +17,7 @@ import * as torch from '../torch/index.js';
 import { checkpointId, loadTrainingCheckpoint, type TrainingMeta } from './checkpoints.js';
 import { forEachPercentage } from './datasets.js';
 import { type LossTerms, trainOnSplits } from './loop.js';
-import {
-  bool,
-  int,
-  loadNamedConfig,
-  num,
-  percentages,
-  resolvedConfig,
-  runDir,
-  str,
-  trainingDevice,
-  writeResolvedConfig,
-} from './run_config.js';
+import { bool, int, loadNamedConfig, num, percentages, resolvedConfig, runDir, str, writeResolvedConfig } from './run_config.js';
 import { levelsLoss, loadTrainedTeacher, type StageRun, trainedCheckpoint } from './stage1.js';
 import { drawsAtRandom, TeacherEmbeddingCache } from './teacher_cache.js';
 import { testModel } from './test.js';
@@ -132,7 +121,7 @@ export interface TrainedStudentTest {
 /** Tests the trained student in the run's folder (`best`, else `last`) on the run's test split. */
 export async function testTrainedStudent(t: TrainedStudentTest): Promise<Summary> {
   const dir = runDir(t.run, t.perc);
-  const device = trainingDevice();
+  const device = torch.best_device();
   const student = buildSeededStudent(t.arch, int(t.run, 'seed'));
   const meta = loadStudentWeights(student, trainedCheckpoint(dir, 'student', t.howToTrain));
   if (device !== 'cpu') student.to(device);
@@ -169,7 +158,7 @@ export async function distill(cfg: ConfigTree, source: string): Promise<StageRun
     const run = resolvedConfig(cfg, perc);
     const dir = runDir(cfg, perc);
     writeResolvedConfig(run, perc);
-    const device = trainingDevice();
+    const device = torch.best_device();
     const teacher = loadTrainedTeacher(configs.teacher, perc, teacherSource);
     const student = buildSeededStudent(configs.student, int(run, 'seed'));
     copyFrozenDecoder(teacher.model, student, source);
