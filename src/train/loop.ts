@@ -55,6 +55,8 @@ export interface TrainingRun {
   predict(batch: Batch): Tensor[];
   /** Microns per input pixel to record in the checkpoints (default: the config's input_mpp). */
   input_mpp?: number;
+  /** Runs once before the first iteration, with the training loader; a resumed run then restores its checkpoint over it. */
+  prepare?(train: DataLoader): Promise<void>;
 }
 
 export interface TrainingResult {
@@ -182,6 +184,7 @@ export async function trainOnSplits(
 
 /** Trains to train.max_iterations (or continues a resumed run there), then draws the curves. */
 export async function train(run: TrainingRun): Promise<TrainingResult> {
+  await run.prepare?.(run.train);
   const optimizer = trainingOptimizer(run.cfg, run.trainable);
   try {
     return await iterate(run, optimizer, trainingSchedule(run.cfg, optimizer));

@@ -18,6 +18,7 @@ import {
   pretrainedFrozenKeys,
   type TrainingMeta,
 } from './checkpoints.js';
+import { initLogitsFromPriors } from './class_prior.js';
 import { forEachPercentage } from './datasets.js';
 import { type LossTerms, type TrainingResult, trainOnSplits } from './loop.js';
 import { segmentationLoss } from './losses.js';
@@ -147,6 +148,10 @@ export function trainOnLosses<M extends torch.nn.Module>(
     device,
     loss: (b) => levelsLoss(run, o.logits(model, b, 'train'), b.sem_mask),
     predict: (b) => o.logits(model, b, 'test'),
+    prepare: async (train) => {
+      const logits = await initLogitsFromPriors(model, train);
+      console.log(`${o.label}: initial logits = class prior log-odds [${logits.map((v) => v.toFixed(2)).join(', ')}]`);
+    },
   });
 }
 

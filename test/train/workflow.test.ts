@@ -107,6 +107,15 @@ describe('train -> test -> distill -> test -> visualize on the tiny configs', ()
     assert.equal(meta.input_mpp, 1, "the tiny config's input_mpp");
     assert.equal(meta.omitted_pretrained, 0, 'no pretrained files: every tensor is saved');
     assert.equal(meta.config.fewshot_perc_list[0], 100);
+    // The initial logits start at the training split's prior log-odds and stay there (they never train):
+    // villus covers most pixels, the other classes few.
+    const printed = /initial logits = class prior log-odds \[([-\d., ]+)\]/.exec(trainOutput)?.[1]?.split(', ').map(Number);
+    assert.ok(printed?.length === 4, 'the run prints its initial logits');
+    const saved = torch.io.load_checkpoint(join(teacherDir, 'last'));
+    const initMasks = saved.state_dict.get('sam.prompt_encoder.init_masks.weight')!.toArray();
+    torch.dispose([...saved.state_dict.values()]);
+    initMasks.forEach((v, c) => assert.ok(Math.abs(v - printed[c]!) <= 0.005, `init_masks[${c}] ${v} vs printed ${printed[c]}`));
+    assert.ok(printed[0]! > 0 && printed.slice(1).every((v) => v < 0), `prior log-odds ${printed}`);
   });
 
   test('--test scores the saved best teacher again, with the same results', async () => {
