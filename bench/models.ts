@@ -84,7 +84,7 @@ function main(): void {
   const t = measure(
     {
       name: 'teacher',
-      forward: (x) => teacher.forward(x, [512, 512]).masks,
+      forward: (x) => teacher.forward(x).masks,
       trainable: teacher.trainable_parameters().map(([, p]) => p),
       train: (m) => teacher.train(m),
     },

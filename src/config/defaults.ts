@@ -168,6 +168,9 @@ export const DEFAULTS: ConfigTree = {
       NUM_HEADS: [2, 4, 5, 10],
       WINDOW_SIZES: [7, 7, 14, 7],
       MLP_RATIO: 4,
+      // mmfd's key: the PatchMerging strides. MobileSAM's width rule gives [2, 2, 1] for TinyViT-5M, the img/16
+      // grid of MedSAM's 16-pixel patches; [2, 1, 1] gives img/8, to match a teacher with 8-pixel patches.
+      MERGE_STRIDES: [2, 2, 1],
     },
   },
 };

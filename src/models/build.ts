@@ -114,8 +114,7 @@ export function studentOptions(cfg: ConfigTree): StudentOptions {
       num_heads: nums(cfg, `${t}.NUM_HEADS`),
       window_sizes: nums(cfg, `${t}.WINDOW_SIZES`),
       mlp_ratio: num(cfg, `${t}.MLP_RATIO`),
-      // MobileSAM's width rule gives [2, 2, 1] for TinyViT-5M; stated so any widths keep the img/16 grid.
-      merge_strides: [2, 2, 1],
+      merge_strides: nums(cfg, `${t}.MERGE_STRIDES`),
     },
     decoder: decoderOptions(cfg),
     train_iter: num(cfg, 'component.train_iter'),

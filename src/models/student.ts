@@ -52,7 +52,6 @@ export class Student extends nn.Module {
   constructor(o: StudentOptions = { img_size: 512, num_classes: 4 }) {
     super();
     const d = { ...SAM_DECODER, ...o.decoder };
-    const embedding = Math.floor(o.img_size / 16);
     this.img_size = o.img_size;
     this.train_iter = o.train_iter ?? 1;
     this.test_iter = o.test_iter ?? 1;
@@ -63,10 +62,11 @@ export class Student extends nn.Module {
       num_classes: o.num_classes,
       out_chans: d.transformer_dim,
     });
+    const grid = this.image_encoder.resolutions.at(-1)!; // the embedding's token grid
     ({ prompt_encoder: this.prompt_encoder, mask_decoder: this.mask_decoder } = buildSemanticDecoder(
       d,
       o.num_classes,
-      [embedding, embedding],
+      [grid, grid],
       o.img_size,
     ));
     this.pixel_mean = this.register_buffer('pixel_mean', channelStats(o.pixel_mean ?? [0, 0, 0]), false);
@@ -84,16 +84,9 @@ export class Student extends nn.Module {
    */
   forward(image: Tensor, mode: Mode = this.training ? 'train' : 'test', ext_embed?: Tensor): StudentOutput {
     return torch.tidy(() => {
-      const [h, w] = image.shape.slice(-2) as [number, number];
       const image_embedding = ext_embed ?? this.image_encoder.forward(this.preprocess(image));
       const iters = mode === 'train' ? this.train_iter : this.test_iter;
-      const low_res_logits = this.mask_decoder.forward(
-        image_embedding,
-        this.prompt_encoder.get_dense_pe(),
-        this.prompt_encoder,
-        [h, w],
-        iters,
-      );
+      const low_res_logits = this.mask_decoder.forward(image_embedding, this.prompt_encoder.get_dense_pe(), this.prompt_encoder, iters);
       const high_res_logits = low_res_logits.map((m) => postprocess_masks(m, [this.img_size, this.img_size]));
       return { low_res_logits, high_res_logits, masks: high_res_logits.at(-1)!, image_embedding };
     });

@@ -209,21 +209,16 @@ export class MultiModelSeg extends nn.Module {
   }
 
   /**
-   * image [B, 3, H, W] RGB in [0, 1]; target_size: the (H, W) of the batch's target (`sem_mask`), from
-   * which the initial logits are sized (H/4 x W/4), as the reference. mode 'train' runs train_iter
-   * passes, any other test_iter. ext_embed replaces X_f (the encoders are then not run).
+   * image [B, 3, H, W] RGB in [0, 1]. mode 'train' runs train_iter passes, any other test_iter.
+   * ext_embed replaces X_f (the encoders are then not run). Unlike the reference, no target is needed:
+   * the initial logits take their size from X_f's grid (MaskDecoderIterSimple.forward).
    */
-  forward(
-    image: Tensor,
-    target_size: readonly [number, number],
-    mode: Mode = this.training ? 'train' : 'test',
-    ext_embed?: Tensor,
-  ): MultiModelSegOutput {
+  forward(image: Tensor, mode: Mode = this.training ? 'train' : 'test', ext_embed?: Tensor): MultiModelSegOutput {
     return torch.tidy(() => {
       const feats = ext_embed ?? this.image_encoder.forward(this.preprocess(image));
       const iters = mode === 'train' ? this.train_iter : this.test_iter;
       const pe = this.prompt_encoder.get_dense_pe();
-      const low_res_logits_list = this.mask_decoder.forward(feats, pe, this.prompt_encoder, target_size, iters);
+      const low_res_logits_list = this.mask_decoder.forward(feats, pe, this.prompt_encoder, iters);
       const high_res_logits_list = low_res_logits_list.map((m) => postprocess_masks(m, [this.img_size, this.img_size]));
       return { low_res_logits_list, high_res_logits_list, masks: high_res_logits_list.at(-1)!, feats };
     });
@@ -266,7 +261,7 @@ export class LoRAMultiModelSeg extends nn.Module {
     return this.named_parameters().filter(([, p]) => p.requires_grad);
   }
 
-  forward(image: Tensor, target_size: readonly [number, number], mode?: Mode, ext_embed?: Tensor): MultiModelSegOutput {
-    return this.sam.forward(image, target_size, mode, ext_embed);
+  forward(image: Tensor, mode?: Mode, ext_embed?: Tensor): MultiModelSegOutput {
+    return this.sam.forward(image, mode, ext_embed);
   }
 }

@@ -90,11 +90,11 @@ export function run(f: Fixture): KindResult {
 
   const image = torch.tidy(() => f.inputs.get('image_u8')!.float().div(255));
   const target = f.inputs.get('target')!;
-  const size = target.shape.slice(-2) as [number, number];
+  const _size = target.shape.slice(-2) as [number, number];
 
   // Forward in eval mode, every intermediate traced.
   net.eval();
-  const { result, traced } = withTrace(() => torch.no_grad(() => net.forward(image, size)));
+  const { result, traced } = withTrace(() => torch.no_grad(() => net.forward(image)));
   const outputs = new Map(traced);
   for (const [i, t] of result.low_res_logits_list.entries()) outputs.set(`low_res_logits.${i}`, t);
   for (const [i, t] of result.high_res_logits_list.entries()) outputs.set(`high_res_logits.${i}`, t);
@@ -104,7 +104,7 @@ export function run(f: Fixture): KindResult {
   const sam = net.sam;
   const testIter = sam.test_iter;
   sam.test_iter = 2;
-  const iter2 = torch.no_grad(() => net.forward(image, size, 'test', result.feats));
+  const iter2 = torch.no_grad(() => net.forward(image, 'test', result.feats));
   sam.test_iter = testIter;
   for (const [i, t] of iter2.low_res_logits_list.entries()) outputs.set(`iter2.low_res_logits.${i}`, t);
   torch.dispose(iter2.high_res_logits_list);
@@ -126,7 +126,7 @@ export function run(f: Fixture): KindResult {
     return target.mul(keep.view(1, -1, 1, 1));
   });
   torch.tidy(() => {
-    const logits = net.forward(image, size).masks;
+    const logits = net.forward(image).masks;
     for (const [prefix, g] of [
       ['loss', target],
       ['loss_b', targetB],

@@ -80,9 +80,8 @@ export function networkPredictor(net: Student | LoRAMultiModelSeg, o: { inputMpp
     predict: (batch) =>
       torch.no_grad(() =>
         torch.tidy(() => {
-          const [h, w] = batch.shape.slice(-2) as [number, number];
           const x = device === 'cpu' ? batch : batch.to(device);
-          const out = 'sam' in net ? net.forward(x, [h, w], 'test') : net.forward(x, 'test');
+          const out = net.forward(x, 'test');
           const probabilities = out.masks.sigmoid();
           return device === 'cpu' ? probabilities : probabilities.to('cpu');
         }),

@@ -60,10 +60,9 @@ export function unfreezeEncodersUnlessFrozen(model: LoRAMultiModelSeg, cfg: Conf
   for (const name of arch.model_list) arch.encoder(name)?.requires_grad_(true);
 }
 
-/** The teacher's logits per refinement level; its initial masks are sized from the target, as the reference does. */
+/** The teacher's logits per refinement level. */
 export function teacherLogits(model: LoRAMultiModelSeg, batch: Batch, mode: 'train' | 'test'): Tensor[] {
-  const [h, w] = batch.sem_mask.shape.slice(-2) as [number, number];
-  return model.forward(batch.image, [h, w], mode).high_res_logits_list;
+  return model.forward(batch.image, mode).high_res_logits_list;
 }
 
 /** Sums the segmentation losses (spec §6) over the levels trained: every level with loss.use_iter_loss, else the last. */

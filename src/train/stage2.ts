@@ -99,7 +99,7 @@ function distillLoss(cfg: ConfigTree, student: Student, batch: Batch, teacherX: 
   if (xs.shape.join() !== teacherX.shape.join()) {
     throw new Error(
       `distillation: the student's embedding [${xs.shape}] and the teacher's [${teacherX.shape}] differ; ` +
-        'arch.DECODER.TRANSFORMER_DIM and the embedding grid (img_size / 16) must match between network_t and network_s',
+        "arch.DECODER.TRANSFORMER_DIM and the embedding grid (the teacher's MED_SAM_VIT.PATCH_SIZE, the student's TINYVIT.MERGE_STRIDES) must match between network_t and network_s",
     );
   }
   const mse = xs.sub(teacherX).square().mean().mul(num(cfg, 'loss.distill_mse_weight'));

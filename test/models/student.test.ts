@@ -159,7 +159,7 @@ describe('MaskDecoderIterSimple', () => {
     const { pe, dec } = smallDecoder();
     const feats = torch.randn([2, 32, 4, 4]);
     const image_pe = pe.get_dense_pe();
-    const outs = dec.forward(feats, image_pe, pe, [64, 64], 2);
+    const outs = dec.forward(feats, image_pe, pe, 2);
     assert.equal(outs.length, 2);
     assert.deepEqual(outs[1]!.shape, [2, 3, 16, 16]);
     // The second pass recomputed from the first pass's logits.
@@ -188,7 +188,7 @@ describe('MaskDecoderIterSimple', () => {
     torch.tidy(() =>
       torch.no_grad(() => {
         const f = torch.randn([1, 32, 4, 4]);
-        const o = dec.forward(f, pe.get_dense_pe(), pe, [64, 64], 2);
+        const o = dec.forward(f, pe.get_dense_pe(), pe, 2);
         const init = pe.init_masks.weight.view(1, 3, 1, 1).expand(1, 3, 16, 16);
         assert.ok(maxDiff(o[0]!, init) === 0 && maxDiff(o[1]!, init) === 0);
       }),
@@ -223,14 +223,14 @@ describe('MaskDecoderIterSimple', () => {
     pe.eval();
     dec.eval();
     const xf = ref.get('X_f')!;
-    const { result, traced } = withTrace(() => torch.no_grad(() => dec.forward(xf, pe.get_dense_pe(), pe, [128, 128], 1)));
+    const { result, traced } = withTrace(() => torch.no_grad(() => dec.forward(xf, pe.get_dense_pe(), pe, 1)));
     const produced = new Map(traced);
     produced.set('low_res_logits.0', result[0]!);
     produced.set(
       'high_res_logits.0',
       torch.no_grad(() => postprocess_masks(result[0]!, [128, 128])),
     );
-    const iter2 = torch.no_grad(() => dec.forward(xf, pe.get_dense_pe(), pe, [128, 128], 2));
+    const iter2 = torch.no_grad(() => dec.forward(xf, pe.get_dense_pe(), pe, 2));
     produced.set('iter2.low_res_logits.0', iter2[0]!);
     produced.set('iter2.low_res_logits.1', iter2[1]!);
     let compared = 0;

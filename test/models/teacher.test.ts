@@ -76,7 +76,7 @@ test('teacher: any subset and order of encoders; init_masks gets no gradient', (
   assert.ok(!keys.some((k) => k.includes('.pidinet.')));
   assert.ok(keys.includes('sam.image_encoder.fuse_pre.preblocks.1.norm.weight'));
   const image = torch.rand([2, 3, 64, 64]);
-  const out = net.forward(image, [64, 64], 'train');
+  const out = net.forward(image, 'train');
   assert.deepEqual(out.feats.shape, [2, 16, 4, 4]);
   assert.deepEqual(out.low_res_logits_list[0]!.shape, [2, 3, 16, 16]);
   assert.deepEqual(out.masks.shape, [2, 3, 64, 64]);
@@ -86,6 +86,18 @@ test('teacher: any subset and order of encoders; init_masks gets no gradient', (
   assert.ok(params.get('sam.image_encoder.medsam.blocks.0.attn.qkv.linear_a_q.weight')!.grad !== undefined);
   assert.equal(params.get('sam.image_encoder.plip.post_layernorm.weight')!.grad, undefined);
   torch.dispose([image, out]);
+  net.dispose();
+});
+
+test('teacher: MedSAM patches of 8 give a twice finer grid, and the logits follow it (no target size needed)', () => {
+  torch.manual_seed(0);
+  const o = small(['medsam', 'pidinet']);
+  const net = new MultiModelSeg({ ...o, medsam: { ...o.medsam!, patch_size: 8 } });
+  const out = torch.no_grad(() => net.forward(torch.rand([1, 3, 64, 64]), 'test'));
+  assert.deepEqual(out.feats.shape, [1, 16, 8, 8]);
+  assert.deepEqual(out.low_res_logits_list[0]!.shape, [1, 3, 32, 32]);
+  assert.deepEqual(out.masks.shape, [1, 3, 64, 64]);
+  torch.dispose(out);
   net.dispose();
 });
 

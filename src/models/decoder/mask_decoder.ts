@@ -74,23 +74,20 @@ export class MaskDecoderIterSimple extends nn.Module {
   }
 
   /**
-   * The refinement loop. input_size is the (H, W) the initial logits are sized from (H/4 x W/4): the
-   * teacher passes its target's size, the student its image's. Returns the low-res logits of every pass.
+   * The refinement loop; returns the low-res logits of every pass. The initial logits are 4x the
+   * embedding grid, the size each pass's upscaled output has. (The reference sizes them from the target,
+   * or the student's image, as H/4 x W/4, which equals 4x the grid whenever its residual add runs; the
+   * grid also allows encoders with patches other than 16.)
    */
-  forward(
-    image_embeddings: Tensor,
-    image_pe: Tensor,
-    prompt_enc: PromptEncoderIter,
-    input_size: readonly [number, number],
-    num_iter: number,
-  ): Tensor[] {
+  forward(image_embeddings: Tensor, image_pe: Tensor, prompt_enc: PromptEncoderIter, num_iter: number): Tensor[] {
     return torch.tidy(() => {
       const b = image_embeddings.size(0);
       trace('image_pe', image_pe);
       trace('init_masks', prompt_enc.init_masks.weight);
       const tokens = prompt_enc.obtain_cls_embedding().unsqueeze(0).expand(b, -1, -1); // [B, Ncls, C]
       const pos = image_pe.expand(b, -1, -1, -1);
-      let masks = prompt_enc.obtain_init_masks(b, Math.floor(input_size[0] / 4), Math.floor(input_size[1] / 4));
+      const [h, w] = image_embeddings.shape.slice(-2) as [number, number];
+      let masks = prompt_enc.obtain_init_masks(b, 4 * h, 4 * w);
       const out: Tensor[] = [];
       for (let i = 0; i < num_iter; i++) {
         masks = this.inner_loop(masks, tokens, image_embeddings, pos, prompt_enc, `decoder.iter${i}`);
