@@ -69,7 +69,8 @@ function configsDir(): string {
  *  On a GPU the batch goes there and the probabilities come back to the CPU. */
 export function networkPredictor(net: Student | LoRAMultiModelSeg, o: { inputMpp: number; id: string; device?: torch.Device }): Predictor {
   const device = o.device ?? 'cpu';
-  net.eval().to(device);
+  net.eval();
+  if (device !== 'cpu') net.to(device);
   const tileSize = 'sam' in net ? net.sam.img_size : net.img_size;
   const classes = FINAL_CLASSES.map((c) => c.code);
   return {
