@@ -60,7 +60,7 @@ test("initLogitsFromPriors sets the teacher's and the student's init_masks, and 
     for (const [k, v] of net.state_dict()) {
       const changed = torch.tidy(() => !v.equal(before.get(k)!));
       assert.equal(changed, k.endsWith('prompt_encoder.init_masks.weight'), k);
-      if (changed) v.toArray().forEach((x, c) => assert.ok(Math.abs(x - want[c]!) < 1e-6, `${k}[${c}]`));
+      if (changed) for (const [c, x] of v.toArray().entries()) assert.ok(Math.abs(x - want[c]!) < 1e-6, `${k}[${c}]`);
     }
     torch.dispose([...before.values()]);
     net.dispose();

@@ -114,7 +114,8 @@ describe('train -> test -> distill -> test -> visualize on the tiny configs', ()
     const saved = torch.io.load_checkpoint(join(teacherDir, 'last'));
     const initMasks = saved.state_dict.get('sam.prompt_encoder.init_masks.weight')!.toArray();
     torch.dispose([...saved.state_dict.values()]);
-    initMasks.forEach((v, c) => assert.ok(Math.abs(v - printed[c]!) <= 0.005, `init_masks[${c}] ${v} vs printed ${printed[c]}`));
+    for (const [c, v] of initMasks.entries())
+      assert.ok(Math.abs(v - printed[c]!) <= 0.005, `init_masks[${c}] ${v} vs printed ${printed[c]}`);
     assert.ok(printed[0]! > 0 && printed.slice(1).every((v) => v < 0), `prior log-odds ${printed}`);
   });
 
