@@ -142,7 +142,8 @@ export async function checkFixture(dir: string, device: torch.Device = 'cpu'): P
   const result = await (await load()).run(fixture);
   const lines: Line[] = [];
   for (const [name, ref] of fixture.outputs) {
-    const produced = onCpu(result.outputs.get(name));
+    const raw = result.outputs.get(name);
+    const produced = onCpu(raw);
     const tol = result.tolerance?.(name) ?? defaultTolerance(name, ref);
     if (produced === undefined) {
       lines.push({ name, diff: Number.NaN, tolerance: tol.describe, ok: false, note: 'not produced' });
@@ -155,7 +156,7 @@ export async function checkFixture(dir: string, device: torch.Device = 'cpu'): P
       continue;
     }
     const diff = maxDiff(produced, ref);
-    if (produced !== result.outputs.get(name)) produced.dispose();
+    if (produced !== raw) produced.dispose();
     const limit = tol.limit(ref);
     lines.push({ name, diff, tolerance: `${tol.describe} = ${limit.toExponential(2)}`, ok: diff <= limit });
   }

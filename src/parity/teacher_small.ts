@@ -90,7 +90,6 @@ export function run(f: Fixture): KindResult {
 
   const image = torch.tidy(() => f.inputs.get('image_u8')!.float().div(255));
   const target = f.inputs.get('target')!;
-  const _size = target.shape.slice(-2) as [number, number];
 
   // Forward in eval mode, every intermediate traced.
   net.eval();

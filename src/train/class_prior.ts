@@ -5,7 +5,7 @@
 // decoder; trained from scratch, an offset of +3 on a class that covers 2% of the pixels kept the tiny
 // teacher at the trivial all-or-nothing answer for thousands of iterations. The class prior is where a
 // classifier's bias belongs (RetinaNet's prior initialisation). Checkpoints, original ones included,
-// keep the values they hold: this runs only when training starts, and resuming loads the saved ones.
+// keep the values they hold: this runs only when a run starts fresh; resuming loads the saved ones.
 import type { DataLoader } from '../data/loader.js';
 import * as torch from '../torch/index.js';
 

@@ -55,7 +55,7 @@ export interface TrainingRun {
   predict(batch: Batch): Tensor[];
   /** Microns per input pixel to record in the checkpoints (default: the config's input_mpp). */
   input_mpp?: number;
-  /** Runs once before the first iteration, with the training loader; a resumed run then restores its checkpoint over it. */
+  /** Runs once before the first iteration of a fresh run (not when resuming), with the training loader. */
   prepare?(train: DataLoader): Promise<void>;
 }
 
@@ -150,8 +150,8 @@ export async function validationMiou(run: Pick<TrainingRun, 'model' | 'val' | 'd
 
 const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 
-/** Restores `last` when resuming (resume: true and it exists); otherwise clears an earlier run's files. */
-function startState(run: TrainingRun, optimizer: torch.optim.AdamW, schedule: torch.optim.WarmupCosine) {
+/** Restores `last` when resuming (resume: true and it exists); otherwise clears an earlier run's files and prepares the model. */
+async function startState(run: TrainingRun, optimizer: torch.optim.AdamW, schedule: torch.optim.WarmupCosine) {
   const last = checkpointStem(run.dir, LAST);
   const logPath = join(run.dir, LOG_FILE);
   if (bool(run.cfg, 'resume') && checkpointExists(last)) {
@@ -161,6 +161,7 @@ function startState(run: TrainingRun, optimizer: torch.optim.AdamW, schedule: to
     return { start: meta.iteration, best: meta.best_miou, log: RunLog.resumed(logPath, meta.iteration) };
   }
   for (const name of [LAST, BEST]) removeCheckpoint(checkpointStem(run.dir, name));
+  await run.prepare?.(run.train);
   return { start: 0, best: null as number | null, log: RunLog.fresh(logPath) };
 }
 
@@ -184,7 +185,6 @@ export async function trainOnSplits(
 
 /** Trains to train.max_iterations (or continues a resumed run there), then draws the curves. */
 export async function train(run: TrainingRun): Promise<TrainingResult> {
-  await run.prepare?.(run.train);
   const optimizer = trainingOptimizer(run.cfg, run.trainable);
   try {
     return await iterate(run, optimizer, trainingSchedule(run.cfg, optimizer));
@@ -201,7 +201,7 @@ async function iterate(run: TrainingRun, optimizer: torch.optim.AdamW, schedule:
   const skipEval = bool(cfg, 'skip_eval');
   const seed = int(cfg, 'seed');
   mkdirSync(run.dir, { recursive: true });
-  const state = startState(run, optimizer, schedule);
+  const state = await startState(run, optimizer, schedule);
   let best = state.best;
   const progress = new Progress(run.label, maxIterations, { start: state.start });
   const last = checkpointStem(run.dir, LAST);

@@ -83,5 +83,6 @@ describe('mmfd demo', () => {
   test('a rerun skips every finished stage', async () => {
     const again = await demo();
     assert.equal(again.match(/already trained/g)?.length, 3, again);
+    assert.doesNotMatch(again, /initial logits/, 'a resumed run keeps its saved initial logits and does not recount the priors');
   });
 });
