@@ -5,12 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libtorch-dev libopenblas0-openmp libopenslide-dev fonts-dejavu-core)
+# redis-server: the cohort queue (mmfd worker) and its tests.
+APT_PACKAGES=(libtorch-dev libopenblas0-openmp libopenslide-dev fonts-dejavu-core redis-server)
 MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
 
 # With LIBTORCH set, only OpenSlide and the fonts (for text in pictures) come from Debian.
-[ -n "${LIBTORCH:-}" ] && APT_PACKAGES=(libopenslide-dev fonts-dejavu-core)
+[ -n "${LIBTORCH:-}" ] && APT_PACKAGES=(libopenslide-dev fonts-dejavu-core redis-server)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -44,6 +45,8 @@ if [ -z "${LIBTORCH:-}" ]; then
   done
 fi
 
+# onnxruntime-node's install script would download CUDA files (offline it fails); its CPU binary ships in the package.
+export ONNXRUNTIME_NODE_INSTALL=skip
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
