@@ -65,6 +65,8 @@ function assertRunFolder(dir: string, testImages: number, base: number): void {
     'fscore_mean',
     'hausdorff_max_mean',
     'hd95_true_px_mean',
+    'pooled_iou_mean',
+    'pooled_dice_mean',
   ]) {
     assert.ok(key in results, key);
   }
