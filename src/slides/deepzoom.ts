@@ -5,7 +5,8 @@
 // Streaming: the blended image is made band by band (one tile row), cut into tiles, and halved into the
 // next level's band, which is flushed the same way when full, down to 1 x 1 pixel (DZI's level 0). Memory is
 // a band per level, never the slide. Tiles have no overlap (Overlap="0"), so a band needs no rows of the next
-// one. The thumbnail is the largest level that fits `thumbnailMax`, kept whole as it is made.
+// one. The thumbnail is the smallest level at least `thumbnailMax` on its longest side, kept whole as it is
+// made and resized to exactly `thumbnailMax` (never enlarged: a smaller image is its own thumbnail).
 //
 // Everything goes to `<dir>.<pid>.<random>.tmp` first and is renamed to `dir` when complete, so a reader
 // never sees half a pyramid; an older `dir` is replaced.
@@ -27,7 +28,7 @@ export const THUMBNAIL = 'thumbnail_overlay.png';
 export interface OverlayViewOptions {
   /** Title of the viewer page. */
   title: string;
-  /** Longest side of the thumbnail; default 1024. */
+  /** Longest side of the thumbnail (at most the image's own); default 1024. */
   thumbnailMax?: number;
   /** JPEG quality of the tiles; default 85. */
   quality?: number;
@@ -97,7 +98,9 @@ export async function writeOverlayViews(
   if (!(thumbnailMax >= 1)) throw new Error(`${dir}: the thumbnail's longest side must be at least 1 pixel (got ${thumbnailMax})`);
   const sizes = dziLevels(width, height);
   const levels: Level[] = sizes.map((s, index) => ({ index, ...s, band: new Uint8Array(ts * s.width * 3), bandRows: 0, rowsDone: 0 }));
-  const thumbLevel = levels.filter((l) => Math.max(l.width, l.height) <= thumbnailMax).at(-1)!;
+  // Kept below 2 thumbnailMax a side (or the image itself), so it is resized to thumbnailMax from close by.
+  const thumbLevel = levels.find((l) => Math.max(l.width, l.height) >= thumbnailMax) ?? levels.at(-1)!;
+  const thumbSize = fitInside(thumbLevel.width, thumbLevel.height, thumbnailMax);
   const thumbnail = new Uint8Array(thumbLevel.width * thumbLevel.height * 3);
 
   await mkdir(dirname(dir), { recursive: true });
@@ -149,6 +152,7 @@ export async function writeOverlayViews(
     await writeFile(join(tmp, VIEWER_PAGE), viewerHtml(options.title, width, height));
     await copyOpenSeadragon(join(tmp, 'openseadragon'));
     await sharp(thumbnail, { raw: { width: thumbLevel.width, height: thumbLevel.height, channels: 3 } })
+      .resize(thumbSize.width, thumbSize.height, { fit: 'fill' })
       .png()
       .toFile(join(tmp, THUMBNAIL));
     // The old views go aside first, so `dir` is either the old views or the new ones, never a mix.
@@ -160,7 +164,13 @@ export async function writeOverlayViews(
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
-  return { dir, levels: sizes, thumbnail: { width: thumbLevel.width, height: thumbLevel.height } };
+  return { dir, levels: sizes, thumbnail: thumbSize };
+}
+
+/** A width x height image scaled so its longest side is `max` (not enlarged), the other side rounded. */
+export function fitInside(width: number, height: number, max: number): { width: number; height: number } {
+  const k = Math.min(1, max / Math.max(width, height));
+  return { width: Math.max(1, Math.round(width * k)), height: Math.max(1, Math.round(height * k)) };
 }
 
 /** Appends `rows` rows of a level `width` wide, halved (2 x 2 means, edge pixels paired with themselves), to `next`'s band. */
