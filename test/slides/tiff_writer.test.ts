@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { type PyramidalTiffOptions, PyramidalTiffWriter, pyramidLevels } from '../../src/slides/tiff_writer.js';
+import { pyramidLevels } from '../../src/slides/pyramid.js';
+import { type PyramidalTiffOptions, PyramidalTiffWriter } from '../../src/slides/tiff_writer.js';
 import { numbers, readTiffDirectories, tagValue } from '../helpers/tiff_directory.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-tiff-'));

@@ -1,7 +1,9 @@
-// Low-level file helpers shared by the checkpoint readers and writers: positional reads that report
-// truncation with the file's name, and atomic writes (temporary file in the same folder, then rename).
+// Low-level file helpers: positional reads that report truncation with the file's name, and the project's
+// one atomic write (temporary file in the same folder, flushed, then renamed), which checkpoints, logs,
+// reports, pictures and slide outputs all use so a reader never sees a half-written file.
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Something bytes can be read from at any position: an open file or an in-memory buffer. */
@@ -131,6 +133,12 @@ export function writeAtomic(path: string, write: (sink: FileSink) => void): void
   } catch {
     // not supported (e.g. Windows): the rename is still atomic
   }
+}
+
+/** Writes `data` (a string as UTF-8) to `path` atomically as writeAtomic does, creating the parent folder first. */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  writeAtomic(path, (sink) => sink.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
 }
 
 /** The elements of a little-endian host are written as they are; big-endian hosts are not supported. */
