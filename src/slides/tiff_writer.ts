@@ -7,11 +7,13 @@
 // compressed on libuv's thread pool and appended to the file. Peak memory is therefore
 // O(width x tile size x levels), never O(width x height). The IFDs and the tile offset/byte-count
 // tables go at the end of the file, then the header is patched to point at them. Everything is written
-// to `<path>.tmp` and renamed on close(), so a crash or error never leaves a truncated TIFF at `path`.
-import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+// to a temporary file beside `path` and renamed on close() (AtomicFile), so a crash or error never leaves a
+// truncated TIFF at `path`.
+import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { deflate } from 'node:zlib';
 import sharp from 'sharp';
+import { AtomicFile } from '../torch/io/files.js';
 import { BandPyramid } from './pyramid.js';
 
 const deflateAsync = promisify(deflate);
@@ -127,7 +129,6 @@ export class PyramidalTiffWriter {
   readonly tileSize: number;
   readonly compression: TiffCompression;
   readonly levels: readonly { width: number; height: number }[];
-  readonly #tmpPath: string;
   readonly #predictor: boolean;
   readonly #deflateLevel: number;
   readonly #jpegQuality: number;
@@ -136,7 +137,7 @@ export class PyramidalTiffWriter {
   readonly #padValue: number;
   readonly #pyramid: BandPyramid;
   readonly #levels: Level[];
-  #file: FileHandle | undefined;
+  #file: AtomicFile | undefined;
   #position = 16; // after the BigTIFF header
   #rowsReceived = 0;
   #inFlight: Promise<void>[] = [];
@@ -144,7 +145,7 @@ export class PyramidalTiffWriter {
   #failure: unknown;
   #closed = false;
 
-  /** Opens `<path>.tmp`; use `await PyramidalTiffWriter.create(...)`. */
+  /** Checks the options; use `await PyramidalTiffWriter.create(...)`, which opens the temporary file. */
   private constructor(path: string, options: PyramidalTiffOptions) {
     const { width, height, channels } = options;
     const tileSize = options.tileSize ?? 256;
@@ -158,7 +159,6 @@ export class PyramidalTiffWriter {
     if (compression === 'jpeg' && channels !== 3) throw fail('JPEG compression is for RGB only; use deflate for one-channel images');
     if (options.mpp !== undefined && !(options.mpp > 0 && Number.isFinite(options.mpp))) throw fail(`mpp must be > 0 (got ${options.mpp})`);
     this.path = path;
-    this.#tmpPath = `${path}.tmp`;
     this.width = width;
     this.height = height;
     this.channels = channels;
@@ -178,8 +178,8 @@ export class PyramidalTiffWriter {
 
   static async create(path: string, options: PyramidalTiffOptions): Promise<PyramidalTiffWriter> {
     const writer = new PyramidalTiffWriter(path, options);
-    writer.#file = await open(writer.#tmpPath, 'w');
-    await writer.#file.write(new Uint8Array(16), 0, 16, 0); // header, patched on close()
+    writer.#file = await AtomicFile.open(path);
+    await writer.#file.handle.write(new Uint8Array(16), 0, 16, 0); // header, patched on close()
     return writer;
   }
 
@@ -218,7 +218,7 @@ export class PyramidalTiffWriter {
     if (this.#failure !== undefined) throw this.#failure;
   }
 
-  /** Writes the directories, patches the header and renames `<path>.tmp` to `path`. */
+  /** Writes the directories, patches the header and renames the temporary file to `path`. */
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#rowsReceived !== this.height) {
@@ -230,7 +230,7 @@ export class PyramidalTiffWriter {
       await Promise.all(this.#inFlight);
       await this.#writeChain;
       if (this.#failure !== undefined) throw this.#failure;
-      const file = this.#file!;
+      const file = this.#file!.handle;
       const firstIfd = await this.#writeDirectories(file);
       const header = Buffer.alloc(16);
       header.write('II', 0, 'latin1');
@@ -238,10 +238,8 @@ export class PyramidalTiffWriter {
       header.writeUInt16LE(8, 4); // offset size
       header.writeBigUInt64LE(BigInt(firstIfd), 8);
       await file.write(header, 0, 16, 0);
-      await file.sync();
-      await file.close();
+      await this.#file!.commit();
       this.#file = undefined;
-      await rename(this.#tmpPath, this.path);
     } catch (err) {
       await this.abort();
       throw err;
@@ -253,9 +251,8 @@ export class PyramidalTiffWriter {
     this.#closed = true;
     await Promise.allSettled(this.#inFlight);
     await this.#writeChain.catch(() => undefined);
-    await this.#file?.close().catch(() => undefined);
+    await this.#file?.abort();
     this.#file = undefined;
-    await rm(this.#tmpPath, { force: true });
   }
 
   /** Tile `tx` of a band of `rows` rows, padded to a full tile with the pad value. */
@@ -294,7 +291,7 @@ export class PyramidalTiffWriter {
   #enqueue(tiles: PendingTile[]): Promise<void> {
     const job = this.#writeChain.then(async () => {
       if (this.#failure !== undefined) return;
-      const file = this.#file!;
+      const file = this.#file!.handle;
       for (const t of tiles) {
         const data = await t.data;
         t.level.offsets[t.index] = this.#position;

@@ -3,7 +3,7 @@
 // reports, pictures and slide outputs all use so a reader never sees a half-written file.
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Something bytes can be read from at any position: an open file or an in-memory buffer. */
@@ -87,14 +87,36 @@ export class FileSink {
 }
 
 /**
+ * Where an atomic write of `path` goes first: a hidden name beside it, unique so that two writers of one
+ * target never share (and clobber) a temporary file. Throws, naming `path`, when it cannot be written.
+ */
+function temporaryPath(path: string): string {
+  const dir = dirname(path);
+  if (!existsSync(dir)) throw new Error(`${path}: cannot write: the folder ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new Error(`${path}: cannot write: it is a folder`);
+  return join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+/** Makes a rename in `dir` durable where the platform allows fsync on a folder (not on Windows; the rename is still atomic). */
+function syncFolder(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // not supported here
+  }
+}
+
+/**
  * Writes `path` atomically: `write` fills a temporary file next to it, which is flushed and renamed
  * over `path` only when `write` returns. On any error the temporary file is removed and `path` is untouched.
  */
 export function writeAtomic(path: string, write: (sink: FileSink) => void): void {
-  const dir = dirname(path);
-  if (!existsSync(dir)) throw new Error(`${path}: cannot write: the folder ${dir} does not exist`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new Error(`${path}: cannot write: it is a folder`);
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const tmp = temporaryPath(path);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx');
@@ -122,16 +144,49 @@ export function writeAtomic(path: string, write: (sink: FileSink) => void): void
     }
     throw err;
   }
-  try {
-    // Make the rename itself durable where the platform allows fsync on a folder.
-    const dfd = openSync(dir, 'r');
+  syncFolder(dirname(path));
+}
+
+/**
+ * The same atomic write for a file written over time (a stream, a writer open across calls): its bytes go
+ * through `handle` to a temporary file beside `path`, which commit() flushes and renames over `path`;
+ * abort(), or a failed commit(), deletes it and leaves `path` untouched.
+ */
+export class AtomicFile {
+  readonly #tmp: string;
+
+  private constructor(
+    readonly path: string,
+    readonly handle: FileHandle,
+    tmp: string,
+  ) {
+    this.#tmp = tmp;
+  }
+
+  static async open(path: string): Promise<AtomicFile> {
+    const tmp = temporaryPath(path);
     try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
+      return new AtomicFile(path, await open(tmp, 'wx'), tmp);
+    } catch (err) {
+      throw new Error(`${path}: cannot write: ${(err as Error).message}`);
     }
-  } catch {
-    // not supported (e.g. Windows): the rename is still atomic
+  }
+
+  async commit(): Promise<void> {
+    try {
+      await this.handle.sync();
+      await this.handle.close();
+      await rename(this.#tmp, this.path);
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+    syncFolder(dirname(this.path));
+  }
+
+  async abort(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+    await rm(this.#tmp, { force: true });
   }
 }
 
