@@ -3,8 +3,8 @@
 // segments one slide or a cohort (slides/cohort.ts), with progress per slide and overall, and an ETA.
 // Exit code 0 when every slide is done or was already done, 1 when any failed, 2 for a usage error.
 import { existsSync } from 'node:fs';
-import { formatDuration } from '../progress.js';
-import { COHORT_CSV, type CohortEvent, REPORT_FILE, runCohort, type SlideSegmenter } from '../slides/cohort.js';
+import { cohortProgressPrinter } from '../progress.js';
+import { COHORT_CSV, REPORT_FILE, runCohort, type SlideSegmenter } from '../slides/cohort.js';
 import type { SegmentSettings } from '../slides/manifest.js';
 import { DEFAULT_MIN_OBJECT_UM2 } from '../slides/measure.js';
 import { PLAUSIBLE_MPP } from '../slides/mpp.js';
@@ -14,43 +14,6 @@ import { command, UsageError } from './args.js';
 
 /** Makes the segmenter for the chosen model; tests pass their own. */
 export type SegmenterFactory = (selection: ModelSelection) => Promise<SlideSegmenter>;
-
-/**
- * Progress on stderr: one line per slide event, and the running stage with the overall fraction and ETA,
- * rewritten in place on a terminal, or printed at each new stage and every 10% of it otherwise.
- */
-function progressPrinter(): (event: CohortEvent) => void {
-  const start = Date.now();
-  const tty = process.stderr.isTTY === true;
-  let lastKey = '';
-  let open = false;
-  const line = (text: string) => {
-    if (open) process.stderr.write('\n');
-    open = false;
-    process.stderr.write(`${text}\n`);
-  };
-  return (event) => {
-    const elapsed = (Date.now() - start) / 1000;
-    const overall = `overall ${(100 * event.overall).toFixed(1)}%${event.overall > 0 && event.overall < 1 ? ` ETA ${formatDuration((elapsed / event.overall) * (1 - event.overall))}` : ''}`;
-    if (event.kind === 'slide') {
-      const head = `[${event.index + 1}/${event.total}] ${event.name}`;
-      if (event.status === 'running') line(`${head}: started`);
-      else if (event.status === 'skipped') line(`${head}: skipped (finished earlier; slide, model and settings unchanged) | ${overall}`);
-      else if (event.status === 'done') line(`${head}: done in ${formatDuration(event.seconds ?? 0)} | ${overall}`);
-      else line(`${head}: FAILED: ${event.error} | ${overall}`);
-      return;
-    }
-    const text = `  ${event.name}: ${event.stage} ${(100 * event.stageFraction).toFixed(0)}% | ${overall}`;
-    if (tty) {
-      process.stderr.write(`\r${text.padEnd(78)}`);
-      open = true;
-      return;
-    }
-    const key = `${event.index}:${event.stage}:${Math.floor(event.stageFraction * 10)}`;
-    if (key !== lastKey) process.stderr.write(`${text}\n`);
-    lastKey = key;
-  };
-}
 
 const SPEC = {
   name: 'segment',
@@ -104,7 +67,7 @@ export function segmentCommand(makeSegmenter: SegmenterFactory = networkSegmente
     process.stderr.write(`mmfd segment: ${slides.length} slide(s) -> ${out} (model ${segmenter.id})\n`);
     let outcomes: Awaited<ReturnType<typeof runCohort>>;
     try {
-      outcomes = await runCohort(slides, { out, segmenter, settings, onEvent: progressPrinter() });
+      outcomes = await runCohort(slides, { out, segmenter, settings, onEvent: cohortProgressPrinter() });
     } finally {
       segmenter.dispose?.();
     }

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { run } from '../../src/cli/synth-slide.js';
 import { LABEL_BITS, LABEL_CLASSES, labelPaths, writeSyntheticSlide } from '../../src/data/synth_slide.js';
 import { SlidePainter } from '../../src/data/synth_slide_paint.js';
-import { pyramidLevels } from '../../src/slides/tiff_writer.js';
+import { pyramidLevels } from '../../src/slides/pyramid.js';
 import { runCaptured } from '../helpers/cli.js';
 import { readTiffDirectories, tagValue } from '../helpers/tiff_directory.js';
 
