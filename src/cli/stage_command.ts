@@ -1,7 +1,6 @@
 // What `mmfd train` and `mmfd distill` share: arguments, the task check, train-or-test, the summary.
 import { parseArgs } from 'node:util';
-import { type ConfigTree, loadConfig } from '../config/index.js';
-import { str } from '../train/run_config.js';
+import { type Config, loadConfig } from '../config/index.js';
 import type { StageRun } from '../train/stage1.js';
 
 export interface Stage {
@@ -13,8 +12,8 @@ export interface Stage {
 }
 
 export interface StageTask {
-  train(cfg: ConfigTree, source: string): Promise<StageRun[]>;
-  test(cfg: ConfigTree, source: string): Promise<unknown>;
+  train(cfg: Config, source: string): Promise<StageRun[]>;
+  test(cfg: Config, source: string): Promise<unknown>;
 }
 
 export async function runStage(stage: Stage, args: string[]): Promise<number> {
@@ -36,7 +35,7 @@ export async function runStage(stage: Stage, args: string[]): Promise<number> {
     return 2;
   }
   const cfg = loadConfig(values.config);
-  const task = str(cfg, 'task');
+  const task = cfg.task;
   const run = stage.tasks[task];
   if (run === undefined) {
     const hint = task === stage.other.task ? ` (${stage.other.hint})` : '';

@@ -10,7 +10,7 @@ import { decodeRgb } from '../data/images.js';
 import { imageTensor, resizeBilinear } from '../data/sem_mask.js';
 import { buildStudent } from '../models/build.js';
 import * as torch from '../torch/index.js';
-import { loadNamedConfig, num } from '../train/run_config.js';
+import { loadNamedConfig } from '../train/run_config.js';
 import { loadStudentWeights } from '../train/stage2.js';
 import { writeComposite } from '../viz/composite.js';
 import { referenceStem, writeReferenceOverlay } from '../viz/overlay.js';
@@ -38,7 +38,7 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const cfg = loadConfig(values.config);
-  const cfgS = loadNamedConfig(cfg, 'network_s.cfg_file', values.config);
+  const cfgS = loadNamedConfig(cfg, 'network_s', values.config);
   const out = values.out;
   await writeFileAtomic(join(out, 'test_log', 'log.txt'), `# mmfd visualize ${values.config}\n${stringify(cfg)}`);
 
@@ -46,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
   loadStudentWeights(student, values.checkpoint);
   student.eval();
   const original = await decodeRgb(values.image);
-  const size = num(cfgS, 'img_size');
+  const size = cfgS.img_size;
   // The reference resizes to the network size without keeping the aspect ratio (resize_my).
   const image = torch.tidy(() => resizeBilinear(imageTensor(original), [size, size]));
   const logits = torch.no_grad(() => torch.tidy(() => student.forward(image.unsqueeze(0), 'test').masks.squeeze(0)));
