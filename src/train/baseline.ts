@@ -1,7 +1,7 @@
 // The student-only baseline: the reference's task `mobilesam` (spec §1.5, its only complete training
 // loop), run by `mmfd train --config configs/mobilesam-*.yaml`. TinyViT and its own semantic decoder
 // train on the segmentation losses alone, no teacher, in the shared loop (AdamW, warm-up + cosine,
-// `last`/`best`, resume) rather than the reference's epoch loop with its never-stopping EarlyStopping.
+// `last`/`best`, resume, early stopping that stops) rather than the reference's epoch loop with its never-stopping EarlyStopping.
 // It is the comparison distillation has to beat, and a student for slides when no teacher is trained.
 import type { Config } from '../config/index.js';
 import type { Summary } from '../eval/evaluator.js';
