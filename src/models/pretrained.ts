@@ -3,7 +3,7 @@
 // and file readers around them. Every function takes the target's state dict (or any key -> shape map),
 // so it works for any model size; what it returns is meant for `module.load_state_dict(sd, false)` (or
 // a strict load of the merged state dict). Entries copied as they are are the source's own tensors.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 

@@ -56,4 +56,3 @@ export function readClipVisionConfig(dirOrFile: string): ClipVisionConfig {
   }
   return out;
 }
-
