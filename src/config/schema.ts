@@ -9,7 +9,7 @@ const must = (what: string) => ({ error: `must be ${what}` });
 /** A finite number in a range ('> 0', '>= 0', or none); NaN and Infinity fail with the same message. */
 function real(o: { gt?: number; ge?: number; le?: number } = {}) {
   const bounds = [o.gt !== undefined && `> ${o.gt}`, o.ge !== undefined && `>= ${o.ge}`, o.le !== undefined && `<= ${o.le}`];
-  const e = must(['a finite number', ...bounds.filter(Boolean)].join(' '));
+  const e = must(['a finite number', bounds.filter(Boolean).join(' and ')].filter(Boolean).join(' '));
   let s = z.number(e);
   if (o.gt !== undefined) s = s.gt(o.gt, e);
   if (o.ge !== undefined) s = s.gte(o.ge, e);
@@ -30,7 +30,7 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, must(`one of ${values.map((v) => `'${v}'`).join(', ')}`));
 
 /** yacs runs values through literal_eval, so `gpus: (0,)` is a tuple; such strings are read as lists. */
-export function tupleLiteral(v: unknown): unknown {
+function tupleLiteral(v: unknown): unknown {
   if (typeof v !== 'string') return v;
   const m = /^\s*[([]\s*(.*?)\s*,?\s*[)\]]\s*$/.exec(v);
   if (!m) return v;

@@ -107,7 +107,7 @@ test('values out of range are errors before anything runs; NaN and infinities ar
   assert.equal(message('train: {max_iterations: 0}'), "x.yaml: 'train.max_iterations' must be an integer >= 1, got 0");
   assert.equal(message('img_size: -128'), "x.yaml: 'img_size' must be an integer >= 1 and <= 4096, got -128");
   assert.equal(message('img_size: 1e6'), "x.yaml: 'img_size' must be an integer >= 1 and <= 4096, got 1000000");
-  assert.equal(message('fewshot_perc_list: [0]'), "x.yaml: 'fewshot_perc_list[0]' must be a finite number > 0 <= 100, got 0");
+  assert.equal(message('fewshot_perc_list: [0]'), "x.yaml: 'fewshot_perc_list[0]' must be a finite number > 0 and <= 100, got 0");
   assert.equal(
     message('train: {warmup_period: 50, max_iterations: 20}'),
     "x.yaml: 'train.warmup_period' must not exceed 'train.max_iterations' (20), got 50",
