@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { type ConfigTree, DEFAULTS } from '../src/config/defaults.js';
+import { defaultConfig } from '../src/config/index.js';
 import { buildAugmentations } from '../src/data/augment.js';
 import { DecodePool } from '../src/data/decode_pool.js';
 import { DataLoader } from '../src/data/loader.js';
@@ -32,7 +32,7 @@ async function dataset(): Promise<{ ds: PmftDataset; samples: SampleFiles[] }> {
 
 /** Images per second over EPOCHS epochs after one warm-up epoch; the consumer only releases the batch. */
 async function loaderRate(ds: PmftDataset, samples: SampleFiles[], augment: boolean, workers: number): Promise<number> {
-  const augmentations = augment ? buildAugmentations((DEFAULTS.train as ConfigTree).augment as ConfigTree, 'train.augment') : [];
+  const augmentations = augment ? buildAugmentations(defaultConfig().train.augment) : [];
   const loader = new DataLoader(ds, samples, { batchSize: BATCH, size: [SIZE, SIZE], augmentations, shuffle: true, seed: 1234, workers });
   const run = async (epoch: number) => {
     for await (const b of loader.epoch(epoch)) torch.dispose([b.image, b.sem_mask]);

@@ -1,6 +1,5 @@
 // What `mmfd train` and `mmfd distill` share: arguments, the task check, train-or-test, the summary.
-import { type ConfigTree, loadConfig } from '../config/index.js';
-import { str } from '../train/run_config.js';
+import { type Config, loadConfig } from '../config/index.js';
 import type { StageRun } from '../train/stage1.js';
 import { command } from './args.js';
 
@@ -13,8 +12,8 @@ export interface Stage {
 }
 
 export interface StageTask {
-  train(cfg: ConfigTree, source: string): Promise<StageRun[]>;
-  test(cfg: ConfigTree, source: string): Promise<unknown>;
+  train(cfg: Config, source: string): Promise<StageRun[]>;
+  test(cfg: Config, source: string): Promise<unknown>;
 }
 
 /** The `mmfd train` / `mmfd distill` command for `stage`. */
@@ -30,7 +29,7 @@ export function stageCommand(stage: Stage) {
     async (args) => {
       const values = { config: args.required('config'), test: args.flag('test') };
       const cfg = loadConfig(values.config);
-      const task = str(cfg, 'task');
+      const task = cfg.task;
       const run = stage.tasks[task];
       if (run === undefined) {
         const hint = task === stage.other.task ? ` (${stage.other.hint})` : '';

@@ -53,7 +53,7 @@ export const { spec, run } = command(
     };
     const override = args.number('mpp', { above: 0 });
     const cfg = loadConfig(values.config);
-    const cfgS = loadNamedConfig(cfg, 'network_s.cfg_file', values.config);
+    const cfgS = loadNamedConfig(cfg, 'network_s', values.config);
     const out = values.out;
     const original = await decodeRgb(values.image);
     const mpp = resolveSlideMpp(values.image, await resolutionOf(values.image), override);

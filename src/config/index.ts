@@ -1,2 +1,3 @@
-export { AUGMENTATIONS, type ConfigTree, type ConfigValue, DEFAULTS } from './defaults.js';
-export { ConfigError, get, loadConfig, nearest, parseConfig } from './load.js';
+export { inertSettings } from './inert.js';
+export { ConfigError, defaultConfig, loadConfig, nearest, parseConfig, validateConfig } from './load.js';
+export { type AugmentationName, type AugmentBlock, type Config, ConfigSchema } from './schema.js';

@@ -1,17 +1,13 @@
-// Loading a YAML config: the reference's files load unchanged; every key is checked against the
-// known tree (defaults.ts), so a typo is an error naming the key and the nearest valid one.
+// Loading a YAML config: the reference's files load unchanged; the schema (schema.ts) checks every key, type
+// and range, so a typo is an error naming the key and the nearest valid one, and a bad value one naming the
+// key, what it must be and what it is.
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { AUGMENTATIONS, type ConfigTree, type ConfigValue, DEFAULTS } from './defaults.js';
-
-/** `augment` blocks are replaced, not merged: the YAML lists which augmentations run and in what order. */
-const REPLACED = new Set(['train.augment', 'val.augment', 'test.augment']);
+import type { z } from 'zod';
+import { inertSettings } from './inert.js';
+import { type Config, ConfigSchema } from './schema.js';
 
 export class ConfigError extends Error {}
-
-function isTree(v: unknown): v is ConfigTree {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
@@ -36,85 +32,85 @@ export function nearest(key: string, candidates: string[]): string | undefined {
   return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 
-/** yacs runs values through literal_eval, so `gpus: (0,)` is a tuple; read such strings as lists. */
-function tupleLiteral(v: string): ConfigValue[] | undefined {
-  const m = /^\s*[([]\s*(.*?)\s*,?\s*[)\]]\s*$/.exec(v);
-  if (!m) return undefined;
-  if (m[1] === '') return [];
-  return (m[1] as string).split(',').map((s) => {
-    const t = s.trim().replace(/^['"]|['"]$/g, '');
-    return t !== '' && Number.isFinite(Number(t)) ? Number(t) : t;
-  });
+const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A value as the message shows it: NaN and infinities by name (YAML's .nan / .inf), others as JSON. */
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  const text = JSON.stringify(v, (_, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x));
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-function typeName(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'list' : isTree(v) ? 'mapping' : typeof v;
+const dotted = (path: readonly PropertyKey[]): string =>
+  path.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i > 0 ? '.' : ''}${String(k)}`)).join('');
+
+/** The keys the schema knows at a path of nested sections. */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  const unwrap = (s: unknown): { shape?: Record<string, unknown> } | undefined => {
+    let cur = s as { shape?: Record<string, unknown>; _zod?: { def: { innerType?: unknown; in?: unknown } } } | undefined;
+    while (cur && !cur.shape && (cur._zod?.def.innerType ?? cur._zod?.def.in))
+      cur = (cur._zod?.def.innerType ?? cur._zod?.def.in) as typeof cur;
+    return cur;
+  };
+  let s = unwrap(ConfigSchema);
+  for (const k of path) s = unwrap(s?.shape?.[String(k)]);
+  return Object.keys(s?.shape ?? {});
 }
 
-function checkValue(file: string, path: string, def: ConfigValue, value: ConfigValue): ConfigValue {
-  if (def === null || value === null) return value;
-  if (Array.isArray(def)) {
-    if (Array.isArray(value)) return value;
-    if (typeof value === 'string') {
-      const list = tupleLiteral(value);
-      if (list) return list;
-    }
-  } else if (typeof def === 'number') {
-    if (typeof value === 'number') return value;
-    if (value === 'none') return value; // the reference's fallback marker (e.g. fuse_depth: 'none')
-  } else if (typeof def === 'string') {
-    if (typeof value === 'string') return value;
-  } else if (typeof def === 'boolean') {
-    if (typeof value === 'boolean') return value;
-    if (value === 0 || value === 1) return value === 1;
-  } else if (isTree(def) && isTree(value)) {
-    return value;
+function describe(file: string, iss: z.core.$ZodIssue): string[] {
+  if (iss.code === 'unrecognized_keys') {
+    const candidates = (iss as { candidates?: string[] }).candidates ?? keysAt(iss.path);
+    const at = (k: string) => dotted([...iss.path, k]);
+    return iss.keys.map((k) => {
+      const hint = nearest(k, candidates);
+      return `${file}: unknown key '${at(k)}'${hint ? ` (did you mean '${at(hint)}'?)` : ''}`;
+    });
   }
-  throw new ConfigError(`${file}: '${path}' must be a ${typeName(def)} (like ${JSON.stringify(def)}), got ${JSON.stringify(value)}`);
+  return [`${file}: '${dotted(iss.path)}' ${iss.message}, got ${show(iss.input)}`];
 }
 
-function merge(file: string, base: ConfigTree, over: ConfigTree, prefix: string, known: ConfigTree): ConfigTree {
-  const out: ConfigTree = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const path = prefix ? `${prefix}.${k}` : k;
-    if (!(k in known)) {
-      const hint = nearest(k, Object.keys(known));
-      throw new ConfigError(`${file}: unknown key '${path}'${hint ? ` (did you mean '${prefix ? `${prefix}.` : ''}${hint}'?)` : ''}`);
-    }
-    const def = known[k] as ConfigValue;
-    const checked = checkValue(file, path, def, v);
-    if (REPLACED.has(path)) out[k] = merge(file, {}, checked as ConfigTree, path, AUGMENTATIONS);
-    else if (isTree(def) && isTree(checked)) out[k] = merge(file, (base[k] as ConfigTree) ?? {}, checked, path, def);
-    else out[k] = checked;
-  }
-  return out;
+/** `doc` parsed by `schema`, or a ConfigError naming `file` and every problem: key, what it must be, what it is. */
+export function checked<S extends z.ZodType>(schema: S, doc: unknown, file: string): z.output<S> {
+  const r = schema.safeParse(doc, { reportInput: true });
+  if (r.success) return r.data;
+  throw new ConfigError(r.error.issues.flatMap((iss) => describe(file, iss)).join('\n'));
 }
 
-/** Parses YAML text and merges it onto the defaults (or onto `base`), validating every key. */
-export function parseConfig(text: string, file = '<config>', base: ConfigTree = DEFAULTS): ConfigTree {
+/** Validates a parsed document against the schema: the typed config, or a ConfigError listing every problem. */
+export function validateConfig(doc: unknown, file = '<config>'): Config {
+  if (doc === null || doc === undefined) doc = {};
+  if (!isMapping(doc))
+    throw new ConfigError(`${file}: the top level must be a mapping of keys, got a ${Array.isArray(doc) ? 'list' : typeof doc}`);
+  return checked(ConfigSchema, doc, file);
+}
+
+/** Parses YAML text and validates it; keys it leaves out take their defaults. */
+export function parseConfig(text: string, file = '<config>'): Config {
   let doc: unknown;
   try {
     doc = parse(text);
   } catch (err) {
     throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message}`);
   }
-  if (doc === null || doc === undefined) return structuredClone(base);
-  if (!isTree(doc)) throw new ConfigError(`${file}: the top level must be a mapping of keys, got a ${typeName(doc)}`);
-  return merge(file, structuredClone(base), doc as ConfigTree, '', DEFAULTS);
+  return validateConfig(doc, file);
 }
 
-/** Reads and validates a YAML config file. */
-export function loadConfig(file: string): ConfigTree {
+/** The defaults of every key (a config file with nothing in it). */
+export const defaultConfig = (): Config => validateConfig({});
+
+/** Files whose inert settings were already noted on stderr by this process. */
+const noted = new Set<string>();
+
+/**
+ * Reads and validates a YAML config file. Each key it sets that mmfd accepts but does not act on is noted, with
+ * the reason: to `note`, else on stderr once per file and process.
+ */
+export function loadConfig(file: string, note?: (line: string) => void): Config {
   if (!existsSync(file)) throw new ConfigError(`${file}: config file not found`);
-  return parseConfig(readFileSync(file, 'utf8'), file);
-}
-
-/** The value at a dotted path, e.g. get(cfg, 'component.fuse_depth'). */
-export function get(cfg: ConfigTree, path: string): ConfigValue {
-  let v: ConfigValue = cfg;
-  for (const k of path.split('.')) {
-    if (!isTree(v) || !(k in v)) throw new ConfigError(`config has no '${path}'`);
-    v = v[k] as ConfigValue;
-  }
-  return v;
+  const cfg = parseConfig(readFileSync(file, 'utf8'), file);
+  if (note === undefined && noted.has(file)) return cfg;
+  if (note === undefined) noted.add(file);
+  for (const line of inertSettings(cfg)) (note ?? ((l: string) => process.stderr.write(`${l}\n`)))(`${file}: ${line}`);
+  return cfg;
 }

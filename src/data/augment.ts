@@ -2,7 +2,7 @@
 // one sample at the network size: image [3, H, W] in [0, 1] and soft mask [C, H, W]. Each sample
 // draws from its own stream rng(seed, epoch, index), so a run repeats exactly whatever the batch
 // order. Geometric steps move image and mask together; colour steps touch the image only.
-import { AUGMENTATIONS, type ConfigTree, type ConfigValue } from '../config/defaults.js';
+import type { AugmentationName, AugmentBlock } from '../config/index.js';
 import * as torch from '../torch/index.js';
 import { DataError } from './errors.js';
 import { mixSeed, Rng } from './rng.js';
@@ -168,74 +168,19 @@ export class BrightnessContrast implements Augmentation {
 
 // ---- building from a config block ---------------------------------------------------------------
 
-function option(opts: ConfigTree, key: string, where: string): ConfigValue {
-  if (!(key in opts)) throw new DataError(`${where}: missing option '${key}'`);
-  return opts[key] as ConfigValue;
-}
-function bool(opts: ConfigTree, key: string, where: string): boolean {
-  const v = option(opts, key, where);
-  if (typeof v !== 'boolean') throw new DataError(`${where}.${key}: must be true or false, got ${JSON.stringify(v)}`);
-  return v;
-}
-function num(opts: ConfigTree, key: string, where: string, min = Number.NEGATIVE_INFINITY): number {
-  const v = option(opts, key, where);
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min)
-    throw new DataError(`${where}.${key}: must be a number >= ${min}, got ${JSON.stringify(v)}`);
-  return v;
-}
-/** A [lo, hi] range; a single number n means [n, n] for sizes. */
-function pair(opts: ConfigTree, key: string, where: string): [number, number] {
-  const v = option(opts, key, where);
-  const p = typeof v === 'number' ? [v, v] : v;
-  if (
-    !Array.isArray(p) ||
-    p.length !== 2 ||
-    !p.every((x) => typeof x === 'number' && Number.isFinite(x)) ||
-    (p[0] as number) > (p[1] as number)
-  ) {
-    throw new DataError(`${where}.${key}: must be [low, high] with low <= high, got ${JSON.stringify(v)}`);
-  }
-  return [p[0] as number, p[1] as number];
-}
+/** How each augmentation a config may list is built from its validated options. */
+const BUILDERS: { [K in AugmentationName]-?: (o: NonNullable<AugmentBlock[K]>) => Augmentation } = {
+  HEBDecompose: (o) => new HEBDecompose(o.use),
+  Flip: (o) => new Flip(o.h, o.v),
+  Affine: (o) => new Affine(o.scale, o.translate, o.rotate, o.shear, o.p),
+  Resize: (o) => new Resize(o.size),
+  HEDJitter: (o) => new HEDJitter(o.use, o.alpha, o.beta),
+  BrightnessContrast: (o) => new BrightnessContrast(o.use, o.brightness, o.contrast),
+};
 
-function build(name: string, o: ConfigTree, where: string): Augmentation {
-  switch (name) {
-    case 'HEBDecompose':
-      return new HEBDecompose(bool(o, 'use', where));
-    case 'Flip':
-      return new Flip(bool(o, 'h', where), bool(o, 'v', where));
-    case 'Affine':
-      return new Affine(
-        pair(o, 'scale', where),
-        pair(o, 'translate', where),
-        pair(o, 'rotate', where),
-        pair(o, 'shear', where),
-        num(o, 'p', where, 0),
-      );
-    case 'Resize': {
-      const size = pair(o, 'size', where);
-      if (!size.every((d) => Number.isInteger(d) && d > 0))
-        throw new DataError(`${where}.size: must be positive integers, got ${JSON.stringify(size)}`);
-      return new Resize(size);
-    }
-    case 'HEDJitter':
-      return new HEDJitter(bool(o, 'use', where), num(o, 'alpha', where, 0), num(o, 'beta', where, 0));
-    case 'BrightnessContrast':
-      return new BrightnessContrast(bool(o, 'use', where), num(o, 'brightness', where, 0), num(o, 'contrast', where, 0));
-    default:
-      throw new DataError(`${where}: listed in AUGMENTATIONS but not implemented`);
-  }
-}
-
-/** The augmentations of a config block (e.g. cfg.train.augment), in order, missing options taken from AUGMENTATIONS. */
-export function buildAugmentations(block: ConfigTree, where = 'augment'): Augmentation[] {
-  return Object.entries(block).map(([name, opts]) => {
-    const defaults = AUGMENTATIONS[name] as ConfigTree | undefined;
-    const here = `${where}.${name}`;
-    if (defaults === undefined) throw new DataError(`${here}: unknown augmentation (known: ${Object.keys(AUGMENTATIONS).join(', ')})`);
-    if (opts !== null && (typeof opts !== 'object' || Array.isArray(opts))) throw new DataError(`${here}: options must be a mapping`);
-    return build(name, { ...defaults, ...(opts ?? {}) }, here);
-  });
+/** The augmentations of a validated config block (e.g. cfg.train.augment), in its order. */
+export function buildAugmentations(block: AugmentBlock): Augmentation[] {
+  return Object.entries(block).map(([name, o]) => (BUILDERS[name as AugmentationName] as (o: unknown) => Augmentation)(o));
 }
 
 /** Keeps the augmentation streams apart from the shuffle and few-shot streams of the same seed. */

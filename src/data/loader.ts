@@ -3,7 +3,7 @@
 // then on the main thread the resize to the network size, the four final channels and the
 // augmentations. The epoch order is a seeded shuffle (or the split order), so a seed fixes it.
 import { availableParallelism } from 'node:os';
-import type { ConfigTree } from '../config/defaults.js';
+import type { Config } from '../config/index.js';
 import * as torch from '../torch/index.js';
 import { type Augmentation, augment, buildAugmentations, sampleRng } from './augment.js';
 import { lookupDataset } from './catalog.js';
@@ -146,28 +146,27 @@ export type Stage = 'train' | 'val' | 'test';
  * train.num_workers decode workers (at most one per core).
  */
 export function loaderFromConfig(
-  cfg: ConfigTree,
+  cfg: Config,
   stage: Stage,
   perc: number,
   extra: Partial<LoaderOptions> & { catalog?: string } = {},
 ): DataLoader {
   const { catalog, ...options } = extra;
-  const section = cfg[stage] as ConfigTree;
-  const entry = lookupDataset(String(section.dataset), catalog);
+  const section = cfg[stage];
+  const entry = lookupDataset(section.dataset, catalog);
   const dataset = PmftDataset.open(entry.root);
-  const seed = Number(cfg.seed);
+  const seed = cfg.seed;
   const file = ensureFewshotSplits(dataset, entry.split, [perc], seed).get(perc) as string;
   const samples = dataset.readSplit(file, stage === 'train' ? 'train' : 'val');
-  const size = Number(cfg.img_size);
-  const augmentBlock = (cfg[stage === 'test' ? 'val' : stage] as ConfigTree).augment as ConfigTree;
+  const size = cfg.img_size;
   return new DataLoader(dataset, samples, {
-    batchSize: Number(section.batch_size),
+    batchSize: section.batch_size,
     size: [size, size],
-    augmentations: buildAugmentations(augmentBlock, `${stage === 'test' ? 'val' : stage}.augment`),
+    augmentations: buildAugmentations(cfg[stage === 'test' ? 'val' : stage].augment),
     shuffle: stage === 'train',
     seed,
     // The reference's num_workers (8 for every loader), capped at the cores.
-    workers: Math.max(1, Math.min(Number((cfg.train as ConfigTree).num_workers), availableParallelism())),
+    workers: Math.max(1, Math.min(cfg.train.num_workers, availableParallelism())),
     ...options,
   });
 }

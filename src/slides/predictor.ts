@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ConfigTree, get, loadConfig, parseConfig } from '../config/index.js';
+import { type Config, loadConfig, validateConfig } from '../config/index.js';
 import { FINAL_CLASSES } from '../data/classes.js';
 import { buildStudent, buildTeacher } from '../models/build.js';
 import { adaptStudent } from '../models/pretrained.js';
@@ -129,10 +129,11 @@ function roleOf(meta: Record<string, unknown>, path: string): Role {
   );
 }
 
-function configFor(role: Role, choice: ModelChoice, meta: Record<string, unknown>, where: string): ConfigTree {
+function configFor(role: Role, choice: ModelChoice, meta: Record<string, unknown>, where: string): Config {
   if (choice.config !== undefined) return loadConfig(choice.config);
-  if (meta.config !== null && typeof meta.config === 'object') return parseConfig(JSON.stringify(meta.config), `${where} (meta.config)`);
-  return loadConfig(join(configsDir(), DEFAULT_CONFIGS[role]));
+  if (meta.config !== null && typeof meta.config === 'object') return validateConfig(meta.config, `${where} (meta.config)`);
+  // mmfd's own choice of file: its compatibility-only keys are not the user's to hear about.
+  return loadConfig(join(configsDir(), DEFAULT_CONFIGS[role]), () => {});
 }
 
 /**
@@ -146,7 +147,7 @@ export function loadPredictor(choice: ModelChoice = {}): Predictor {
   const named = model === 'student' || model === 'teacher';
   let weights = named ? choice.weights : model;
   if (weights === undefined && model === 'student' && choice.randomSeed === undefined) {
-    const ckpt = String(get(configFor('student', choice, {}, 'student'), 'ckpt'));
+    const { ckpt } = configFor('student', choice, {}, 'student');
     if (ckpt !== 'none' && ckpt !== '') weights = ckpt;
   }
   if (weights === undefined && choice.randomSeed === undefined) {

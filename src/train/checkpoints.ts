@@ -6,7 +6,7 @@
 // ~900 MB. Files go through torch.io.save_checkpoint, so a save is atomic.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigTree } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import * as torch from '../torch/index.js';
 import type { SchedulerState } from '../torch/optim/index.js';
 
@@ -17,11 +17,13 @@ export const BEST = 'best';
 /** What a checkpoint's JSON `meta` holds besides the optimizer. */
 export interface TrainingMeta {
   /** The resolved config of the run. */
-  config: ConfigTree;
+  config: Config;
   /** Iterations done. */
   iteration: number;
   /** The best validation mIoU so far (null before the first validation). */
   best_miou: number | null;
+  /** Validations since the best one (early stopping; absent in checkpoints of older versions). */
+  stale_validations?: number;
   /** µm per pixel of the network input (the config's input_mpp). */
   input_mpp: number;
   /** The scheduler's state (checkpoints that can resume training). */

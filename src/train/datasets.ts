@@ -3,11 +3,10 @@
 // checkout with no download. Any other dataset must already be on disk (the loader says what is missing).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigTree } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { lookupDataset } from '../data/catalog.js';
 import { type SyntheticDatasetOptions, writeSyntheticDataset } from '../data/synth/dataset.js';
 import { Progress } from '../progress.js';
-import { percentages } from './run_config.js';
 
 /** Built-in synthetic datasets by catalog name: what `mmfd synth` would be asked for. */
 type BuiltinSpec = Required<Pick<SyntheticDatasetOptions, 'count' | 'seed' | 'size' | 'mpp' | 'source'>>;
@@ -26,8 +25,8 @@ export const BUILTIN_SYNTHETIC: Readonly<Record<string, BuiltinSpec>> = {
 const STAGES = ['train', 'val', 'test'] as const;
 
 /** Generates every built-in synthetic dataset the config names and that is not on disk yet. */
-export async function ensureBuiltinDatasets(cfg: ConfigTree, catalog?: string): Promise<void> {
-  for (const name of new Set(STAGES.map((s) => String((cfg[s] as ConfigTree).dataset)))) await ensureBuiltinDataset(name, catalog);
+export async function ensureBuiltinDatasets(cfg: Config, catalog?: string): Promise<void> {
+  for (const name of new Set(STAGES.map((s) => cfg[s].dataset))) await ensureBuiltinDataset(name, catalog);
 }
 
 /** Generates the built-in synthetic dataset `name` where the catalog puts it, unless it is on disk (or not built in). */
@@ -50,9 +49,9 @@ export async function ensureBuiltinDataset(name: string, catalog?: string): Prom
  * Runs `one` for each percentage of the config's fewshot_perc_list, in order, once the built-in datasets
  * it names exist: the outer loop of every stage's training and testing.
  */
-export async function forEachPercentage<T>(cfg: ConfigTree, one: (perc: number) => Promise<T>): Promise<T[]> {
+export async function forEachPercentage<T>(cfg: Config, one: (perc: number) => Promise<T>): Promise<T[]> {
   await ensureBuiltinDatasets(cfg);
   const out: T[] = [];
-  for (const perc of percentages(cfg)) out.push(await one(perc));
+  for (const perc of cfg.fewshot_perc_list) out.push(await one(perc));
   return out;
 }

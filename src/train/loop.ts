@@ -1,6 +1,7 @@
 // The iteration loop both stages share (spec §5.4; the reference's trainer is missing, §1.7): AdamW
-// on the trainable parameters, linear warm-up then cosine annealing, a validation every eval_iter
-// and a checkpoint every save_iter, keeping `last` (resumable) and `best` (by validation mIoU).
+// on the trainable parameters (or the optimizer the config names), linear warm-up then cosine annealing
+// (or steps), a validation every eval_iter and a checkpoint every save_iter, keeping `last` (resumable)
+// and `best` (by validation mIoU), stopping early after earlystop.patience validations without a better one.
 //
 // Reproducible by construction, so a run killed at any moment and resumed ends with the same
 // weights as one never stopped: iteration i always trains on batch i mod L of epoch floor(i / L) of
@@ -8,7 +9,7 @@
 // moments, the scheduler's iteration and the best mIoU so far.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigTree } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { type Batch, type DataLoader, loaderFromConfig } from '../data/loader.js';
 import { iouScores, probabilities } from '../eval/metrics.js';
 import { formatDuration, Progress } from '../progress.js';
@@ -23,7 +24,6 @@ import {
   saveTrainingCheckpoint,
   type TrainingMeta,
 } from './checkpoints.js';
-import { bool, int, num } from './run_config.js';
 import { CURVES_FILE, LOG_FILE, RunLog, writeTrainingCurves } from './run_log.js';
 
 type Tensor = torch.Tensor;
@@ -36,7 +36,7 @@ export interface LossTerms {
 
 export interface TrainingRun {
   /** The resolved config of this run. */
-  cfg: ConfigTree;
+  cfg: Config;
   /** The run folder (checkpoints, log, curves). */
   dir: string;
   /** Names the run in progress lines and plots. */
@@ -70,21 +70,37 @@ export interface TrainingResult {
   seconds: number;
 }
 
-/** AdamW over `params` with train.base_lr and train.weight_decay (the reference's built-in 5e-4). */
-export function trainingOptimizer(cfg: ConfigTree, params: readonly torch.nn.Parameter[]): torch.optim.AdamW {
+/**
+ * The optimizer over `params`, with train.base_lr and train.weight_decay (the reference's built-in 5e-4):
+ * AdamW when train.AdamW (as the reference's YAMLs say), else train.optim: 'adam' (the decay as an L2 term),
+ * 'adamw', or 'sgd' (momentum 0.9).
+ */
+export function trainingOptimizer(cfg: Config, params: readonly torch.nn.Parameter[]): torch.optim.Optimizer {
   if (params.length === 0) throw new Error('training: the model has no trainable parameter');
-  return new torch.optim.AdamW(params, { lr: num(cfg, 'train.base_lr'), weight_decay: num(cfg, 'train.weight_decay') });
+  const { base_lr: lr, weight_decay } = cfg.train;
+  switch (cfg.train.AdamW ? 'adamw' : cfg.train.optim) {
+    case 'adam':
+      return new torch.optim.Adam(params, { lr, weight_decay });
+    case 'sgd':
+      return new torch.optim.SGD(params, { lr, weight_decay, momentum: 0.9 });
+    default:
+      return new torch.optim.AdamW(params, { lr, weight_decay });
+  }
 }
 
 /**
- * WarmupCosine to train.max_iterations, warming up for train.warmup_period iterations when
- * train.warup is set (the reference's spelling; the built-in train.warmup is another, unused key).
+ * The lr schedule to train.max_iterations, warming up linearly for train.warmup_period iterations when
+ * train.warup is set (the reference's spelling; the built-in train.warmup is another, unused key), then by
+ * train.scheduler.type: 'cosanneal' (cosine to 0 at max_iterations) or 'multistep' (times train.gamma at each
+ * of train.milestones, counted in iterations).
  */
-export function trainingSchedule(cfg: ConfigTree, optimizer: torch.optim.AdamW): torch.optim.WarmupCosine {
-  const max_iters = int(cfg, 'train.max_iterations', 1);
-  const warmup_iters = bool(cfg, 'train.warup') ? int(cfg, 'train.warmup_period') : 0;
-  if (warmup_iters > max_iters) {
-    throw new Error(`config: 'train.warmup_period' (${warmup_iters}) must not exceed 'train.max_iterations' (${max_iters})`);
+export function trainingSchedule(cfg: Config, optimizer: torch.optim.Optimizer): torch.optim.LRScheduler {
+  const { max_iterations: max_iters, milestones, gamma } = cfg.train;
+  const warmup_iters = cfg.train.warup ? cfg.train.warmup_period : 0;
+  if (cfg.train.scheduler.type === 'multistep') {
+    return new torch.optim.LambdaLR(optimizer, (i) =>
+      i < warmup_iters ? (i + 1) / (warmup_iters + 1) : gamma ** milestones.filter((m) => m <= i).length,
+    );
   }
   return new torch.optim.WarmupCosine(optimizer, { warmup_iters, max_iters });
 }
@@ -151,18 +167,19 @@ export async function validationMiou(run: Pick<TrainingRun, 'model' | 'val' | 'd
 const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 /** Restores `last` when resuming (resume: true and it exists); otherwise clears an earlier run's files and prepares the model. */
-async function startState(run: TrainingRun, optimizer: torch.optim.AdamW, schedule: torch.optim.WarmupCosine) {
+async function startState(run: TrainingRun, optimizer: torch.optim.Optimizer, schedule: torch.optim.LRScheduler) {
   const last = checkpointStem(run.dir, LAST);
   const logPath = join(run.dir, LOG_FILE);
-  if (bool(run.cfg, 'resume') && checkpointExists(last)) {
+  if (run.cfg.resume && checkpointExists(last)) {
     const meta = loadTrainingCheckpoint(last, run.model, { omitted: run.omitted, optimizer });
     if (meta.scheduler === undefined) throw new Error(`${last}.json: has no scheduler state, so training cannot resume from it`);
     schedule.load_state_dict(meta.scheduler);
-    return { start: meta.iteration, best: meta.best_miou, log: RunLog.resumed(logPath, meta.iteration) };
+    const stale = meta.stale_validations ?? 0;
+    return { start: meta.iteration, best: meta.best_miou, stale, log: RunLog.resumed(logPath, meta.iteration) };
   }
   for (const name of [LAST, BEST]) removeCheckpoint(checkpointStem(run.dir, name));
   await run.prepare?.(run.train);
-  return { start: 0, best: null as number | null, log: RunLog.fresh(logPath) };
+  return { start: 0, best: null as number | null, stale: 0, log: RunLog.fresh(logPath) };
 }
 
 /**
@@ -193,26 +210,26 @@ export async function train(run: TrainingRun): Promise<TrainingResult> {
   }
 }
 
-async function iterate(run: TrainingRun, optimizer: torch.optim.AdamW, schedule: torch.optim.WarmupCosine): Promise<TrainingResult> {
+async function iterate(run: TrainingRun, optimizer: torch.optim.Optimizer, schedule: torch.optim.LRScheduler): Promise<TrainingResult> {
   const { cfg } = run;
-  const maxIterations = int(cfg, 'train.max_iterations', 1);
-  const saveEvery = int(cfg, 'save_iter', 1);
-  const evalEvery = int(cfg, 'eval_iter', 1);
-  const skipEval = bool(cfg, 'skip_eval');
-  const seed = int(cfg, 'seed');
+  const maxIterations = cfg.train.max_iterations;
+  const { save_iter: saveEvery, eval_iter: evalEvery, skip_eval: skipEval, seed } = cfg;
+  const patience = cfg.earlystop.patience;
   mkdirSync(run.dir, { recursive: true });
   const state = await startState(run, optimizer, schedule);
-  let best = state.best;
+  let { best, stale } = state;
+  const stopped = () => patience > 0 && stale >= patience;
   const progress = new Progress(run.label, maxIterations, { start: state.start });
   const last = checkpointStem(run.dir, LAST);
-  if (state.start >= maxIterations) progress.note(`${run.label}: already trained (${last} is at iteration ${state.start})`);
+  if (state.start >= maxIterations || stopped()) progress.note(`${run.label}: already trained (${last} is at iteration ${state.start})`);
   else if (state.start > 0) progress.note(`${run.label}: resumed from ${last} at iteration ${state.start}`);
 
   const meta = (iteration: number, withSchedule: boolean): Omit<TrainingMeta, 'omitted_pretrained'> => ({
     config: cfg,
     iteration,
     best_miou: best,
-    input_mpp: run.input_mpp ?? num(cfg, 'input_mpp'),
+    stale_validations: stale,
+    input_mpp: run.input_mpp ?? cfg.input_mpp,
     ...(withSchedule ? { scheduler: schedule.state_dict() } : {}),
   });
 
@@ -220,8 +237,10 @@ async function iterate(run: TrainingRun, optimizer: torch.optim.AdamW, schedule:
   let trainSeconds = 0;
   let images = 0;
   let tick = performance.now();
+  let end = state.start;
   run.model.train();
-  for await (const { batch: raw, iteration } of batchesFrom(run.train, state.start, maxIterations)) {
+  const batches = stopped() ? [] : batchesFrom(run.train, state.start, maxIterations);
+  for await (const { batch: raw, iteration } of batches) {
     const batch = onDevice(raw, run.device);
     const lr = optimizer.param_groups[0]?.lr as number;
     torch.manual_seed(seed + iteration);
@@ -257,6 +276,7 @@ async function iterate(run: TrainingRun, optimizer: torch.optim.AdamW, schedule:
       const miou = mean(perClass);
       state.log.append({ kind: 'val', iteration: done, miou, miou_per_class: perClass, time: new Date().toISOString() });
       const improved = best === null || miou > best;
+      stale = improved ? 0 : stale + 1;
       if (improved) {
         best = miou;
         saveTrainingCheckpoint(checkpointStem(run.dir, BEST), run.model, { omitted: run.omitted, meta: meta(done, false) });
@@ -264,18 +284,20 @@ async function iterate(run: TrainingRun, optimizer: torch.optim.AdamW, schedule:
       const verdict = improved ? 'best so far, saved' : `best ${(best ?? miou).toFixed(4)}`;
       progress.note(`${run.label}: iteration ${done}: validation mIoU ${miou.toFixed(4)} (${verdict})`);
     }
-    if (done % saveEvery === 0 || done === maxIterations) {
+    end = done;
+    if (stopped()) progress.note(`${run.label}: stopping early: no better validation mIoU in ${stale} validations (earlystop.patience)`);
+    if (done % saveEvery === 0 || done === maxIterations || stopped()) {
       saveTrainingCheckpoint(last, run.model, { omitted: run.omitted, meta: meta(done, true), optimizer });
     }
+    if (stopped()) break;
     tick = performance.now();
   }
   progress.end();
   const seconds = (performance.now() - t0) / 1000;
-  if (state.start < maxIterations)
-    process.stderr.write(`${run.label}: ${maxIterations - state.start} iterations in ${formatDuration(seconds)}\n`);
+  if (end > state.start) process.stderr.write(`${run.label}: ${end - state.start} iterations in ${formatDuration(seconds)}\n`);
   await writeTrainingCurves(join(run.dir, LOG_FILE), join(run.dir, CURVES_FILE), run.label);
   return {
-    iteration: maxIterations,
+    iteration: stopped() ? end : maxIterations,
     resumed_from: state.start,
     best_miou: best,
     images_per_s: trainSeconds > 0 ? images / trainSeconds : 0,

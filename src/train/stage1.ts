@@ -2,7 +2,7 @@
 // general_process re-created, spec §1.2). For each P in fewshot_perc_list the run lives in
 // <out_dir>/<task>/<model>/fewshot_perc<P>/: config_perc<P>.yaml, the `last` and `best`
 // checkpoints, the training log and curves, then the test of `best`: eval_results.json, tables, pictures.
-import type { ConfigTree } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import type { Batch } from '../data/loader.js';
 import { loaderFromConfig } from '../data/loader.js';
 import type { Summary } from '../eval/evaluator.js';
@@ -22,7 +22,7 @@ import { initLogitsFromPriors } from './class_prior.js';
 import { forEachPercentage } from './datasets.js';
 import { type LossTerms, type TrainingResult, trainOnSplits } from './loop.js';
 import { segmentationLoss } from './losses.js';
-import { bool, int, resolvedConfig, runDir, segLossOptions, str, writeResolvedConfig } from './run_config.js';
+import { resolvedConfig, runDir, segLossOptions, writeResolvedConfig } from './run_config.js';
 import { testModel } from './test.js';
 
 type Tensor = torch.Tensor;
@@ -45,17 +45,17 @@ export interface TrainedTeacher {
  * The teacher as stage I trains it: built from the config (seeded), pretrained encoders loaded when
  * train.load_pretrained, LoRA per config, encoders frozen only when train.freeze_encoders.
  */
-export function buildTrainingTeacher(cfg: ConfigTree): TrainedTeacher {
-  torch.manual_seed(int(cfg, 'seed'));
-  const loadPretrained = bool(cfg, 'train.load_pretrained');
+export function buildTrainingTeacher(cfg: Config): TrainedTeacher {
+  torch.manual_seed(cfg.seed);
+  const loadPretrained = cfg.train.load_pretrained;
   const model = buildTeacher(cfg, { pretrained: loadPretrained });
   unfreezeEncodersUnlessFrozen(model, cfg);
   return { model, omitted: pretrainedFrozenKeys(model, loadPretrained) };
 }
 
 /** The LoRA wrapper freezes the encoders; with train.freeze_encoders false, stage I trains them whole. */
-export function unfreezeEncodersUnlessFrozen(model: LoRAMultiModelSeg, cfg: ConfigTree): void {
-  if (bool(cfg, 'train.freeze_encoders')) return;
+export function unfreezeEncodersUnlessFrozen(model: LoRAMultiModelSeg, cfg: Config): void {
+  if (cfg.train.freeze_encoders) return;
   const arch = model.sam.image_encoder;
   for (const name of arch.model_list) arch.encoder(name)?.requires_grad_(true);
 }
@@ -66,8 +66,8 @@ export function teacherLogits(model: LoRAMultiModelSeg, batch: Batch, mode: 'tra
 }
 
 /** Sums the segmentation losses (spec §6) over the levels trained: every level with loss.use_iter_loss, else the last. */
-export function levelsLoss(cfg: ConfigTree, logits: Tensor[], target: Tensor): LossTerms {
-  const trained = bool(cfg, 'loss.use_iter_loss') ? logits : logits.slice(-1);
+export function levelsLoss(cfg: Config, logits: Tensor[], target: Tensor): LossTerms {
+  const trained = cfg.loss.use_iter_loss ? logits : logits.slice(-1);
   const options = segLossOptions(cfg);
   const parts = trained.map((l) => segmentationLoss(l, target, options));
   const sum = (pick: (p: (typeof parts)[number]) => Tensor) => parts.map(pick).reduce((a, b) => a.add(b));
@@ -82,7 +82,7 @@ export function trainedCheckpoint(dir: string, what: string, howToTrain: string)
 
 /** The stage I teacher of percentage P, trained weights loaded from its run folder, frozen, in eval mode. */
 export function loadTrainedTeacher(
-  cfg: ConfigTree,
+  cfg: Config,
   perc: number,
   source: string,
 ): { model: LoRAMultiModelSeg; stem: string; meta: TrainingMeta } {
@@ -94,9 +94,9 @@ export function loadTrainedTeacher(
   return { model, stem, meta };
 }
 
-const label = (cfg: ConfigTree, perc: number) => `${str(cfg, 'model')} P${perc}`;
+const label = (cfg: Config, perc: number) => `${cfg.model} P${perc}`;
 
-async function testTeacherRun(cfg: ConfigTree, perc: number, source: string): Promise<Summary> {
+async function testTeacherRun(cfg: Config, perc: number, source: string): Promise<Summary> {
   const run = resolvedConfig(cfg, perc);
   const device = torch.best_device();
   const { model, meta } = loadTrainedTeacher(cfg, perc, source);
@@ -124,11 +124,11 @@ async function testTeacherRun(cfg: ConfigTree, perc: number, source: string): Pr
  * student-only baseline): the resolved config written, `build` seeded from it, moved to the training device.
  */
 export function trainOnLosses<M extends torch.nn.Module>(
-  cfg: ConfigTree,
+  cfg: Config,
   perc: number,
   o: {
     label: string;
-    build: (run: ConfigTree) => { model: M; trainable: torch.nn.Parameter[]; omitted: Set<string> };
+    build: (run: Config) => { model: M; trainable: torch.nn.Parameter[]; omitted: Set<string> };
     logits: (model: M, batch: Batch, mode: 'train' | 'test') => Tensor[];
   },
 ): Promise<TrainingResult> {
@@ -155,7 +155,7 @@ export function trainOnLosses<M extends torch.nn.Module>(
 }
 
 /** `mmfd train --config <teacher.yaml>`: trains (or resumes) and tests the teacher for every percentage. */
-export function trainTeacher(cfg: ConfigTree, source: string): Promise<StageRun[]> {
+export function trainTeacher(cfg: Config, source: string): Promise<StageRun[]> {
   return forEachPercentage(cfg, async (perc) => {
     const training = await trainOnLosses(cfg, perc, {
       label: `${label(cfg, perc)} teacher`,
@@ -170,6 +170,6 @@ export function trainTeacher(cfg: ConfigTree, source: string): Promise<StageRun[
 }
 
 /** `mmfd train --config <teacher.yaml> --test`: tests the trained teacher of every percentage. */
-export function testTeacher(cfg: ConfigTree, source: string): Promise<Summary[]> {
+export function testTeacher(cfg: Config, source: string): Promise<Summary[]> {
   return forEachPercentage(cfg, (perc) => testTeacherRun(cfg, perc, source));
 }

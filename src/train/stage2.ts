@@ -5,7 +5,7 @@
 // copied and frozen, and trains its encoder on
 //   loss = distill_mse_weight · MSE(student embedding, teacher X_f) + the segmentation losses of §6.
 import { existsSync } from 'node:fs';
-import type { ConfigTree } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import type { Batch } from '../data/loader.js';
 import { loaderFromConfig } from '../data/loader.js';
 import type { Summary } from '../eval/evaluator.js';
@@ -17,7 +17,7 @@ import * as torch from '../torch/index.js';
 import { checkpointId, loadTrainingCheckpoint, type TrainingMeta } from './checkpoints.js';
 import { forEachPercentage } from './datasets.js';
 import { type LossTerms, trainOnSplits } from './loop.js';
-import { bool, int, loadNamedConfig, num, percentages, resolvedConfig, runDir, str, writeResolvedConfig } from './run_config.js';
+import { loadNamedConfig, resolvedConfig, runDir, writeResolvedConfig } from './run_config.js';
 import { levelsLoss, loadTrainedTeacher, type StageRun, trainedCheckpoint } from './stage1.js';
 import { drawsAtRandom, TeacherEmbeddingCache } from './teacher_cache.js';
 import { testModel } from './test.js';
@@ -26,31 +26,32 @@ type Tensor = torch.Tensor;
 
 export interface DistillConfigs {
   /** The distillation config itself (data, schedule, losses, output folder). */
-  distill: ConfigTree;
-  teacher: ConfigTree;
-  student: ConfigTree;
+  distill: Config;
+  teacher: Config;
+  student: Config;
 }
 
 /** The distillation config with the teacher's and the student's (network_t / network_s.cfg_file). */
-export function distillConfigs(cfg: ConfigTree, source: string): DistillConfigs {
-  const teacher = loadNamedConfig(cfg, 'network_t.cfg_file', source);
-  const student = loadNamedConfig(cfg, 'network_s.cfg_file', source);
-  const size = num(cfg, 'img_size');
+export function distillConfigs(cfg: Config, source: string): DistillConfigs {
+  const teacher = loadNamedConfig(cfg, 'network_t', source);
+  const student = loadNamedConfig(cfg, 'network_s', source);
   for (const [key, other] of [
-    ['network_t.cfg_file', teacher],
-    ['network_s.cfg_file', student],
+    ['network_t', teacher],
+    ['network_s', student],
   ] as const) {
-    if (num(other, 'img_size') !== size) {
-      throw new Error(`${source}: img_size ${size} differs from the img_size ${num(other, 'img_size')} of ${key} (${str(cfg, key)})`);
+    if (other.img_size !== cfg.img_size) {
+      throw new Error(
+        `${source}: img_size ${cfg.img_size} differs from the img_size ${other.img_size} of ${key}.cfg_file (${cfg[key].cfg_file})`,
+      );
     }
   }
   return { distill: cfg, teacher, student };
 }
 
 /** The student built from its config (seeded), with MobileSAM / student weights when train.load_pretrained. */
-export function buildSeededStudent(cfgS: ConfigTree, seed: number): Student {
+export function buildSeededStudent(cfgS: Config, seed: number): Student {
   torch.manual_seed(seed);
-  return buildStudent(cfgS, { pretrained: bool(cfgS, 'train.load_pretrained') });
+  return buildStudent(cfgS, { pretrained: cfgS.train.load_pretrained });
 }
 
 /** Copies the teacher's semantic decoder into the student and freezes it (spec §5.2, the paper's figure). */
@@ -90,10 +91,10 @@ export function loadStudentWeights(student: Student, path: string): TrainingMeta
   return undefined;
 }
 
-const label = (cfg: ConfigTree, perc: number) => `${str(cfg, 'model')} P${perc} student`;
+const label = (cfg: Config, perc: number) => `${cfg.model} P${perc} student`;
 
 /** The distillation loss of one batch; the teacher's embedding from `teacherX`. */
-function distillLoss(cfg: ConfigTree, student: Student, batch: Batch, teacherX: Tensor): LossTerms {
+function distillLoss(cfg: Config, student: Student, batch: Batch, teacherX: Tensor): LossTerms {
   const out = student.forward(batch.image, 'train');
   const xs = out.image_embedding;
   if (xs.shape.join() !== teacherX.shape.join()) {
@@ -102,16 +103,16 @@ function distillLoss(cfg: ConfigTree, student: Student, batch: Batch, teacherX: 
         "arch.DECODER.TRANSFORMER_DIM and the embedding grid (the teacher's MED_SAM_VIT.PATCH_SIZE, the student's TINYVIT.MERGE_STRIDES) must match between network_t and network_s",
     );
   }
-  const mse = xs.sub(teacherX).square().mean().mul(num(cfg, 'loss.distill_mse_weight'));
+  const mse = xs.sub(teacherX).square().mean().mul(cfg.loss.distill_mse_weight);
   const seg = levelsLoss(cfg, out.high_res_logits, batch.sem_mask);
   return { total: mse.add(seg.total), terms: { distill: mse, ...seg.terms } };
 }
 
 export interface TrainedStudentTest {
   /** The config the student's network is built from. */
-  arch: ConfigTree;
+  arch: Config;
   /** The resolved run config (its folder, test split, seed). */
-  run: ConfigTree;
+  run: Config;
   perc: number;
   label: string;
   /** The command that trains it, for the error when it is not trained yet. */
@@ -122,7 +123,7 @@ export interface TrainedStudentTest {
 export async function testTrainedStudent(t: TrainedStudentTest): Promise<Summary> {
   const dir = runDir(t.run, t.perc);
   const device = torch.best_device();
-  const student = buildSeededStudent(t.arch, int(t.run, 'seed'));
+  const student = buildSeededStudent(t.arch, t.run.seed);
   const meta = loadStudentWeights(student, trainedCheckpoint(dir, 'student', t.howToTrain));
   if (device !== 'cpu') student.to(device);
   const loader = loaderFromConfig(t.run, 'test', t.perc);
@@ -149,29 +150,29 @@ const testStudentRun = (configs: DistillConfigs, perc: number, source: string): 
 };
 
 /** `mmfd distill --config <distill.yaml>`: distils (or resumes) and tests the student for every percentage. */
-export async function distill(cfg: ConfigTree, source: string): Promise<StageRun[]> {
+export async function distill(cfg: Config, source: string): Promise<StageRun[]> {
   const configs = distillConfigs(cfg, source);
-  const teacherSource = str(cfg, 'network_t.cfg_file');
+  const teacherSource = cfg.network_t.cfg_file;
   // Before any dataset is generated: every percentage needs its trained teacher.
-  for (const perc of percentages(cfg)) trainedCheckpoint(runDir(configs.teacher, perc), 'teacher', `mmfd train --config ${teacherSource}`);
+  for (const perc of cfg.fewshot_perc_list)
+    trainedCheckpoint(runDir(configs.teacher, perc), 'teacher', `mmfd train --config ${teacherSource}`);
   return forEachPercentage(cfg, async (perc) => {
     const run = resolvedConfig(cfg, perc);
     const dir = runDir(cfg, perc);
     writeResolvedConfig(run, perc);
     const device = torch.best_device();
     const teacher = loadTrainedTeacher(configs.teacher, perc, teacherSource);
-    const student = buildSeededStudent(configs.student, int(run, 'seed'));
+    const student = buildSeededStudent(configs.student, run.seed);
     copyFrozenDecoder(teacher.model, student, source);
     if (device !== 'cpu') {
       teacher.model.to(device);
       student.to(device);
     }
-    const augment = (run.train as ConfigTree).augment as ConfigTree;
     const cache =
-      bool(run, 'train.cache_teacher_embeddings') && !drawsAtRandom(augment)
+      run.train.cache_teacher_embeddings && !drawsAtRandom(run.train.augment)
         ? new TeacherEmbeddingCache(dir, checkpointId(teacher.stem))
         : undefined;
-    if (bool(run, 'train.cache_teacher_embeddings') && cache === undefined) {
+    if (run.train.cache_teacher_embeddings && cache === undefined) {
       process.stderr.write(
         `${source}: train.cache_teacher_embeddings ignored: train.augment draws at random, so embeddings change every epoch\n`,
       );
@@ -202,7 +203,7 @@ export async function distill(cfg: ConfigTree, source: string): Promise<StageRun
 }
 
 /** `mmfd distill --config <distill.yaml> --test`: tests the distilled student of every percentage. */
-export function testStudent(cfg: ConfigTree, source: string): Promise<Summary[]> {
+export function testStudent(cfg: Config, source: string): Promise<Summary[]> {
   const configs = distillConfigs(cfg, source);
   return forEachPercentage(cfg, (perc) => testStudentRun(configs, perc, source));
 }

@@ -4,7 +4,7 @@
 // safetensors file per image under <run>/teacher_embeddings/, valid for one teacher checkpoint.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigTree } from '../config/index.js';
+import type { AugmentBlock } from '../config/index.js';
 import * as torch from '../torch/index.js';
 import { writeAtomic } from '../torch/io/files.js';
 
@@ -14,9 +14,9 @@ export const CACHE_DIR = 'teacher_embeddings';
 const MANIFEST = 'teacher.json';
 
 /** Whether an augmentation block draws anything at random (then each epoch's images differ). */
-export function drawsAtRandom(block: ConfigTree): boolean {
+export function drawsAtRandom(block: AugmentBlock): boolean {
   return Object.entries(block).some(([name, raw]) => {
-    const o = (raw ?? {}) as ConfigTree;
+    const o = (raw ?? {}) as Record<string, unknown>;
     switch (name) {
       case 'Flip':
         return o.h !== false || o.v !== false;

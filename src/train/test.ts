@@ -3,7 +3,7 @@
 // pictures in <run>/result_dir/vis/: the reference's overlay <name>_iter0.jpg of every image (when
 // test.is_savevis), and original | prediction | ground truth composites of the first few.
 import { join } from 'node:path';
-import type { ConfigTree } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import type { Batch, DataLoader } from '../data/loader.js';
 import { Evaluator, type Summary } from '../eval/evaluator.js';
 import { markdownTable, RESULTS_JSON, writeReport } from '../eval/report.js';
@@ -11,7 +11,6 @@ import { Progress } from '../progress.js';
 import * as torch from '../torch/index.js';
 import { writeComposite } from '../viz/composite.js';
 import { writeReferenceOverlay } from '../viz/overlay.js';
-import { bool, int } from './run_config.js';
 
 type Tensor = torch.Tensor;
 
@@ -29,7 +28,7 @@ function forDisplay(image: Tensor): Tensor {
 }
 
 export interface TestRun {
-  cfg: ConfigTree;
+  cfg: Config;
   dir: string;
   label: string;
   model: torch.nn.Module;
@@ -45,9 +44,9 @@ export const visDir = (dir: string): string => join(dir, 'result_dir', 'vis');
 
 /** Scores the test split, writes the results and pictures, and returns the summary. */
 export async function testModel(run: TestRun): Promise<Summary> {
-  const levels = int(run.cfg, 'component.test_iter', 1);
+  const levels = run.cfg.component.test_iter;
   const evaluator = new Evaluator({ levels, mpp: run.mpp });
-  const saveVis = bool(run.cfg, 'test.is_savevis');
+  const saveVis = run.cfg.test.is_savevis;
   const progress = new Progress(`${run.label} test`, run.loader.samples.length);
   let scored = 0;
   run.model.eval();

@@ -8,13 +8,12 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeDerivedConfig } from '../config/derive.js';
-import { type ConfigTree, loadConfig } from '../config/index.js';
+import { type Config, loadConfig } from '../config/index.js';
 import type { Summary } from '../eval/evaluator.js';
 import { resultTable, SCORE_NOTES } from '../eval/report.js';
 import * as torch from '../torch/index.js';
 import { type MetricsTable, type ReportImage, writeReport } from '../viz/report.js';
 import { trainStudentAlone } from './baseline.js';
-import { num } from './run_config.js';
 import { CURVES_FILE } from './run_log.js';
 import { type StageRun, trainTeacher } from './stage1.js';
 import { distill } from './stage2.js';
@@ -73,7 +72,7 @@ async function deriveConfigs(o: WorkflowOptions): Promise<{ teacher: string; stu
   const derive = async (name: string, extra: Record<string, unknown> = {}) => {
     const source = join(packageConfigs, name);
     // A shortened run keeps its warm-up inside it.
-    const warmup = num(loadConfig(source), 'train.warmup_period');
+    const warmup = loadConfig(source).train.warmup_period;
     const warm = o.iterations !== undefined && o.iterations < warmup ? { 'train.warmup_period': o.iterations } : {};
     await writeDerivedConfig(source, path(name), { ...lengths, ...warm, ...extra });
   };
@@ -86,7 +85,7 @@ async function deriveConfigs(o: WorkflowOptions): Promise<{ teacher: string; stu
   return { teacher: path(TINY_CONFIGS.teacher), student: path(TINY_CONFIGS.student), distill: path(TINY_CONFIGS.distill) };
 }
 
-async function timed(train: (cfg: ConfigTree, source: string) => Promise<StageRun[]>, file: string): Promise<WorkflowStage> {
+async function timed(train: (cfg: Config, source: string) => Promise<StageRun[]>, file: string): Promise<WorkflowStage> {
   const t0 = performance.now();
   const [run] = await train(loadConfig(file), file);
   return { run: run as StageRun, seconds: (performance.now() - t0) / 1000 };

@@ -3,8 +3,7 @@
 // repeat for a seed, and the config block builds with defaults and clear errors.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type ConfigTree, DEFAULTS } from '../../src/config/defaults.js';
-import { parseConfig } from '../../src/config/load.js';
+import { defaultConfig, parseConfig } from '../../src/config/index.js';
 import {
   Affine,
   augment,
@@ -43,10 +42,12 @@ function patternSample(): Sample {
   return { image, mask };
 }
 
-const TRAIN_BLOCK = (DEFAULTS.train as ConfigTree).augment as ConfigTree;
+const TRAIN_BLOCK = defaultConfig().train.augment;
+/** A train.augment block as the config loader validates it. */
+const block = (yaml: string) => parseConfig(`train:\n  augment: ${yaml}`).train.augment;
 
 test('alignment: after flips and rotations the mask still covers the pattern in the image', () => {
-  const augs = buildAugmentations(TRAIN_BLOCK, 'train.augment');
+  const augs = buildAugmentations(TRAIN_BLOCK);
   assert.deepEqual(
     augs.map((a) => a.name),
     ['HEBDecompose', 'Flip', 'Affine', 'Resize'],
@@ -149,7 +150,7 @@ test('Flip statistics: h and v independent at p = 0.5, prob_th ignored, reproduc
   assert.ok(Math.abs(counts.v / trials - 0.5) < 0.03, `v ${counts.v}`);
   assert.ok(Math.abs(counts.hv / trials - 0.25) < 0.03, `hv ${counts.hv}`);
   // prob_th is read from the config and ignored, as in the reference.
-  const [lo, hi] = [0.1, 0.9].map((p) => buildAugmentations({ Flip: { h: true, v: true, prob_th: p } })[0] as Flip);
+  const [lo, hi] = [0.1, 0.9].map((p) => buildAugmentations(block(`{Flip: {h: true, v: true, prob_th: ${p}}}`))[0] as Flip);
   torch.tidy(() => {
     const x = torch.tensor([
       [
@@ -166,7 +167,7 @@ test('Flip statistics: h and v independent at p = 0.5, prob_th ignored, reproduc
 });
 
 test('Affine statistics: angles uniform over [-360, 360] with p = 1; p = 0 never applies', () => {
-  const affine = buildAugmentations({ Affine: {} })[1 - 1] as Affine;
+  const affine = buildAugmentations(block('{Affine: {}}'))[0] as Affine;
   const angles = Array.from({ length: 4000 }, (_, i) => affine.draw(sampleRng(1234, 0, i), 512, 512));
   assert.ok(angles.every((d) => d.apply && d.angle >= -360 && d.angle < 360 && d.scale === 1));
   const bins = [0, 0, 0, 0];
@@ -217,7 +218,7 @@ test('HEBDecompose: use false is the identity; use true gives skimage rgb2hed st
 });
 
 test('HEDJitter and BrightnessContrast: off by default; change the image only; zero jitter is the identity', () => {
-  const defaults = buildAugmentations({ HEDJitter: {}, BrightnessContrast: {} });
+  const defaults = buildAugmentations(block('{HEDJitter: {}, BrightnessContrast: {}}'));
   torch.tidy(() => {
     const s = patternSample();
     const image = s.image.mul(0.6).add(0.2); // away from 0 and 1
@@ -241,7 +242,7 @@ test('HEDJitter and BrightnessContrast: off by default; change the image only; z
 
 test('config: the new switches validate in YAML, default off; bad options are errors naming the option', () => {
   const cfg = parseConfig('train:\n  augment:\n    HEDJitter:\n      use: true\n    Flip:\n      h: false\n', 'x.yaml');
-  const augs = buildAugmentations((cfg.train as ConfigTree).augment as ConfigTree, 'train.augment');
+  const augs = buildAugmentations(cfg.train.augment);
   assert.deepEqual(
     augs.map((a) => a.name),
     ['HEDJitter', 'Flip'],
@@ -249,11 +250,13 @@ test('config: the new switches validate in YAML, default off; bad options are er
   assert.equal((augs[0] as HEDJitter).alpha, 0.05);
   assert.equal((augs[0] as HEDJitter).use, true);
   assert.deepEqual([(augs[1] as Flip).h, (augs[1] as Flip).v], [false, true]);
+  const bad = (yaml: string) => () => parseConfig(`val:\n  augment: ${yaml}`, 'x.yaml');
   assert.throws(
-    () => buildAugmentations({ Affine: { rotate: [10, -10] } }, 'train.augment'),
-    /train\.augment\.Affine\.rotate: must be \[low, high\]/,
+    bad('{Affine: {rotate: [10, -10]}}'),
+    /x\.yaml: 'val\.augment\.Affine\.rotate' must be \[low, high\] numbers with low <= high, got \[10,-10\]/,
   );
-  assert.throws(() => buildAugmentations({ Flip: { h: 'yes' } }, 'val.augment'), /val\.augment\.Flip\.h: must be true or false/);
-  assert.throws(() => buildAugmentations({ Resize: { size: [0, 512] } }), /Resize\.size: must be positive integers/);
-  assert.throws(() => buildAugmentations({ Jitter: {} }), /augment\.Jitter: unknown augmentation/);
+  assert.throws(bad("{Flip: {h: 'yes'}}"), /x\.yaml: 'val\.augment\.Flip\.h' must be true or false, got "yes"/);
+  assert.throws(bad('{Resize: {size: [0, 512]}}'), /'val\.augment\.Resize\.size\[0\]' must be an integer >= 1, got 0/);
+  assert.throws(bad('{Jitter: {}}'), /x\.yaml: unknown key 'val\.augment\.Jitter'$/);
+  assert.throws(bad('{Flipp: {}}'), /unknown key 'val\.augment\.Flipp' \(did you mean 'val\.augment\.Flip'\?\)/);
 });

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import type { ConfigTree } from '../../src/config/defaults.js';
 import { parseConfig } from '../../src/config/load.js';
 import { buildAugmentations } from '../../src/data/augment.js';
 import { DataError } from '../../src/data/errors.js';
@@ -63,7 +62,7 @@ test('every sample exactly once per epoch, batches of 4 then the rest; shapes an
 });
 
 test('shuffled: same seed gives the same order and tensors; each epoch a new order; all samples every epoch', async () => {
-  const augmentations = buildAugmentations(((parseConfig('').train as ConfigTree).augment as ConfigTree) ?? {});
+  const augmentations = buildAugmentations(parseConfig('').train.augment);
   const a = open({ shuffle: true, seed: 1234, augmentations, prefetch: 1 });
   const b = open({ shuffle: true, seed: 1234, augmentations, workers: 1, prefetch: 0 });
   const ea = await collect(a, 2, true);

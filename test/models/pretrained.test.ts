@@ -17,7 +17,6 @@ import {
   loadPlipVision,
   loadSamPromptDecoder,
   loadStudentCheckpoint,
-  readClipVisionConfig,
   resizeClipPositions,
   resizePosEmbed,
   resizeRelPos,
@@ -25,6 +24,7 @@ import {
   withPrefix,
 } from '../../src/models/pretrained.js';
 import * as torch from '../../src/torch/index.js';
+import { readClipVisionConfig } from '../helpers/hf_clip_config.js';
 
 type Tensor = torch.Tensor;
 

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { defaultConfig } from '../../src/config/index.js';
 import * as torch from '../../src/torch/index.js';
 import { checkpointTensors, loadTrainingCheckpoint, pretrainedFrozenKeys, saveTrainingCheckpoint } from '../../src/train/checkpoints.js';
 
@@ -33,7 +34,7 @@ class Net extends nn.Module {
   }
 }
 
-const meta = { config: { seed: 1 }, iteration: 3, best_miou: 0.5, input_mpp: 1 };
+const meta = { config: { ...defaultConfig(), seed: 1 }, iteration: 3, best_miou: 0.5, input_mpp: 1 };
 
 function trainedNet(): { net: Net; opt: torch.optim.AdamW } {
   torch.manual_seed(1);

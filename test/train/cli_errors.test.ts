@@ -28,9 +28,12 @@ test('a misspelt key names the key and the nearest valid one', async () => {
   );
 });
 
-test('a value of the wrong type names the key and the expected type', async () => {
+test('a value of the wrong type or out of range names the key and what it must be', async () => {
   const cfg = write('type.yaml', "task: 'multimodel2s'\ntrain:\n  base_lr: fast\n");
-  await fails(['train', '--config', cfg], /type\.yaml: 'train\.base_lr' must be a number \(like 0\.0001\), got "fast"/);
+  await fails(['train', '--config', cfg], /type\.yaml: 'train\.base_lr' must be a finite number > 0, got "fast"/);
+  // Found before the run starts, not at its test stage hours later.
+  const mpp = write('mpp.yaml', "task: 'mobilesam'\ninput_mpp: 0\n");
+  await fails(['train', '--config', mpp], /mpp\.yaml: 'input_mpp' must be a finite number > 0, got 0/);
 });
 
 test('a missing config file is named', async () => {

@@ -49,8 +49,9 @@ test('warup: false means no warm-up; the AdamW weight decay is train.weight_deca
   const lr = lrs('train: {base_lr: 0.01, warup: false, warmup_period: 10, max_iterations: 20, weight_decay: 0.1}', 21);
   close(lr[0]!, 0.01, 'iteration 0');
   close(lr[10]!, 0.005, 'half-way');
-  const cfg = parseConfig('train: {weight_decay: 0.1}');
-  assert.equal(trainingOptimizer(cfg, [param()]).param_groups[0]!.weight_decay, 0.1);
+  const opt = trainingOptimizer(parseConfig('train: {weight_decay: 0.1}'), [param()]);
+  assert.ok(opt instanceof torch.optim.AdamW);
+  assert.equal(opt.param_groups[0]!.weight_decay, 0.1);
 });
 
 test('a schedule restored from its state continues with the same values', () => {
@@ -66,6 +67,42 @@ test('a schedule restored from its state continues with the same values', () => 
 });
 
 test('a warm-up longer than the run is a config error naming both keys', () => {
-  const cfg = parseConfig('train: {warmup_period: 50, max_iterations: 20}');
-  assert.throws(() => trainingSchedule(cfg, trainingOptimizer(cfg, [param()])), /train\.warmup_period.*train\.max_iterations/);
+  assert.throws(() => parseConfig('train: {warmup_period: 50, max_iterations: 20}'), /train\.warmup_period.*train\.max_iterations/);
+});
+
+test("scheduler.type 'multistep': warm-up, then the lr times gamma at each milestone (iterations)", () => {
+  const lr = lrs("train: {base_lr: 0.1, warmup_period: 4, milestones: [10, 15], gamma: 0.5, scheduler: {type: 'multistep'}}", 20);
+  close(lr[0]!, 0.1 / 5, 'first warm-up iteration');
+  close(lr[3]!, (0.1 * 4) / 5, 'last warm-up iteration');
+  for (const i of [4, 9]) close(lr[i]!, 0.1, `iteration ${i}`);
+  for (const i of [10, 14]) close(lr[i]!, 0.05, `iteration ${i}`);
+  for (const i of [15, 19]) close(lr[i]!, 0.025, `iteration ${i}`);
+});
+
+/** The parameter after one step from 1 with gradient 0.5, under the optimizer a config names (lr 0.1, decay 0.2). */
+function oneStep(train: string): { kind: string; value: number } {
+  const p = new torch.nn.Parameter(torch.ones([1]));
+  const opt = trainingOptimizer(parseConfig(`train: {base_lr: 0.1, weight_decay: 0.2, ${train}}`), [p]);
+  p.grad = torch.full([1], 0.5);
+  opt.step();
+  return { kind: opt.constructor.name, value: p.item() };
+}
+
+test('the optimizer: AdamW when train.AdamW (the reference), else train.optim; each steps as its formula says', () => {
+  const eps = 1e-8;
+  // Parameters are float32: equal to the formula within its resolution.
+  const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-7, `${what}: ${a} vs ${b}`);
+  // AdamW: decoupled decay p(1 - lr·wd), then the first Adam step lr·g/(|g| + eps).
+  const adamw = oneStep('AdamW: true');
+  assert.equal(adamw.kind, 'AdamW');
+  near(adamw.value, 1 * (1 - 0.1 * 0.2) - (0.1 * 0.5) / (0.5 + eps), 'AdamW');
+  // Adam: the decay joins the gradient (g + wd·p = 0.7), then the same normalised step.
+  const adam = oneStep('AdamW: false, optim: adam');
+  assert.equal(adam.kind, 'Adam');
+  near(adam.value, 1 - (0.1 * 0.7) / (0.7 + eps), 'Adam');
+  // SGD with momentum 0.9: the first step is plain, lr·(g + wd·p).
+  const sgd = oneStep('AdamW: false, optim: sgd');
+  assert.equal(sgd.kind, 'SGD');
+  near(sgd.value, 1 - 0.1 * 0.7, 'SGD');
+  assert.throws(() => parseConfig('train: {AdamW: true, optim: sgd}'), /'train\.optim' has no effect while 'train\.AdamW' is true/);
 });

@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { ConfigTree } from '../../src/config/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import * as torch from '../../src/torch/index.js';
 import { drawsAtRandom, TeacherEmbeddingCache } from '../../src/train/teacher_cache.js';
@@ -13,7 +12,7 @@ import { drawsAtRandom, TeacherEmbeddingCache } from '../../src/train/teacher_ca
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-cache-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const block = (yaml: string) => (parseConfig(`train:\n  augment: ${yaml}`).train as ConfigTree).augment as ConfigTree;
+const block = (yaml: string) => parseConfig(`train:\n  augment: ${yaml}`).train.augment;
 
 test('which augment blocks draw at random', () => {
   assert.equal(drawsAtRandom(block('{Flip: {h: true, v: true}, Affine: {p: 1}, Resize: {size: [64, 64]}}')), true, 'the reference block');

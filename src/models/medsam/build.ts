@@ -1,4 +1,6 @@
 // Builders: config objects (the spec's sizes, a fixture's config.json) -> ImageEncoderViT.
+import { z } from 'zod';
+import { checked } from '../../config/load.js';
 import { ImageEncoderViT, type ImageEncoderViTOptions } from './image_encoder.js';
 
 /** SAM's pixel statistics (0-255 scale), which MedSAM's encoder applies to its [0,1] input. */
@@ -27,26 +29,33 @@ export const MEDSAM_VIT_B: Readonly<ImageEncoderViTOptions> = {
   norm_std: SAM_PIXEL_STD,
 };
 
-function num(cfg: Record<string, unknown>, key: string, fallback?: number): number {
-  const v = cfg[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v))
-    throw new Error(`medsam encoder config: '${key}' must be a number, got ${JSON.stringify(v)}`);
-  return v;
-}
+const d = MEDSAM_VIT_B;
+const n = () => z.number('must be a finite number');
+const flag = () => z.boolean('must be true or false');
+const numbers = () => z.array(n(), 'must be a list of numbers');
 
-function bool(cfg: Record<string, unknown>, key: string, fallback: boolean): boolean {
-  const v = cfg[key] ?? fallback;
-  if (typeof v !== 'boolean') throw new Error(`medsam encoder config: '${key}' must be true or false, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function nums(cfg: Record<string, unknown>, key: string, fallback: readonly number[]): number[] {
-  const v = cfg[key] ?? fallback;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'number')) {
-    throw new Error(`medsam encoder config: '${key}' must be a list of numbers, got ${JSON.stringify(v)}`);
-  }
-  return v as number[];
-}
+/** A fixture's config.json keys (other keys are ignored); absent keys take MedSAM ViT-B's values. */
+const FixtureEncoderConfig = z.object({
+  act: z.enum(['gelu_erf', 'gelu'], "must be 'gelu_erf' or 'gelu' (exact GELU only)").default('gelu_erf'),
+  img_size: n().default(d.img_size),
+  patch_size: n().default(d.patch_size),
+  in_chans: n().default(d.in_chans),
+  embed_dim: n().default(d.embed_dim),
+  depth: n().default(d.depth),
+  num_heads: n().default(d.num_heads),
+  mlp_ratio: n().default(d.mlp_ratio),
+  out_chans: n().default(d.out_chans),
+  qkv_bias: flag().default(d.qkv_bias),
+  use_abs_pos: flag().default(d.use_abs_pos),
+  use_rel_pos: flag().default(d.use_rel_pos),
+  window_size: n().default(d.window_size),
+  global_attn_indexes: numbers().default([...d.global_attn_indexes]),
+  layernorm_eps: n().default(d.layernorm_eps),
+  layernorm2d_eps: n().default(d.layernorm2d_eps),
+  norm_pre_scale: n().default(d.norm_pre_scale),
+  norm_mean: numbers().default([...d.norm_mean]),
+  norm_std: numbers().default([...d.norm_std]),
+});
 
 /** Options from a config object with the fixture's plain keys (img_size, embed_dim, ...); keys that are
  *  absent take MedSAM ViT-B's values. `img_size` may be overridden (e.g. the ckpt_loading case has
@@ -55,31 +64,8 @@ export function medsamOptionsFromConfig(
   cfg: Record<string, unknown>,
   overrides: Partial<ImageEncoderViTOptions> = {},
 ): ImageEncoderViTOptions {
-  const d = MEDSAM_VIT_B;
-  const act = cfg.act ?? 'gelu_erf';
-  if (act !== 'gelu_erf' && act !== 'gelu')
-    throw new Error(`medsam encoder config: act '${String(act)}' is not supported (exact GELU only)`);
-  return {
-    img_size: num(cfg, 'img_size', d.img_size),
-    patch_size: num(cfg, 'patch_size', d.patch_size),
-    in_chans: num(cfg, 'in_chans', d.in_chans),
-    embed_dim: num(cfg, 'embed_dim', d.embed_dim),
-    depth: num(cfg, 'depth', d.depth),
-    num_heads: num(cfg, 'num_heads', d.num_heads),
-    mlp_ratio: num(cfg, 'mlp_ratio', d.mlp_ratio),
-    out_chans: num(cfg, 'out_chans', d.out_chans),
-    qkv_bias: bool(cfg, 'qkv_bias', d.qkv_bias),
-    use_abs_pos: bool(cfg, 'use_abs_pos', d.use_abs_pos),
-    use_rel_pos: bool(cfg, 'use_rel_pos', d.use_rel_pos),
-    window_size: num(cfg, 'window_size', d.window_size),
-    global_attn_indexes: nums(cfg, 'global_attn_indexes', d.global_attn_indexes),
-    layernorm_eps: num(cfg, 'layernorm_eps', d.layernorm_eps),
-    layernorm2d_eps: num(cfg, 'layernorm2d_eps', d.layernorm2d_eps),
-    norm_pre_scale: num(cfg, 'norm_pre_scale', d.norm_pre_scale),
-    norm_mean: nums(cfg, 'norm_mean', d.norm_mean),
-    norm_std: nums(cfg, 'norm_std', d.norm_std),
-    ...overrides,
-  };
+  const { act: _, ...options } = checked(FixtureEncoderConfig, cfg, 'medsam encoder config');
+  return { ...options, ...overrides };
 }
 
 export function buildMedsamEncoder(options: ImageEncoderViTOptions = MEDSAM_VIT_B): ImageEncoderViT {
