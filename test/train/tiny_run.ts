@@ -94,7 +94,8 @@ function treeHash(dir: string): string {
  * workflow tests can share them instead of drawing 400 images each. Caches of other builds are removed.
  */
 export async function linkBuiltinDatasets(ws: Workspace, datasets: Record<string, string>): Promise<string> {
-  const base = join(tmpdir(), 'mmfd-test-datasets');
+  // One folder per checkout: checkouts side by side on one machine must not prune each other's caches mid-run.
+  const base = join(tmpdir(), 'mmfd-test-datasets', createHash('sha256').update(REPO).digest('hex').slice(0, 12));
   const key = treeHash(join(REPO, 'dist', 'src'));
   const cache = join(base, key);
   mkdirSync(cache, { recursive: true });
