@@ -1,9 +1,12 @@
 // `mmfd segment <slide|folder|list.txt> --out <dir> [--model student|teacher] [--checkpoint <ckpt>] [--mpp <um/px>]
-//   [--min-object-um2 20] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024]`:
-// segments one slide or a cohort (slides/cohort.ts), with progress per slide and overall, and an ETA.
+//   [--min-object-um2 20] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024]
+//   [--queue <redis-url> [--attempts 3] [--retry-delay 10] | --shard i/n]`:
+// segments one slide or a cohort (slides/cohort.ts), with progress per slide and overall, and an ETA; or
+// enqueues the cohort for `mmfd worker`s (--queue), or runs one part of it (--shard; segment_cohort.ts).
 // Exit code 0 when every slide is done or was already done, 1 when any failed, 2 for a usage error.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseShard, type Shard } from '../cohort/shard.js';
 import { formatDuration } from '../progress.js';
 import { COHORT_CSV, type CohortEvent, REPORT_FILE, runCohort, type SlideSegmenter } from '../slides/cohort.js';
 import type { SegmentSettings } from '../slides/manifest.js';
@@ -11,9 +14,11 @@ import { DEFAULT_MIN_OBJECT_UM2 } from '../slides/measure.js';
 import { PLAUSIBLE_MPP } from '../slides/mpp.js';
 import { type ModelSelection, networkSegmenter } from '../slides/segmenter.js';
 import { listSlides } from '../slides/slide_list.js';
+import { enqueueCommand, shardCommand } from './segment_cohort.js';
 
 const USAGE = `usage: mmfd segment <slide|folder|list.txt> --out <dir> [--model student|teacher] [--checkpoint <ckpt>] [--mpp <um/px>]
-       [--min-object-um2 ${DEFAULT_MIN_OBJECT_UM2}] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024]`;
+       [--min-object-um2 ${DEFAULT_MIN_OBJECT_UM2}] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024]
+       [--queue redis://[:password@]host:port/db [--attempts 3] [--retry-delay <s>] | --shard i/n]`;
 
 /** Makes the segmenter for the chosen model; tests pass their own. */
 export type SegmenterFactory = (selection: ModelSelection) => Promise<SlideSegmenter>;
@@ -79,6 +84,10 @@ export async function run(args: string[], makeSegmenter: SegmenterFactory = netw
         'geojson-level': { type: 'string', default: '0' },
         'overlay-level': { type: 'string', default: '0' },
         thumbnail: { type: 'string', default: '1024' },
+        queue: { type: 'string' },
+        attempts: { type: 'string', default: '3' },
+        'retry-delay': { type: 'string', default: '10' },
+        shard: { type: 'string' },
       },
     }));
   } catch (err) {
@@ -115,7 +124,24 @@ export async function run(args: string[], makeSegmenter: SegmenterFactory = netw
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
+    if (values.queue !== undefined && values.shard !== undefined) throw new UsageError('give --queue or --shard, not both');
+    const queued =
+      values.queue === undefined
+        ? undefined
+        : {
+            url: values.queue,
+            attempts: number('attempts', values.attempts!, (v) => Number.isInteger(v) && v >= 1, 'a whole number >= 1'),
+            retryDelayMs: 1000 * number('retry-delay', values['retry-delay']!, (v) => v >= 0, 'seconds >= 0'),
+          };
+    let shard: Shard | undefined;
+    try {
+      shard = values.shard === undefined ? undefined : parseShard(values.shard);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
     const segmenter = await makeSegmenter({ model, checkpoint });
+    if (queued !== undefined) return await enqueueCommand(slides, { ...queued, out: values.out, settings, segmenter });
+    if (shard !== undefined) return await shardCommand(slides, { shard, out: values.out, settings, segmenter, onEvent: progressPrinter() });
     process.stderr.write(`mmfd segment: ${slides.length} slide(s) -> ${values.out} (model ${segmenter.id})\n`);
     let outcomes: Awaited<ReturnType<typeof runCohort>>;
     try {
