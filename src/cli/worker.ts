@@ -57,6 +57,7 @@ export async function run(args: string[], makeSegmenter: SegmenterFactory = netw
     return 2;
   }
   running.worker.on('ready', ready);
+  await running.worker.waitUntilReady();
   log(`waiting for slides on ${target.redacted} (root ${values.root}, concurrency ${concurrency})`);
   await new Promise<void>((done) => {
     let stopping = false;

@@ -25,14 +25,17 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { run as segmentCommand } from '../../src/cli/segment.js';
 import { commandConnection } from '../../src/cohort/connection.js';
 import { QUEUE_NAME } from '../../src/cohort/job.js';
 import { parseRedisUrl } from '../../src/cohort/redis_url.js';
 import { writeSyntheticSlide } from '../../src/data/synth_slide.js';
+import { captured } from '../helpers/capture.js';
 import { type RedisServer, startRedis } from '../helpers/redis_server.js';
-import { TRUTH_MODEL_SHA } from '../helpers/truth_segmenter.js';
+import { TRUTH_MODEL_SHA, truthSegmenter } from '../helpers/truth_segmenter.js';
 
 const run = promisify(execFile);
+const segment = (args: string[]) => captured(() => segmentCommand(args, async () => truthSegmenter()));
 const MAIN = 'dist/src/cli/main.js';
 const TRUTH_CLI = 'dist/test/helpers/truth_cli.js';
 const PASSWORD = 'queue-test-pw';
@@ -114,11 +117,7 @@ describe('cohorts on a Redis queue', () => {
       await writeSyntheticSlide({ out: join(slides, `${name}.tif`), width: 300 + 40 * k, height: 260, seed: 10 + k, mpp: 1 });
     writeFileSync(join(slides, 'broken.svs'), 'this is not a slide');
     // The one-machine run the queue's outputs must equal.
-    const one = await run(process.execPath, [TRUTH_CLI, 'segment', slides, '--out', reference]).then(
-      () => 0,
-      (err: { code: number }) => err.code,
-    );
-    assert.equal(one, 1, 'the broken slide fails the one-machine run');
+    assert.equal((await segment([slides, '--out', reference])).code, 1, 'the broken slide fails the one-machine run');
     redis = await startRedis(['--requirepass', PASSWORD]);
     url = `redis://:${PASSWORD}@127.0.0.1:${redis.port}/0`;
     connection = new Redis({ port: redis.port, host: '127.0.0.1', password: PASSWORD, maxRetriesPerRequest: null });
@@ -134,23 +133,18 @@ describe('cohorts on a Redis queue', () => {
   test('three workers, one killed mid-slide, Redis restarted: every slide once, outputs as on one machine', async () => {
     // The first worker alone takes the first slide and stops in the middle of it.
     workers.push(startWorker(url, root, { MMFD_TEST_LOG: callLog, MMFD_TEST_HANG: 'a.tif' }));
-    const enqueued = await run(process.execPath, [
-      TRUTH_CLI,
-      'segment',
-      slides,
-      '--out',
-      out,
-      '--queue',
-      url,
-      '--attempts',
-      '2',
-      '--retry-delay',
-      '0.2',
-    ]);
+    const enqueued = await segment([slides, '--out', out, '--queue', url, '--attempts', '2', '--retry-delay', '0.2']);
     assert.match(enqueued.stdout, /5 added, 0 retried, 0 already queued, 0 finished earlier, 0 failed/);
     await waitFor('the first worker to be in the middle of a.tif', () => existsSync(`${callLog}.hang`), 30_000, workerLogs);
     workers[0]!.proc.kill('SIGKILL');
     workers.push(startWorker(url, root, { MMFD_TEST_LOG: callLog }), startWorker(url, root, { MMFD_TEST_LOG: callLog }));
+    // Both connected before Redis goes away, so both must notice.
+    await waitFor(
+      'the new workers to connect',
+      () => workers.slice(1).every((w) => w.log().includes('waiting for slides')),
+      30_000,
+      workerLogs,
+    );
     await waitFor('a slide to finish', () => readFileSync(callLog, 'utf8').includes('end '), 30_000, workerLogs);
     await redis!.restart();
     const counts = () => queue.getJobCounts('completed', 'failed');
@@ -217,19 +211,7 @@ describe('cohorts on a Redis queue', () => {
   });
 
   test('enqueuing again adds nothing; the failed slide is retried', async () => {
-    const again = await run(process.execPath, [
-      TRUTH_CLI,
-      'segment',
-      slides,
-      '--out',
-      out,
-      '--queue',
-      url,
-      '--attempts',
-      '2',
-      '--retry-delay',
-      '0.2',
-    ]);
+    const again = await segment([slides, '--out', out, '--queue', url, '--attempts', '2', '--retry-delay', '0.2']);
     assert.match(again.stdout, /0 added, 1 retried, 0 already queued, 4 finished earlier, 0 failed/);
     await waitFor(
       'the retried slide to fail again',
