@@ -2,12 +2,14 @@
 // with fixed random weights, whose speed is a trained one's. node dist/bench/cohort_worker.js worker|segment
 // <args>: `mmfd worker` or `mmfd segment` with that model.
 import { join } from 'node:path';
+import { segmentCommand } from '../src/cli/segment.js';
+import { workerCommand } from '../src/cli/worker.js';
 import { loadPredictor } from '../src/slides/predictor.js';
 import { networkSegmenter } from '../src/slides/segmenter.js';
 
 const config = join(new URL('../..', import.meta.url).pathname, 'configs', 'tiny-mobilesam-slides.yaml');
-const [command, ...args] = process.argv.slice(2);
-const cli = command === 'worker' ? await import('../src/cli/worker.js') : await import('../src/cli/segment.js');
-process.exitCode = await cli.run(args, (selection) =>
+const [name, ...args] = process.argv.slice(2);
+const command = (name === 'worker' ? workerCommand : segmentCommand)((selection) =>
   networkSegmenter(selection, (choice) => loadPredictor({ ...choice, config, randomSeed: 1 })),
 );
+process.exitCode = await command.run(args);

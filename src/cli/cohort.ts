@@ -2,7 +2,6 @@
 // running slides and per-worker throughput (cohort/status.ts).
 // `mmfd cohort report <out>`: cohort.csv and report.html from the finished slides in <out> (cohort/report.ts),
 // after a queued or sharded run. Exit code 1 when a slide failed or is unfinished.
-import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { commandConnection } from '../cohort/connection.js';
 import { QUEUE_NAME } from '../cohort/job.js';
@@ -10,26 +9,25 @@ import { parseRedisUrl } from '../cohort/redis_url.js';
 import { writeCohortReportFromFolder } from '../cohort/report.js';
 import { cohortStatus, formatStatus } from '../cohort/status.js';
 import { COHORT_CSV, REPORT_FILE } from '../slides/cohort.js';
+import { command, UsageError } from './args.js';
 
-const USAGE = `usage: mmfd cohort status --queue redis://[:password@]host:port/db [--json]
-       mmfd cohort report <out>`;
+const SPEC = {
+  name: 'cohort',
+  positionals: { usage: 'status|report [<out>]', min: 1, max: 2 },
+  options: {
+    queue: { type: 'string', value: '<redis-url>', help: 'status: the queue (redis://[:password@]host:port/db, rediss:// for TLS)' },
+    json: { type: 'boolean', help: 'status: print JSON' },
+  },
+  notes: [
+    'mmfd cohort status --queue <url>: slides waiting, retrying, running, done and failed; failures; throughput per worker',
+    'mmfd cohort report <out>: cohort.csv and report.html from the finished slides of a queued or sharded cohort',
+  ] as string[],
+} as const;
 
-export async function run(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  let parsed: ReturnType<typeof parseArgs<{ options: { queue: { type: 'string' }; json: { type: 'boolean' } }; allowPositionals: true }>>;
-  try {
-    if (sub !== 'status' && sub !== 'report') throw new Error(`unknown subcommand '${sub ?? ''}' (status or report)`);
-    parsed = parseArgs({ args: rest, allowPositionals: true, options: { queue: { type: 'string' }, json: { type: 'boolean' } } });
-    if (sub === 'status' && (parsed.values.queue === undefined || parsed.positionals.length > 0))
-      throw new Error('status needs --queue <url>');
-    if (sub === 'report' && (parsed.positionals.length !== 1 || parsed.values.queue !== undefined))
-      throw new Error('report needs one output folder');
-  } catch (err) {
-    console.error(`mmfd cohort: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
+export const { spec, run } = command(SPEC, async (args) => {
+  const [sub, out] = args.positionals;
   if (sub === 'report') {
-    const out = parsed.positionals[0]!;
+    if (out === undefined) throw new UsageError('report needs the output folder: mmfd cohort report <out>');
     const outcomes = await writeCohortReportFromFolder(out);
     const failed = outcomes.filter((o) => o.status === 'failed');
     console.log(
@@ -38,14 +36,22 @@ export async function run(args: string[]): Promise<number> {
     for (const o of failed) console.log(`failed: ${o.name}: ${o.error}`);
     return failed.length > 0 ? 1 : 0;
   }
-  const connection = await commandConnection(parseRedisUrl(parsed.values.queue!));
+  if (sub !== 'status') throw new UsageError(`unknown subcommand '${sub}' (status or report)`);
+  if (out !== undefined) throw new UsageError(`status takes no folder (got '${out}')`);
+  let target: ReturnType<typeof parseRedisUrl>;
+  try {
+    target = parseRedisUrl(args.required('queue'));
+  } catch (err) {
+    throw err instanceof UsageError ? err : new UsageError((err as Error).message);
+  }
+  const connection = await commandConnection(target);
   const queue = new Queue(QUEUE_NAME, { connection });
   try {
     const status = await cohortStatus(queue);
-    process.stdout.write(parsed.values.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+    process.stdout.write(args.flag('json') ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
     return 0;
   } finally {
     await queue.close();
     await connection.quit();
   }
-}
+});

@@ -12,6 +12,7 @@ import { type Shard, shardSlides } from '../cohort/shard.js';
 import { type CohortEvent, runCohort, type SlideSegmenter } from '../slides/cohort.js';
 import type { SegmentSettings } from '../slides/manifest.js';
 import type { SlideInput } from '../slides/slide_list.js';
+import { UsageError } from './args.js';
 
 interface Common {
   out: string;
@@ -19,7 +20,7 @@ interface Common {
   segmenter: SlideSegmenter;
 }
 
-/** Enqueues the cohort; exit code 0, 1 when a slide could not be enqueued, 2 for a bad URL. */
+/** Enqueues the cohort; exit code 0, 1 when a slide could not be enqueued; a bad URL is a usage error. */
 export async function enqueueCommand(
   slides: readonly SlideInput[],
   o: Common & { url: string; attempts: number; retryDelayMs: number },
@@ -29,8 +30,7 @@ export async function enqueueCommand(
   try {
     target = parseRedisUrl(o.url);
   } catch (err) {
-    console.error(`mmfd segment: ${(err as Error).message}`);
-    return 2;
+    throw new UsageError((err as Error).message);
   }
   const connection = await commandConnection(target);
   const queue = new Queue(QUEUE_NAME, { connection });

@@ -2,78 +2,88 @@
 // (cohort/worker.ts) until stopped. SIGINT or SIGTERM: finish the running slides, then exit 0; a second one
 // exits at once (the slides' jobs go back to the queue when their locks expire).
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { workerConnection } from '../cohort/connection.js';
 import { parseRedisUrl } from '../cohort/redis_url.js';
 import { startWorker } from '../cohort/worker.js';
 import { type ModelSelection, networkSegmenter } from '../slides/segmenter.js';
+import { command, UsageError } from './args.js';
 import type { SegmenterFactory } from './segment.js';
 
-const USAGE = 'usage: mmfd worker --queue redis://[:password@]host:port/db --root <dir> [--concurrency 1] [--lock-seconds 60]';
+const SPEC = {
+  name: 'worker',
+  options: {
+    queue: { type: 'string', value: '<redis-url>', required: true, help: 'the queue: redis://[:password@]host:port/db, rediss:// for TLS' },
+    root: {
+      type: 'string',
+      value: '<dir>',
+      required: true,
+      help: 'slides, output folders and checkpoints must lie under this folder; other jobs are refused',
+    },
+    concurrency: { type: 'string', value: '<n>', default: '1', help: 'slides run at once by this process' },
+    'lock-seconds': {
+      type: 'string',
+      value: '<s>',
+      default: '60',
+      help: "a job's lock: a dead worker's slide is taken over after about this long",
+    },
+  },
+  notes: [
+    'The model each job names is loaded once (its checkpoint read under --root) and must have the enqueued hash.',
+    'SIGINT/SIGTERM: finish the running slides and exit; a second one exits at once.',
+  ] as string[],
+} as const;
 
-export async function run(args: string[], makeSegmenter: SegmenterFactory = networkSegmenter): Promise<number> {
-  let values: Record<string, string | undefined>;
-  let target: ReturnType<typeof parseRedisUrl>;
-  let concurrency: number;
-  let lockMs: number;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        queue: { type: 'string' },
-        root: { type: 'string' },
-        concurrency: { type: 'string', default: '1' },
-        'lock-seconds': { type: 'string', default: '60' },
-      },
-    }));
-    if (values.queue === undefined || values.root === undefined) throw new Error('give --queue and --root');
-    target = parseRedisUrl(values.queue);
-    concurrency = Number(values.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1)
-      throw new Error(`--concurrency needs a whole number >= 1 (got ${values.concurrency})`);
-    lockMs = 1000 * Number(values['lock-seconds']);
-    if (!(lockMs >= 1000)) throw new Error(`--lock-seconds needs seconds >= 1 (got ${values['lock-seconds']})`);
-  } catch (err) {
-    console.error(`mmfd worker: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const name = `${hostname()}:${process.pid}`;
-  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} mmfd worker ${name}: ${line}\n`);
-  const { redis: connection, ready } = workerConnection(target, log);
-  let running: ReturnType<typeof startWorker>;
-  try {
-    running = startWorker({
-      connection,
-      root: values.root,
-      concurrency,
-      lockMs,
-      name,
-      makeSegmenter: (s) => makeSegmenter({ model: s.model as ModelSelection['model'], checkpoint: s.checkpoint }),
-      log,
+/** `mmfd worker`, with the segmenter factory tests replace. */
+export function workerCommand(makeSegmenter: SegmenterFactory = networkSegmenter) {
+  return command(SPEC, async (args) => {
+    let target: ReturnType<typeof parseRedisUrl>;
+    try {
+      target = parseRedisUrl(args.required('queue'));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const root = args.required('root');
+    const concurrency = args.number('concurrency', { integer: true, min: 1 }) as number;
+    const lockMs = 1000 * (args.number('lock-seconds', { min: 1 }) as number);
+    const name = `${hostname()}:${process.pid}`;
+    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} mmfd worker ${name}: ${line}\n`);
+    const { redis: connection, ready } = workerConnection(target, log);
+    let running: ReturnType<typeof startWorker>;
+    try {
+      running = startWorker({
+        connection,
+        root,
+        concurrency,
+        lockMs,
+        name,
+        makeSegmenter: (s) => makeSegmenter({ model: s.model as ModelSelection['model'], checkpoint: s.checkpoint }),
+        log,
+      });
+    } catch (err) {
+      connection.disconnect();
+      throw new UsageError((err as Error).message);
+    }
+    running.worker.on('ready', ready);
+    await running.worker.waitUntilReady();
+    log(`waiting for slides on ${target.redacted} (root ${root}, concurrency ${concurrency})`);
+    await new Promise<void>((done) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) {
+          log(`${signal} again: stopping now`);
+          process.exit(130);
+        }
+        stopping = true;
+        log(`${signal}: finishing the running slides (${signal} again stops at once)`);
+        running.close().then(done, done);
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
     });
-  } catch (err) {
-    connection.disconnect();
-    console.error(`mmfd worker: ${(err as Error).message}`);
-    return 2;
-  }
-  running.worker.on('ready', ready);
-  await running.worker.waitUntilReady();
-  log(`waiting for slides on ${target.redacted} (root ${values.root}, concurrency ${concurrency})`);
-  await new Promise<void>((done) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
-        log(`${signal} again: stopping now`);
-        process.exit(130);
-      }
-      stopping = true;
-      log(`${signal}: finishing the running slides (${signal} again stops at once)`);
-      running.close().then(done, done);
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+    await connection.quit().catch(() => connection.disconnect());
+    log('stopped');
+    return 0;
   });
-  await connection.quit().catch(() => connection.disconnect());
-  log('stopped');
-  return 0;
 }
+
+export const { spec, run } = workerCommand();

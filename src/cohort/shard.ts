@@ -16,7 +16,7 @@ export function parseShard(text: string): Shard {
   const count = Number(m?.[2]);
   if (m === null || count < 1 || index < 1 || index > count)
     throw new Error(
-      `--shard needs i/n with 1 <= i <= n, e.g. 1/4 (got ${text}); under Slurm: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT with --array=1-n`,
+      `--shard needs i/n with 1 <= i <= n, e.g. 1/4 (got ${text}); in a Slurm job array numbered from 1: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`,
     );
   return { index, count };
 }

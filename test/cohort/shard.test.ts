@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { run } from '../../src/cli/segment.js';
+import { segmentCommand } from '../../src/cli/segment.js';
 import { parseRedisUrl } from '../../src/cohort/redis_url.js';
 import { writeCohortReportFromFolder } from '../../src/cohort/report.js';
 import { parseShard, shardSlides } from '../../src/cohort/shard.js';
@@ -76,7 +76,7 @@ describe('shards of a cohort, merged by cohort report', async () => {
   writeFileSync(join(slides, 'broken.svs'), 'this is not a slide');
   const reference = join(dir, 'reference');
   const out = join(dir, 'out');
-  const segment = (args: string[]) => run(args, async () => truthSegmenter());
+  const segment = (args: string[]) => segmentCommand(async () => truthSegmenter()).run(args);
 
   test('two shards then cohort report: the one-machine cohort.csv and report.html', async () => {
     assert.equal(await segment([slides, '--out', reference]), 1);
