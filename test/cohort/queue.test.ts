@@ -60,7 +60,7 @@ interface Worker {
 }
 
 function startWorker(url: string, root: string, env: Record<string, string> = {}): Worker {
-  const proc = spawn(process.execPath, [TRUTH_CLI, 'worker', '--queue', url, '--root', root, '--lock-seconds', '3'], {
+  const proc = spawn(process.execPath, [TRUTH_CLI, 'worker', '--queue', url, '--root', root, '--lock-seconds', '5'], {
     env: { ...process.env, MMFD_NUM_THREADS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
