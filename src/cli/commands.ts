@@ -22,6 +22,11 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'segment slides: label map, GeoJSON, overlay viewer, measurements, reports (resumable cohorts)',
     load: () => import('./segment.js'),
   },
+  worker: {
+    summary: 'run queued slides from Redis (--queue <url> --root <dir>); see segment --queue',
+    load: () => import('./worker.js'),
+  },
+  cohort: { summary: 'a queued or sharded cohort: status --queue <url>, report <out>', load: () => import('./cohort.js') },
   'synth-slide': { summary: 'write a synthetic whole slide (pyramidal TIFF) and its label image', load: () => import('./synth-slide.js') },
   params: { summary: 'parameter counts of the model a config builds (--config <yaml> [--json])', load: () => import('./params.js') },
   train: { summary: 'stage I: train the fused teacher (--config <teacher.yaml> [--test])', load: () => import('./train.js') },

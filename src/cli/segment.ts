@@ -1,8 +1,11 @@
 // `mmfd segment <slide|folder|list.txt> --out <dir> [--model student|teacher] [--checkpoint <ckpt>] [--mpp <um/px>]
-//   [--min-object-um2 20] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024]`:
-// segments one slide or a cohort (slides/cohort.ts), with progress per slide and overall, and an ETA.
+//   [--min-object-um2 20] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024]
+//   [--queue <redis-url> [--attempts 3] [--retry-delay 10] | --shard i/n]`:
+// segments one slide or a cohort (slides/cohort.ts), with progress per slide and overall, and an ETA; or
+// enqueues the cohort for `mmfd worker`s (--queue), or runs one part of it (--shard; segment_cohort.ts).
 // Exit code 0 when every slide is done or was already done, 1 when any failed, 2 for a usage error.
 import { existsSync } from 'node:fs';
+import { parseShard, type Shard } from '../cohort/shard.js';
 import { cohortProgressPrinter } from '../progress.js';
 import { COHORT_CSV, REPORT_FILE, runCohort, type SlideSegmenter } from '../slides/cohort.js';
 import type { SegmentSettings } from '../slides/manifest.js';
@@ -11,6 +14,7 @@ import { PLAUSIBLE_MPP } from '../slides/mpp.js';
 import { type ModelSelection, networkSegmenter } from '../slides/segmenter.js';
 import { listSlides } from '../slides/slide_list.js';
 import { command, UsageError } from './args.js';
+import { enqueueCommand, shardCommand } from './segment_cohort.js';
 
 /** Makes the segmenter for the chosen model; tests pass their own. */
 export type SegmenterFactory = (selection: ModelSelection) => Promise<SlideSegmenter>;
@@ -37,6 +41,14 @@ const SPEC = {
       default: '1024',
       help: 'longest side of the thumbnail (a smaller overlay is not enlarged)',
     },
+    queue: {
+      type: 'string',
+      value: '<redis-url>',
+      help: 'enqueue the slides for mmfd worker processes: redis://[:password@]host:port/db, rediss:// for TLS',
+    },
+    attempts: { type: 'string', value: '<n>', default: '3', help: 'with --queue: runs of a slide before it ends as failed' },
+    'retry-delay': { type: 'string', value: '<s>', default: '10', help: 'with --queue: seconds before the first retry (doubling)' },
+    shard: { type: 'string', value: '<i/n>', help: 'run only part i of n of the cohort (Slurm arrays); then mmfd cohort report' },
   },
 } as const;
 
@@ -63,7 +75,20 @@ export function segmentCommand(makeSegmenter: SegmenterFactory = networkSegmente
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
+    const queue = args.string('queue');
+    const shardText = args.string('shard');
+    if (queue !== undefined && shardText !== undefined) throw new UsageError('give --queue or --shard, not both');
+    const attempts = args.number('attempts', { integer: true, min: 1 }) as number;
+    const retryDelayMs = 1000 * (args.number('retry-delay', { min: 0 }) as number);
+    let shard: Shard | undefined;
+    try {
+      shard = shardText === undefined ? undefined : parseShard(shardText);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
     const segmenter = await makeSegmenter({ model, checkpoint });
+    if (queue !== undefined) return await enqueueCommand(slides, { url: queue, attempts, retryDelayMs, out, settings, segmenter });
+    if (shard !== undefined) return await shardCommand(slides, { shard, out, settings, segmenter, onEvent: cohortProgressPrinter() });
     process.stderr.write(`mmfd segment: ${slides.length} slide(s) -> ${out} (model ${segmenter.id})\n`);
     let outcomes: Awaited<ReturnType<typeof runCohort>>;
     try {

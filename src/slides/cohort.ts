@@ -83,6 +83,8 @@ export interface CohortOptions {
   segmenter: SlideSegmenter;
   settings: SegmentSettings;
   onEvent?: (event: CohortEvent) => void;
+  /** false: leave cohort.csv and report.html to `mmfd cohort report` (one shard of a cohort). */
+  writeReport?: boolean;
 }
 
 export interface SlideOutcome {
@@ -148,6 +150,12 @@ export async function runCohort(slides: readonly SlideInput[], options: CohortOp
       overall: fractionDone(),
     });
   }
+  if (options.writeReport !== false) await writeCohortOutputs(out, outcomes);
+  return outcomes;
+}
+
+/** `<out>/cohort.csv` and `<out>/report.html` from the slides' outcomes, in cohort order. */
+export async function writeCohortOutputs(out: string, outcomes: readonly SlideOutcome[]): Promise<void> {
   await writeCohortCsv(
     join(out, COHORT_CSV),
     outcomes.map((o) => ({ slide: o.name, measurements: o.measurements, error: o.error })),
@@ -157,10 +165,11 @@ export async function runCohort(slides: readonly SlideInput[], options: CohortOp
     return { ...o, thumbnail: o.status !== 'failed' && existsSync(thumbnail) ? thumbnail : undefined };
   });
   await writeCohortReport(join(out, REPORT_FILE), rows);
-  return outcomes;
 }
 
-async function runSlide(
+/** One slide's outputs in `<out>/<name>/` (built in its partial folder, then renamed); throws when it fails.
+ *  The one-machine cohort, a queue worker and a shard all run slides through this. */
+export async function runSlide(
   slide: SlideInput,
   options: CohortOptions,
   progress: (stage: Stage, fraction: number) => void,
