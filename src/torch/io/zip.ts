@@ -133,9 +133,15 @@ export class ZipReader {
     if (entry.method === 0) {
       data = raw;
     } else if (entry.method === 8) {
+      // Inflate no further than one byte past the declared size: a bomb fails here, not after filling memory.
       try {
-        data = zlib.inflateRawSync(raw);
+        data = zlib.inflateRawSync(raw, { maxOutputLength: entry.uncompressedSize + 1 });
       } catch (err) {
+        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+          throw new Error(
+            `${file}: corrupt zip: '${name}' inflates to more than the ${entry.uncompressedSize} bytes the directory declares`,
+          );
+        }
         throw new Error(`${file}: corrupt zip: cannot inflate '${name}': ${(err as Error).message}`);
       }
     } else {
