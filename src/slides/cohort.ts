@@ -13,6 +13,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { makeDir } from '../make_dir.js';
 import { writeFileAtomic } from '../viz/write_atomic.js';
 import { THUMBNAIL, VIEWER_PAGE, writeOverlayViews } from './deepzoom.js';
 import { writeGeoJson } from './geojson.js';
@@ -22,7 +23,7 @@ import { measureSlide, type SlideMeasurements, writeCohortCsv, writeMeasurements
 import { OpenSlide } from './openslide.js';
 import { type CohortReportRow, writeCohortReport, writeSlideReport } from './report.js';
 import { slideRgbBands } from './rgb_bands.js';
-import type { SlideInput } from './slide_list.js';
+import { missingSlide, outputNameClash, type SlideInput } from './slide_list.js';
 
 export interface SegmentRequest {
   slide: string;
@@ -97,6 +98,8 @@ export const LABELS_FILE = 'labels.tif';
 export const MEASUREMENTS_FILE = 'measurements.json';
 export const COHORT_CSV = 'cohort.csv';
 export const REPORT_FILE = 'report.html';
+/** What the cohort writes beside the slide folders: no slide's folder may take these names. */
+export const COHORT_FILES: readonly string[] = [COHORT_CSV, REPORT_FILE];
 /** Beside the label map in a partial folder: the key it was made under, so a rerun can keep it. */
 const SEGMENTATION_RECORD = 'segmentation.json';
 
@@ -105,7 +108,9 @@ export const partialDir = (out: string, name: string) => join(out, `.${name}.par
 /** Runs every slide, then writes the cohort CSV and report; returns each slide's outcome. */
 export async function runCohort(slides: readonly SlideInput[], options: CohortOptions): Promise<SlideOutcome[]> {
   const { out, onEvent } = options;
-  await mkdir(out, { recursive: true });
+  const clash = outputNameClash(slides);
+  if (clash !== undefined) throw new Error(clash);
+  makeDir(out);
   const weights = slides.map((s) => (existsSync(s.path) ? Math.max(1, statSync(s.path).size) : 1));
   let totalWeight = weights.reduce((a, b) => a + b, 0);
   let doneWeight = 0;
@@ -148,15 +153,23 @@ export async function runCohort(slides: readonly SlideInput[], options: CohortOp
       overall: fractionDone(),
     });
   }
-  await writeCohortCsv(
-    join(out, COHORT_CSV),
-    outcomes.map((o) => ({ slide: o.name, measurements: o.measurements, error: o.error })),
-  );
-  const rows: CohortReportRow[] = outcomes.map((o) => {
-    const thumbnail = join(out, o.name, 'overlay', THUMBNAIL);
-    return { ...o, thumbnail: o.status !== 'failed' && existsSync(thumbnail) ? thumbnail : undefined };
-  });
-  await writeCohortReport(join(out, REPORT_FILE), rows);
+  try {
+    await writeCohortCsv(
+      join(out, COHORT_CSV),
+      outcomes.map((o) => ({ slide: o.name, measurements: o.measurements, error: o.error })),
+    );
+    const rows: CohortReportRow[] = outcomes.map((o) => {
+      const thumbnail = join(out, o.name, 'overlay', THUMBNAIL);
+      return { ...o, thumbnail: o.status !== 'failed' && existsSync(thumbnail) ? thumbnail : undefined };
+    });
+    await writeCohortReport(join(out, REPORT_FILE), rows);
+  } catch (err) {
+    // Hours of per-slide work are on disk: say what each slide did, not only why the table failed.
+    const each = outcomes.map((o) => `  ${o.name}: ${o.status}${o.error === undefined ? '' : `: ${o.error}`}`);
+    throw new Error(`${(err as Error).message}\nthe slides (those done or skipped are complete in ${out}):\n${each.join('\n')}`, {
+      cause: err,
+    });
+  }
   return outcomes;
 }
 
@@ -178,7 +191,7 @@ async function runSlide(
   const done = { name: slide.name, path: slide.path };
 
   progress('hash', 0);
-  if (!existsSync(slide.path)) throw new Error(`${slide.path}: no such slide`);
+  if (!existsSync(slide.path)) throw new Error(missingSlide(slide.path));
   const input = await fileSha256(slide.path);
   const key: RunKey = { slideSha256: input.sha256, modelSha256: segmenter.sha256, settings };
   const previous = readManifest(finalDir);

@@ -4,7 +4,7 @@
 // interrupted slide restarts cleanly; overall progress runs to 1.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -235,6 +235,43 @@ describe('mmfd segment (cohorts)', async () => {
     }
     const twins = join(dir, 'twins.txt');
     await writeFile(twins, `${a.slide}\n${join(dir, 'one', 'c.tif')}\n${a.slide}\n`);
-    assert.match((await segment([twins, '--out', out], truthSegmenter([]))).stderr, /would both write to the output folder 'a'/);
+    assert.match((await segment([twins, '--out', out], truthSegmenter([]))).stderr, /a\.tif is listed twice/);
+  });
+
+  test('slides named like the cohort files or like each other get folders of their own; a dangling link fails alone', async () => {
+    const odd = join(dir, 'odd');
+    mkdirSync(odd);
+    for (const stem of ['report.html', 'cohort.csv', 'x y', 'x_y']) {
+      copyFileSync(a.slide, join(odd, `${stem}.tif`));
+      copyFileSync(a.labels, join(odd, `${stem}_labels.tif`));
+      copyFileSync(a.table, join(odd, `${stem}_labels.json`));
+    }
+    symlinkSync(join(dir, 'nowhere', 'gone.tif'), join(odd, 'gone.tif'));
+    const out4 = join(dir, 'out4');
+    for (const round of [1, 2]) {
+      const { code, stdout } = await segment([odd, '--out', out4], truthSegmenter([]));
+      assert.equal(code, 1);
+      assert.match(stdout, round === 1 ? /4 done, 0 skipped, 1 failed/ : /0 done, 4 skipped, 1 failed/);
+      assert.match(stdout, /failed: gone: .*gone\.tif: a symbolic link to .*nowhere.gone\.tif, which does not exist/);
+      assert.deepEqual(readdirSync(out4).sort(), ['cohort.csv', 'cohort.csv-2', 'report.html', 'report.html-2', 'x_y', 'x_y-2']);
+      assert.equal(JSON.parse(readFileSync(join(out4, 'x_y', 'measurements.json'), 'utf8')).slide, 'x_y.tif');
+      assert.equal(JSON.parse(readFileSync(join(out4, 'report.html-2', 'measurements.json'), 'utf8')).slide, 'report.html.tif');
+      assert.deepEqual(
+        parseCsv(readFileSync(join(out4, 'cohort.csv'), 'utf8'), 'cohort.csv')
+          .slice(1)
+          .map((r) => r[0]),
+        ['cohort.csv-2', 'gone', 'report.html-2', 'x_y-2', 'x_y'],
+      );
+    }
+  });
+
+  test('a failure writing cohort.csv still reports every slide', async () => {
+    const out5 = join(dir, 'out5');
+    mkdirSync(join(out5, 'cohort.csv'), { recursive: true });
+    await assert.rejects(segment([join(dir, 'one'), '--out', out5], truthSegmenter([])), (e: Error) => {
+      assert.match(e.message, /cohort\.csv: cannot write: /);
+      assert.match(e.message, /\n {2}c: done$/);
+      return true;
+    });
   });
 });
