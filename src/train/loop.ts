@@ -6,11 +6,11 @@
 // weights as one never stopped: iteration i always trains on batch i mod L of epoch floor(i / L) of
 // the seeded loader, seeds torch with seed + i, and `last` holds the weights, the optimizer's
 // moments, the scheduler's iteration and the best mIoU so far.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigTree } from '../config/index.js';
 import { type Batch, type DataLoader, loaderFromConfig } from '../data/loader.js';
 import { iouScores, probabilities } from '../eval/metrics.js';
+import { makeDir } from '../make_dir.js';
 import { formatDuration, Progress } from '../progress.js';
 import * as torch from '../torch/index.js';
 import {
@@ -200,7 +200,7 @@ async function iterate(run: TrainingRun, optimizer: torch.optim.AdamW, schedule:
   const evalEvery = int(cfg, 'eval_iter', 1);
   const skipEval = bool(cfg, 'skip_eval');
   const seed = int(cfg, 'seed');
-  mkdirSync(run.dir, { recursive: true });
+  makeDir(run.dir);
   const state = await startState(run, optimizer, schedule);
   let best = state.best;
   const progress = new Progress(run.label, maxIterations, { start: state.start });

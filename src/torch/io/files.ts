@@ -118,6 +118,10 @@ export function writeAtomic(path: string, write: (sink: FileSink) => void): void
     } catch {
       // the temporary file may not exist any more
     }
+    // A system error (a full disk: ENOSPC) names no file or only the temporary one: name the target.
+    if ((err as NodeJS.ErrnoException).syscall !== undefined) {
+      throw new Error(`${path}: cannot write: ${(err as Error).message}`, { cause: err });
+    }
     throw err;
   }
   try {
