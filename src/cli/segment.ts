@@ -13,7 +13,7 @@ import { type ModelSelection, networkSegmenter } from '../slides/segmenter.js';
 import { listSlides } from '../slides/slide_list.js';
 
 const USAGE = `usage: mmfd segment <slide|folder|list.txt> --out <dir> [--model student|teacher] [--checkpoint <ckpt>] [--mpp <um/px>]
-       [--min-object-um2 ${DEFAULT_MIN_OBJECT_UM2}] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024]`;
+       [--min-object-um2 ${DEFAULT_MIN_OBJECT_UM2}] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024] [--allow-upsample]`;
 
 /** Makes the segmenter for the chosen model; tests pass their own. */
 export type SegmenterFactory = (selection: ModelSelection) => Promise<SlideSegmenter>;
@@ -65,9 +65,13 @@ function progressPrinter(): (event: CohortEvent) => void {
 
 export async function run(args: string[], makeSegmenter: SegmenterFactory = networkSegmenter): Promise<number> {
   let values: Record<string, string | undefined>;
+  let allowUpsample: boolean | undefined;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({
+    ({
+      values: { 'allow-upsample': allowUpsample, ...values },
+      positionals,
+    } = parseArgs({
       args,
       allowPositionals: true,
       options: {
@@ -79,6 +83,7 @@ export async function run(args: string[], makeSegmenter: SegmenterFactory = netw
         'geojson-level': { type: 'string', default: '0' },
         'overlay-level': { type: 'string', default: '0' },
         thumbnail: { type: 'string', default: '1024' },
+        'allow-upsample': { type: 'boolean' },
       },
     }));
   } catch (err) {
@@ -119,7 +124,7 @@ export async function run(args: string[], makeSegmenter: SegmenterFactory = netw
     process.stderr.write(`mmfd segment: ${slides.length} slide(s) -> ${values.out} (model ${segmenter.id})\n`);
     let outcomes: Awaited<ReturnType<typeof runCohort>>;
     try {
-      outcomes = await runCohort(slides, { out: values.out, segmenter, settings, onEvent: progressPrinter() });
+      outcomes = await runCohort(slides, { out: values.out, segmenter, settings, allowUpsample, onEvent: progressPrinter() });
     } finally {
       segmenter.dispose?.();
     }

@@ -14,7 +14,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { makeDir } from '../make_dir.js';
-import { writeFileAtomic } from '../viz/write_atomic.js';
+import { removeOrphanTemps } from '../orphan_temps.js';
+import { tempSiblingPattern, writeFileAtomic } from '../viz/write_atomic.js';
 import { THUMBNAIL, VIEWER_PAGE, writeOverlayViews } from './deepzoom.js';
 import { writeGeoJson } from './geojson.js';
 import { openLabelTiff } from './label_raster.js';
@@ -31,6 +32,8 @@ export interface SegmentRequest {
   labels: string;
   /** The user's --mpp, overriding the slide's metadata. */
   mpp?: number;
+  /** Allow upsampling a coarse slide more than MAX_UPSAMPLE times (mpp.ts). */
+  allowUpsample?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -83,6 +86,8 @@ export interface CohortOptions {
   out: string;
   segmenter: SlideSegmenter;
   settings: SegmentSettings;
+  /** Allow upsampling a coarse slide more than MAX_UPSAMPLE times (mpp.ts): permits, changes no output. */
+  allowUpsample?: boolean;
   onEvent?: (event: CohortEvent) => void;
 }
 
@@ -111,6 +116,7 @@ export async function runCohort(slides: readonly SlideInput[], options: CohortOp
   const clash = outputNameClash(slides);
   if (clash !== undefined) throw new Error(clash);
   makeDir(out);
+  removeOrphanTemps(out, tempSiblingPattern(COHORT_FILES));
   const weights = slides.map((s) => (existsSync(s.path) ? Math.max(1, statSync(s.path).size) : 1));
   let totalWeight = weights.reduce((a, b) => a + b, 0);
   let doneWeight = 0;
@@ -202,6 +208,8 @@ async function runSlide(
   lap('hash');
 
   await mkdir(tmp, { recursive: true });
+  // What a killed run was writing here (an overlay folder of thousands of tiles) must not end up in the output.
+  removeOrphanTemps(tmp, tempSiblingPattern());
   const labelsPath = join(tmp, LABELS_FILE);
   const record = join(tmp, SEGMENTATION_RECORD);
   // Only what the label map depends on: a rerun with other export settings keeps it.
@@ -217,6 +225,7 @@ async function runSlide(
       slide: slide.path,
       labels: labelsPath,
       mpp: settings.mpp ?? undefined,
+      allowUpsample: options.allowUpsample,
       onProgress: (d, t) => progress('segment', d / t),
     });
     if (!(seg.slideMpp > 0 && seg.labelMpp > 0)) throw new Error(`${slide.path}: the segmenter reported mpp ${JSON.stringify(seg)}`);

@@ -9,13 +9,13 @@
 //
 // Everything goes to `<dir>.<pid>.<random>.tmp` first and is renamed to `dir` when complete, so a reader
 // never sees half a pyramid; an older `dir` is replaced.
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { escapeMarkup } from '../viz/svg.js';
+import { tempSibling } from '../viz/write_atomic.js';
 import { CLASS_STYLES, type LabelRaster } from './label_raster.js';
 import type { RgbBands } from './rgb_bands.js';
 
@@ -101,7 +101,7 @@ export async function writeOverlayViews(
   const thumbnail = new Uint8Array(thumbLevel.width * thumbLevel.height * 3);
 
   await mkdir(dirname(dir), { recursive: true });
-  const tmp = `${dir}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = tempSibling(dir);
   const tiles = join(tmp, `${DZI_NAME}_files`);
   try {
     await Promise.all(levels.map((l) => mkdir(join(tiles, String(l.index)), { recursive: true })));

@@ -10,9 +10,9 @@
 // slides are exported quickly: the polygons then follow that level's pixels, so their vertices fall on
 // multiples of 2^k level-0 pixels and a boundary may be off by up to 2^k level-0 pixels (the 2x2-mode
 // reduction can also drop regions thinner than that). At level 0 the polygons are exact.
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { tempSibling } from '../viz/write_atomic.js';
 import { ContourTracer, type TracedRegion } from './contours.js';
 import { CLASS_STYLES, type LabelRaster, labelBands } from './label_raster.js';
 import { rowRuns } from './row_runs.js';
@@ -69,7 +69,7 @@ export async function writeGeoJson(raster: LabelRaster, path: string, options: G
   const runs = bits.map(() => [] as number[]);
 
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = tempSibling(path);
   const file = await open(tmp, 'w');
   try {
     for await (const band of labelBands(raster)) {

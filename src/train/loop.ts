@@ -11,8 +11,11 @@ import type { ConfigTree } from '../config/index.js';
 import { type Batch, type DataLoader, loaderFromConfig } from '../data/loader.js';
 import { iouScores, probabilities } from '../eval/metrics.js';
 import { makeDir } from '../make_dir.js';
+import { removeOrphanTemps } from '../orphan_temps.js';
 import { formatDuration, Progress } from '../progress.js';
 import * as torch from '../torch/index.js';
+import { ATOMIC_TEMP_NAME } from '../torch/io/files.js';
+import { tempSiblingPattern } from '../viz/write_atomic.js';
 import {
   BEST,
   checkpointExists,
@@ -201,6 +204,7 @@ async function iterate(run: TrainingRun, optimizer: torch.optim.AdamW, schedule:
   const skipEval = bool(cfg, 'skip_eval');
   const seed = int(cfg, 'seed');
   makeDir(run.dir);
+  for (const pattern of [ATOMIC_TEMP_NAME, tempSiblingPattern()]) removeOrphanTemps(run.dir, pattern);
   const state = await startState(run, optimizer, schedule);
   let best = state.best;
   const progress = new Progress(run.label, maxIterations, { start: state.start });

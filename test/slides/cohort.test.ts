@@ -18,6 +18,7 @@ import type { Manifest, SegmentSettings } from '../../src/slides/manifest.js';
 import { measureSlide } from '../../src/slides/measure.js';
 import { OpenSlide } from '../../src/slides/openslide.js';
 import { listSlides } from '../../src/slides/slide_list.js';
+import { deadPid } from '../helpers/pids.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-cohort-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -181,12 +182,16 @@ describe('mmfd segment (cohorts)', async () => {
     assert.equal(late.code, 1);
     assert.match(late.stdout, /no pyramid level 9/);
     assert.ok(!existsSync(join(out2, 'c')));
+    // What a run killed during the overlay stage left: gone from the finished output.
+    const orphan = join(partialDir(out2, 'c'), `overlay.${deadPid()}.0badf00d.tmp`);
+    mkdirSync(join(orphan, 'dzi_files', '0'), { recursive: true });
     calls.length = 0;
     const again = await segment([one, '--out', out2], truthSegmenter(calls));
     assert.equal(again.code, 0);
     assert.deepEqual(calls, [], 'the finished segmentation was reused');
     assert.deepEqual(readdirSync(out2).sort(), ['c', 'cohort.csv', 'report.html']);
     assert.ok(!existsSync(join(out2, 'c', 'segmentation.json')));
+    assert.ok(readdirSync(join(out2, 'c')).every((n) => !n.endsWith('.tmp')));
   });
 
   test('overall progress rises to 1 and skipped slides do not count as work', async () => {

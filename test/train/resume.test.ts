@@ -2,11 +2,12 @@
 // checkpoint is on disk, restarted with resume: true, and must end with exactly the weights,
 // optimizer state, best mIoU and training log of an uninterrupted run with the same seed.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { writeSyntheticDataset } from '../../src/data/synth/dataset.js';
 import * as torch from '../../src/torch/index.js';
+import { deadPid } from '../helpers/pids.js';
 import { finished, runCli, startCli, workspace } from './tiny_run.js';
 
 const ws = workspace({ resume_synth: 'resume-synth' }, 'mmfd-resume-');
@@ -60,8 +61,14 @@ test('a run killed after a checkpoint and resumed ends bit-identical to an unint
   const cfg = config('killed');
   const killedAt = await killAfterFirstCheckpoint(cfg, runDir('killed'));
   assert.ok(killedAt > 0 && killedAt < ITERATIONS, `killed at iteration ${killedAt}`);
+  // Temporary files of a save cut short by kill -9: the resumed run removes its own dead ones, not a live writer's.
+  const orphan = `.last.safetensors.tmp-${deadPid()}-0123456789ab`;
+  const livesOn = `.last.safetensors.tmp-${process.pid}-0123456789ab`;
+  for (const n of [orphan, livesOn]) writeFileSync(join(runDir('killed'), n), 'partial');
   const resumed = await runCli(['train', '--config', cfg], ws.dir, ws.env);
   assert.equal(resumed.code, 0, resumed.stderr);
+  assert.ok(!existsSync(join(runDir('killed'), orphan)));
+  assert.ok(existsSync(join(runDir('killed'), livesOn)));
   assert.match(resumed.stderr, new RegExp(`resumed from .*last at iteration ${killedAt}`));
 
   const a = torch.io.load_checkpoint(join(runDir('whole'), 'last'));

@@ -84,6 +84,9 @@ export class FileSink {
   }
 }
 
+/** The temporary names writeAtomic uses (`.<name>.tmp-<pid>-<12 hex>`); the group `pid` is the writer's. */
+export const ATOMIC_TEMP_NAME = /^\..+\.tmp-(?<pid>\d+)-[0-9a-f]{12}$/;
+
 /**
  * Writes `path` atomically: `write` fills a temporary file next to it, which is flushed and renamed
  * over `path` only when `write` returns. On any error the temporary file is removed and `path` is untouched.
