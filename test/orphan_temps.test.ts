@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { processAlive, removeOrphanTemps } from '../src/orphan_temps.js';
-import { ATOMIC_TEMP_NAME } from '../src/torch/io/files.js';
-import { tempSiblingPattern } from '../src/viz/write_atomic.js';
+import { OVERLAY_TEMP_NAME } from '../src/slides/deepzoom.js';
+import { atomicTempPattern } from '../src/torch/io/files.js';
 import { deadPid } from './helpers/pids.js';
 
 test('only leftovers of processes that are gone, of the given pattern, are removed', async () => {
@@ -28,15 +28,15 @@ test('only leftovers of processes that are gone, of the given pattern, are remov
     for (const n of names) writeFileSync(join(dir, n), 'x');
     mkdirSync(join(dir, `overlay.${dead}.deadbeef.tmp`, 'dzi_files'), { recursive: true });
     mkdirSync(join(dir, `overlay.${dead}.deadbeef.tmp.old`));
-    writeFileSync(join(dir, `cohort.csv.${dead}.deadbeef.tmp`), 'x');
-    assert.deepEqual(removeOrphanTemps(dir, ATOMIC_TEMP_NAME), [names[0]]);
-    assert.deepEqual(removeOrphanTemps(dir, tempSiblingPattern(['cohort.csv'])), [`cohort.csv.${dead}.deadbeef.tmp`]);
-    assert.deepEqual(removeOrphanTemps(dir, tempSiblingPattern()).sort(), [
+    writeFileSync(join(dir, `.cohort.csv.tmp-${dead}-0123456789ab`), 'x');
+    assert.deepEqual(removeOrphanTemps(dir, atomicTempPattern(['cohort.csv'])), [`.cohort.csv.tmp-${dead}-0123456789ab`]);
+    assert.deepEqual(removeOrphanTemps(dir, atomicTempPattern()), [names[0]]);
+    assert.deepEqual(removeOrphanTemps(dir, OVERLAY_TEMP_NAME).sort(), [
       `overlay.${dead}.deadbeef.tmp`,
       `overlay.${dead}.deadbeef.tmp.old`,
     ]);
     assert.deepEqual(readdirSync(dir).sort(), names.slice(1).sort());
-    assert.deepEqual(removeOrphanTemps(join(dir, 'missing'), ATOMIC_TEMP_NAME), []);
+    assert.deepEqual(removeOrphanTemps(join(dir, 'missing'), atomicTempPattern()), []);
   } finally {
     sleeper.kill();
     rmSync(dir, { recursive: true, force: true });

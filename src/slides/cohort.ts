@@ -15,8 +15,9 @@ import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { makeDir } from '../make_dir.js';
 import { removeOrphanTemps } from '../orphan_temps.js';
-import { tempSiblingPattern, writeFileAtomic } from '../viz/write_atomic.js';
-import { THUMBNAIL, VIEWER_PAGE, writeOverlayViews } from './deepzoom.js';
+import { atomicTempPattern } from '../torch/io/files.js';
+import { writeFileAtomic } from '../viz/write_atomic.js';
+import { OVERLAY_TEMP_NAME, THUMBNAIL, VIEWER_PAGE, writeOverlayViews } from './deepzoom.js';
 import { writeGeoJson } from './geojson.js';
 import { openLabelTiff } from './label_raster.js';
 import { fileSha256, MANIFEST, newManifest, type RunKey, readManifest, type SegmentSettings, sameKey } from './manifest.js';
@@ -116,7 +117,7 @@ export async function runCohort(slides: readonly SlideInput[], options: CohortOp
   const clash = outputNameClash(slides);
   if (clash !== undefined) throw new Error(clash);
   makeDir(out);
-  removeOrphanTemps(out, tempSiblingPattern(COHORT_FILES));
+  removeOrphanTemps(out, atomicTempPattern(COHORT_FILES));
   const weights = slides.map((s) => (existsSync(s.path) ? Math.max(1, statSync(s.path).size) : 1));
   let totalWeight = weights.reduce((a, b) => a + b, 0);
   let doneWeight = 0;
@@ -209,7 +210,7 @@ async function runSlide(
 
   await mkdir(tmp, { recursive: true });
   // What a killed run was writing here (an overlay folder of thousands of tiles) must not end up in the output.
-  removeOrphanTemps(tmp, tempSiblingPattern());
+  for (const pattern of [atomicTempPattern(), OVERLAY_TEMP_NAME]) removeOrphanTemps(tmp, pattern);
   const labelsPath = join(tmp, LABELS_FILE);
   const record = join(tmp, SEGMENTATION_RECORD);
   // Only what the label map depends on: a rerun with other export settings keeps it.

@@ -14,8 +14,7 @@ import { makeDir } from '../make_dir.js';
 import { removeOrphanTemps } from '../orphan_temps.js';
 import { formatDuration, Progress } from '../progress.js';
 import * as torch from '../torch/index.js';
-import { ATOMIC_TEMP_NAME } from '../torch/io/files.js';
-import { tempSiblingPattern } from '../viz/write_atomic.js';
+import { atomicTempPattern } from '../torch/io/files.js';
 import {
   BEST,
   checkpointExists,
@@ -204,7 +203,7 @@ async function iterate(run: TrainingRun, optimizer: torch.optim.AdamW, schedule:
   const skipEval = bool(cfg, 'skip_eval');
   const seed = int(cfg, 'seed');
   makeDir(run.dir);
-  for (const pattern of [ATOMIC_TEMP_NAME, tempSiblingPattern()]) removeOrphanTemps(run.dir, pattern);
+  removeOrphanTemps(run.dir, atomicTempPattern());
   const state = await startState(run, optimizer, schedule);
   let best = state.best;
   const progress = new Progress(run.label, maxIterations, { start: state.start });
