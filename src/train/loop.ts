@@ -9,7 +9,9 @@
 import { join } from 'node:path';
 import type { ConfigTree } from '../config/index.js';
 import { type Batch, type DataLoader, loaderFromConfig } from '../data/loader.js';
+import { checkSplitImages } from '../data/preflight.js';
 import { iouScores, probabilities } from '../eval/metrics.js';
+import { interruption, stopIfInterrupted } from '../interrupt.js';
 import { makeDir } from '../make_dir.js';
 import { removeOrphanTemps } from '../orphan_temps.js';
 import { formatDuration, Progress } from '../progress.js';
@@ -176,6 +178,12 @@ export async function trainOnSplits(
   run: Omit<TrainingRun, 'train' | 'val'>,
   release: () => void = () => run.model.dispose(),
 ): Promise<TrainingResult> {
+  try {
+    await checkSplitImages(run.cfg, perc);
+  } catch (err) {
+    release();
+    throw err;
+  }
   const loaders = { train: loaderFromConfig(run.cfg, 'train', perc), val: loaderFromConfig(run.cfg, 'val', perc) };
   try {
     return await train({ ...run, ...loaders });
@@ -267,8 +275,13 @@ async function iterate(run: TrainingRun, optimizer: torch.optim.AdamW, schedule:
       const verdict = improved ? 'best so far, saved' : `best ${(best ?? miou).toFixed(4)}`;
       progress.note(`${run.label}: iteration ${done}: validation mIoU ${miou.toFixed(4)} (${verdict})`);
     }
-    if (done % saveEvery === 0 || done === maxIterations) {
+    const stopping = interruption().aborted;
+    if (done % saveEvery === 0 || done === maxIterations || stopping) {
       saveTrainingCheckpoint(last, run.model, { omitted: run.omitted, meta: meta(done, true), optimizer });
+    }
+    if (stopping) {
+      progress.end();
+      stopIfInterrupted(`${run.label}: iteration ${done}`, `saved ${last}; run the same command again to resume`);
     }
     tick = performance.now();
   }
