@@ -3,6 +3,7 @@
 // segments one slide or a cohort (slides/cohort.ts), with progress per slide and overall, and an ETA.
 // Exit code 0 when every slide is done or was already done, 1 when any failed, 2 for a usage error.
 import { existsSync } from 'node:fs';
+import { interruptible, interruption } from '../interrupt.js';
 import { cohortProgressPrinter } from '../progress.js';
 import { COHORT_CSV, REPORT_FILE, runCohort, type SlideSegmenter } from '../slides/cohort.js';
 import type { SegmentSettings } from '../slides/manifest.js';
@@ -64,7 +65,11 @@ export function segmentCommand(makeSegmenter: SegmenterFactory = networkSegmente
     let outcomes: Awaited<ReturnType<typeof runCohort>>;
     try {
       const allowUpsample = args.flag('allow-upsample');
-      outcomes = await runCohort(slides, { out, segmenter, settings, allowUpsample, onEvent: cohortProgressPrinter() });
+      const ran = await interruptible(() =>
+        runCohort(slides, { out, segmenter, settings, allowUpsample, signal: interruption(), onEvent: cohortProgressPrinter() }),
+      );
+      if (typeof ran === 'number') return ran;
+      outcomes = ran;
     } finally {
       segmenter.dispose?.();
     }

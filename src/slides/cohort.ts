@@ -13,6 +13,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { InterruptedError } from '../interrupt.js';
 import { makeDir } from '../make_dir.js';
 import { removeOrphanTemps } from '../orphan_temps.js';
 import { atomicTempPattern } from '../torch/io/files.js';
@@ -35,6 +36,8 @@ export interface SegmentRequest {
   mpp?: number;
   /** Allow upsampling a coarse slide more than MAX_UPSAMPLE times (mpp.ts). */
   allowUpsample?: boolean;
+  /** Aborted (Ctrl-C): stop at the next safe point, keeping what a rerun resumes from. */
+  signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -89,6 +92,8 @@ export interface CohortOptions {
   settings: SegmentSettings;
   /** Allow upsampling a coarse slide more than MAX_UPSAMPLE times (mpp.ts): permits, changes no output. */
   allowUpsample?: boolean;
+  /** Aborted (Ctrl-C, interrupt.ts): the running slide stops at its next checkpoint and no further slide starts. */
+  signal?: AbortSignal;
   onEvent?: (event: CohortEvent) => void;
 }
 
@@ -143,6 +148,13 @@ export async function runCohort(slides: readonly SlideInput[], options: CohortOp
       outcome = await runSlide(slide, options, progress);
     } catch (err) {
       outcome = { name: slide.name, path: slide.path, status: 'failed', error: err instanceof Error ? err.message : String(err) };
+    }
+    if (options.signal?.aborted) {
+      const rest = slides.length - index - (outcome.status === 'failed' ? 0 : 1);
+      throw new InterruptedError(
+        `${slide.path}: interrupted by ${String(options.signal.reason)} (${outcome.status === 'failed' ? 'its partial run is kept' : 'it is finished'}); ${rest} slide(s) not finished; run the same command again to resume`,
+        String(options.signal.reason),
+      );
     }
     // A skipped slide took no real time: leave it out of the work the ETA is estimated from.
     if (outcome.status === 'skipped') totalWeight -= weights[index]!;
@@ -227,6 +239,7 @@ async function runSlide(
       labels: labelsPath,
       mpp: settings.mpp ?? undefined,
       allowUpsample: options.allowUpsample,
+      signal: options.signal,
       onProgress: (d, t) => progress('segment', d / t),
     });
     if (!(seg.slideMpp > 0 && seg.labelMpp > 0)) throw new Error(`${slide.path}: the segmenter reported mpp ${JSON.stringify(seg)}`);

@@ -41,6 +41,7 @@ export async function networkSegmenter(
         out: request.labels,
         mpp: request.mpp,
         allowUpsample: request.allowUpsample,
+        signal: request.signal,
         onProgress: (p) => request.onProgress?.(p.tilesDone, Math.max(1, p.tilesTotal)),
       });
       return { slideMpp: result.mpp.slide, labelMpp: result.mpp.used };

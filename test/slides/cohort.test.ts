@@ -260,6 +260,33 @@ describe('mmfd segment (cohorts)', async () => {
     }
   });
 
+  test('Ctrl-C stops at the running slide, exits 130, and the rerun ends as an uninterrupted run', async () => {
+    const list = join(dir, 'two.txt');
+    writeFileSync(list, `${a.slide}\n${join(dir, 'one', 'c.tif')}\n`);
+    const calls: string[] = [];
+    // SIGINT arrives while the first slide is segmented; the stand-in stops as segmentSlide does on abort.
+    const interrupted: SlideSegmenter = {
+      ...truthSegmenter(calls),
+      async segment(request) {
+        calls.push(basename(request.slide));
+        process.kill(process.pid, 'SIGINT');
+        while (request.signal?.aborted !== true) await new Promise((r) => setTimeout(r, 5));
+        throw new Error('interrupted after 0 of 4 tiles; run again to resume');
+      },
+    };
+    const out6 = join(dir, 'out6');
+    const stopped = await segment([list, '--out', out6], interrupted);
+    assert.equal(stopped.code, 130);
+    assert.deepEqual(calls, ['a.tif'], 'no slide starts after the signal');
+    assert.match(stopped.stderr, /a\.tif: interrupted by SIGINT \(its partial run is kept\); 2 slide\(s\) not finished/);
+    assert.ok(!existsSync(join(out6, 'cohort.csv')));
+    assert.equal((await segment([list, '--out', out6], truthSegmenter([]))).code, 0);
+    const out7 = join(dir, 'out7');
+    assert.equal((await segment([list, '--out', out7], truthSegmenter([]))).code, 0);
+    for (const f of ['cohort.csv', join('a', 'measurements.json'), join('c', 'measurements.json'), join('c', 'c.geojson')])
+      assert.deepEqual(readFileSync(join(out6, f)), readFileSync(join(out7, f)), f);
+  });
+
   test('a failure writing cohort.csv still reports every slide', async () => {
     const out5 = join(dir, 'out5');
     mkdirSync(join(out5, 'cohort.csv'), { recursive: true });
