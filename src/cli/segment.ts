@@ -32,7 +32,12 @@ const SPEC = {
     },
     'geojson-level': { type: 'string', value: '<k>', default: '0', help: 'pyramid level whose pixels the GeoJSON traces' },
     'overlay-level': { type: 'string', value: '<k>', default: '0', help: 'pyramid level of the overlay viewer' },
-    thumbnail: { type: 'string', value: '<px>', default: '1024', help: 'longest side of the thumbnail' },
+    thumbnail: {
+      type: 'string',
+      value: '<px>',
+      default: '1024',
+      help: 'longest side of the thumbnail (a smaller overlay is not enlarged)',
+    },
     'allow-upsample': { type: 'boolean', help: "segment a slide more than 2x coarser than the network's input (upsampled)" },
   },
 } as const;

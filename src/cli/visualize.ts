@@ -1,20 +1,32 @@
-// `mmfd visualize --config <distill.yaml> --image <img> --checkpoint <ckpt> [--out <dir>]`: the
-// reference's visualize_net.py (spec §1.4). The student (built from network_s.cfg_file) segments one
-// image resized to img_size and writes <out>/result_dir/vis/<stem>_iter0.jpg as the reference does,
-// plus <stem>_composite.png (original | prediction, with the tissue legend) and <out>/test_log/log.txt.
+// `mmfd visualize --config <distill.yaml> --image <img> --checkpoint <ckpt> [--mpp <um/px>] [--out <dir>]`: the
+// reference's visualize_net.py (spec §1.4) at the image's real scale. The student (built from
+// network_s.cfg_file) segments one image resampled from its pixel size (--mpp, else the image's resolution
+// metadata) to the checkpoint's input_mpp, in overlapping tiles of its input size when larger, as `mmfd segment`
+// reads a slide; the reference resized any image to the input size, whatever its scale. Writes
+// <out>/result_dir/vis/<stem>_iter0.jpg (the reference's overlay, at input_mpp), <stem>_composite.png
+// (original | prediction at the image's own size, with the tissue legend) and <out>/test_log/log.txt.
 import { basename, join } from 'node:path';
+import sharp from 'sharp';
 import { stringify } from 'yaml';
 import { loadConfig } from '../config/index.js';
 import { decodeRgb } from '../data/images.js';
-import { imageTensor, resizeBilinear } from '../data/sem_mask.js';
 import { buildStudent } from '../models/build.js';
+import { inputMppOf, resolveSlideMpp } from '../slides/mpp.js';
+import { networkPredictor } from '../slides/predictor.js';
+import { segmentImage } from '../slides/segment_image.js';
 import * as torch from '../torch/index.js';
-import { loadNamedConfig, num } from '../train/run_config.js';
+import { loadNamedConfig } from '../train/run_config.js';
 import { loadStudentWeights } from '../train/stage2.js';
 import { writeComposite } from '../viz/composite.js';
 import { referenceStem, writeReferenceOverlay } from '../viz/overlay.js';
 import { writeFileAtomic } from '../viz/write_atomic.js';
 import { command } from './args.js';
+
+/** Microns per pixel from an image's resolution tags (JPEG JFIF/EXIF, PNG pHYs, TIFF), if it has any. */
+async function resolutionOf(path: string): Promise<{ x: number; y: number } | undefined> {
+  const { density } = await sharp(path).metadata();
+  return density !== undefined && density > 0 ? { x: 25400 / density, y: 25400 / density } : undefined;
+}
 
 export const { spec, run } = command(
   {
@@ -28,6 +40,7 @@ export const { spec, run } = command(
       },
       image: { type: 'string', value: '<img>', required: true, help: 'the image to segment' },
       checkpoint: { type: 'string', value: '<ckpt>', required: true, help: "the student's trained weights" },
+      mpp: { type: 'string', value: '<um/px>', help: "the image's pixel size (default: its resolution metadata)" },
       out: { type: 'string', value: '<dir>', default: 'data/output', help: 'output folder' },
     },
   },
@@ -38,29 +51,42 @@ export const { spec, run } = command(
       checkpoint: args.required('checkpoint'),
       out: args.required('out'),
     };
+    const override = args.number('mpp', { above: 0 });
     const cfg = loadConfig(values.config);
     const cfgS = loadNamedConfig(cfg, 'network_s.cfg_file', values.config);
     const out = values.out;
+    const original = await decodeRgb(values.image);
+    const mpp = resolveSlideMpp(values.image, await resolutionOf(values.image), override);
     await writeFileAtomic(join(out, 'test_log', 'log.txt'), `# mmfd visualize ${values.config}\n${stringify(cfg)}`);
 
     const student = buildStudent(cfgS);
-    loadStudentWeights(student, values.checkpoint);
-    student.eval();
-    const original = await decodeRgb(values.image);
-    const size = num(cfgS, 'img_size');
-    // The reference resizes to the network size without keeping the aspect ratio (resize_my).
-    const image = torch.tidy(() => resizeBilinear(imageTensor(original), [size, size]));
-    const logits = torch.no_grad(() => torch.tidy(() => student.forward(image.unsqueeze(0), 'test').masks.squeeze(0)));
+    let predictor: ReturnType<typeof networkPredictor>;
+    try {
+      const meta = loadStudentWeights(student, values.checkpoint);
+      const inputMpp = inputMppOf({ ...meta }, values.checkpoint);
+      predictor = networkPredictor(student, { inputMpp, id: `student:${basename(values.checkpoint)}` });
+    } catch (err) {
+      student.dispose();
+      throw err;
+    }
+    const seg = segmentImage(original, mpp.mpp, predictor);
+    const [C, h, w] = [predictor.classes.length, seg.height, seg.width];
+    const image = torch.fromTypedArray(seg.image, [3, h, w]);
+    const maps = torch.fromTypedArray(seg.probabilities, [C, h, w]);
     const stem = referenceStem(values.image);
     const visDir = join(out, 'result_dir', 'vis');
     try {
-      const overlay = await writeReferenceOverlay({ visDir, stem, image, maps: logits, logits: true });
+      const overlay = await writeReferenceOverlay({ visDir, stem, image, maps });
       const composite = join(visDir, `${stem}_composite.png`);
-      await writeComposite(composite, { image: original, prediction: logits, logits: true, heading: basename(values.image) });
+      await writeComposite(composite, { image: original, prediction: maps, heading: basename(values.image) });
+      console.log(
+        `${values.image}: ${original.width} x ${original.height} px at ${mpp.mpp} um/px (${mpp.source}), ` +
+          `segmented at ${seg.plan.gridMpp} um/px: ${w} x ${h} px in ${seg.tiles} tile(s) of ${predictor.tileSize}`,
+      );
       console.log(`${overlay}\n${composite}`);
     } finally {
-      torch.dispose([image, logits]);
-      student.dispose();
+      torch.dispose([image, maps]);
+      predictor.dispose();
     }
     return 0;
   },

@@ -1,7 +1,7 @@
 // The test-stage evaluator: scores images one at a time (batch 1) and aggregates them exactly as the
 // reference's Evaluator_ms does (lib/evaluators/placenta_dataset/multimodel2s.py), plus mmfd's true HD95.
 import type * as torch from '../torch/index.js';
-import { type ImageScores, imageScores, iouScores, probabilities } from './metrics.js';
+import { type ImageScores, imageScores, iouScores, type Overlap, probabilities } from './metrics.js';
 
 /** Aggregated values by key: per-class lists and scalars. */
 export type Summary = Record<string, number | number[]>;
@@ -11,6 +11,18 @@ export type Summary = Record<string, number | number[]>;
  * "hd95" is the maximum Hausdorff distance (see ImageScores.hausdorff_max).
  */
 export const REFERENCE_KEY: Readonly<Record<string, string>> = { hausdorff_max: 'hd95', hausdorff_max_mean: 'hd95_mean' };
+
+/** Summary keys of mmfd's own (not in the reference's summary): the true HD95 and the pooled scores. */
+export const isMmfdKey = (key: string): boolean => key.startsWith('hd95_true') || key.startsWith('pooled_');
+
+/**
+ * How the reference's per-image scores read: its soft Dice is 0/max(0, 1e-6) = 0 and its IoU eps/eps = 1 on an
+ * image where neither truth nor prediction has the class, so on a class most images lack the two disagree wildly.
+ */
+export const PER_IMAGE_NOTE =
+  'per-image mean; an image where neither truth nor prediction has the class scores Dice 0 and IoU 1, as in the reference';
+export const POOLED_NOTE =
+  'pooled (dataset-level): intersections and unions summed over all images, then divided (prediction > 0.5, soft truth); n/a for a class no image has in truth or prediction';
 
 export interface EvaluatorOptions {
   /** Refinement levels scored per image (the reference's component.test_iter). Default 1. */
@@ -40,6 +52,22 @@ function classMean(values: readonly number[]): number {
 function definedMean(values: readonly number[]): number {
   const defined = values.filter((v) => !Number.isNaN(v));
   return defined.length === 0 ? Number.NaN : classMean(defined);
+}
+
+/**
+ * Dataset-level IoU and Dice per class from every image's overlap: ΣI / (ΣT + ΣP − ΣI) and 2ΣI / (ΣT + ΣP), NaN
+ * for a class that neither truth nor prediction has in any image. Both thresholded alike, so Dice = 2 IoU / (1 + IoU).
+ */
+export function pooledScores(images: readonly (readonly Overlap[])[], classes: number): { iou: number[]; dice: number[] } {
+  const total = (c: number, key: keyof Overlap) => images.reduce((sum, row) => sum + row[c]![key], 0);
+  const iou: number[] = [];
+  const dice: number[] = [];
+  for (let c = 0; c < classes; c++) {
+    const [i, both] = [total(c, 'intersection'), total(c, 'truth') + total(c, 'predicted')];
+    iou.push(both > 0 ? i / (both - i) : Number.NaN);
+    dice.push(both > 0 ? (2 * i) / both : Number.NaN);
+  }
+  return { iou, dice };
 }
 
 export class Evaluator {
@@ -91,7 +119,8 @@ export class Evaluator {
    * hausdorff_max (see REFERENCE_KEY), plus mmfd's hd95_true_px (and hd95_true_um when mpp is set).
    * hausdorff_max drops every image with a NaN class first, as the reference does; NaN when none is
    * left (the reference fails there). hd95_true is the plain mean, per class, of the images where
-   * it is defined (not NaN); its class mean averages the classes that have a value.
+   * it is defined (not NaN); its class mean averages the classes that have a value. pooled_iou and pooled_dice
+   * (`pooledScores`, last level) are dataset-level; their class means average the classes that have a value.
    */
   summary(): Summary {
     const classes = this.#classes;
@@ -106,7 +135,7 @@ export class Evaluator {
       out[`MIoU_mean_L${level}`] = classMean(miou);
     });
     const images = this.#images;
-    const column = (key: keyof ImageScores) => images.map((s) => s[key]);
+    const column = (key: Exclude<keyof ImageScores, 'overlap'>) => images.map((s) => s[key]);
     const put = (key: string, values: number[], mean = classMean) => {
       out[key] = values;
       out[`${key}_mean`] = mean(values);
@@ -129,6 +158,12 @@ export class Evaluator {
         definedMean,
       );
     }
+    const pooled = pooledScores(
+      images.map((s) => s.overlap),
+      classes,
+    );
+    put('pooled_iou', pooled.iou, definedMean);
+    put('pooled_dice', pooled.dice, definedMean);
     out.num_imgs = this.#iouByLevel[this.levels - 1]!.length;
     return out;
   }

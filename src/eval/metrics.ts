@@ -28,6 +28,15 @@ export interface ImageScores {
   hausdorff_max: number[];
   /** The true HD95 of the same sets (distance.ts `hd95`), in pixels: 0 both empty, NaN one empty. */
   hd95_px: number[];
+  /** The IoU's sums, for pooling over a dataset (evaluator.ts `pooledScores`). */
+  overlap: Overlap[];
+}
+
+/** One class of one image: Σ g·pr, Σ g and Σ pr, with pr = 1[p > 0.5] and g the soft GT (the IoU's terms). */
+export interface Overlap {
+  intersection: number;
+  truth: number;
+  predicted: number;
 }
 
 /** The reference's threshold on probabilities (and on the GT for the distances). */
@@ -81,7 +90,7 @@ type SumScore = 'iou' | 'soft_dice' | 'accuracy' | 'precision' | 'recall' | 'fsc
  * (2tp + eps) / (2tp + fn + fp + eps) with fp = Σpr − tp, fn = Σg − tp; accuracy Σ[g == pr] / pixels;
  * calc_dice 2Σpg / clamp(Σg² + Σp², min 1e-6). Each written in the reference's operation order.
  */
-function scoresOf(s: ClassSums): Record<SumScore, number> {
+function scoresOf(s: ClassSums): Record<SumScore, number> & { overlap: Overlap } {
   const fp = f32(s.sumPr - s.tp);
   const fn = f32(s.sumG - s.tp);
   const twoTp = f32(2 * s.tp);
@@ -92,6 +101,7 @@ function scoresOf(s: ClassSums): Record<SumScore, number> {
     precision: f32(f32(s.tp + EPS) / f32(f32(s.tp + fp) + EPS)),
     recall: f32(f32(s.tp + EPS) / f32(f32(s.tp + fn) + EPS)),
     fscore: f32(f32(twoTp + EPS) / f32(f32(f32(twoTp + fn) + fp) + EPS)),
+    overlap: { intersection: s.tp, truth: s.sumG, predicted: s.sumPr },
   };
 }
 
@@ -150,5 +160,6 @@ export function imageScores(probs: Tensor, gt: Tensor): ImageScores {
       return Number.isFinite(d) ? d : Number.NaN;
     }),
     hd95_px: predMasks.map((m, c) => hd95(m, gtMasks[c]!)),
+    overlap: perClass.map((s) => s.overlap),
   };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { FINAL_CLASSES } from '../data/classes.js';
 import { makeDir } from '../make_dir.js';
 import { writeAtomic } from '../torch/io/files.js';
-import type { Summary } from './evaluator.js';
+import { PER_IMAGE_NOTE, POOLED_NOTE, type Summary } from './evaluator.js';
 import { pythonJson } from './python_json.js';
 
 export const RESULTS_JSON = 'eval_results.json';
@@ -23,7 +23,15 @@ export interface ResultTable {
   columns: Column[];
   /** One row per class, then 'mean'; NaN where a value is undefined (e.g. microns without an mpp). */
   rows: { name: string; values: number[] }[];
+  /** What the marked columns mean; shown under the table wherever it is printed. */
+  notes: string[];
 }
+
+/** Marks of the per-image columns (the reference's) and the pooled ones, explained by `notes`. */
+const PER_IMAGE = '(per-image mean)';
+const POOLED = '(pooled)';
+/** The notes under every table of these scores. */
+export const SCORE_NOTES: readonly string[] = [`${PER_IMAGE_NOTE}.`, `${POOLED_NOTE}.`];
 
 const numberOr = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 
@@ -48,12 +56,14 @@ function columns(summary: Summary): Column[] {
   const level = lastLevel(summary);
   return [
     {
-      title: 'IoU',
+      title: `IoU ${PER_IMAGE}`,
       kind: 'score',
       value: (s, c) => numberOr(s[`MIoU_${c}_L${level}`]),
       mean: (s) => numberOr(s[`MIoU_mean_L${level}`]),
     },
-    listColumn('Dice', 'dice', 'score'),
+    listColumn(`Dice ${PER_IMAGE}`, 'dice', 'score'),
+    listColumn(`IoU ${POOLED}`, 'pooled_iou', 'score'),
+    listColumn(`Dice ${POOLED}`, 'pooled_dice', 'score'),
     listColumn('precision', 'precision', 'score'),
     listColumn('recall', 'recall', 'score'),
     listColumn('F-score', 'fscore', 'score'),
@@ -68,17 +78,19 @@ export function resultTable(summary: Summary, classNames: readonly string[] = FI
   const cols = columns(summary);
   const rows = classNames.map((name, c) => ({ name, values: cols.map((col) => col.value(summary, c)) }));
   rows.push({ name: 'mean', values: cols.map((col) => col.mean(summary)) });
-  return { columns: cols, rows };
+  return { columns: cols, rows, notes: [...SCORE_NOTES] };
 }
 
-/** Markdown table: scores with 4 decimals, distances with 2; 'n/a' where a value is undefined. */
+/** Markdown table: scores with 4 decimals, distances with 2; 'n/a' where a value is undefined; the notes below. */
 export function markdownTable(summary: Summary, classNames?: readonly string[]): string {
-  const { columns: cols, rows } = resultTable(summary, classNames);
+  const { columns: cols, rows, notes } = resultTable(summary, classNames);
   const cell = (v: number, col: Column) => (Number.isFinite(v) ? v.toFixed(col.kind === 'score' ? 4 : 2) : 'n/a');
   const lines = [
     `| class | ${cols.map((c) => c.title).join(' | ')} |`,
     `|---|${cols.map(() => '---:').join('|')}|`,
     ...rows.map((r) => `| ${r.name} | ${r.values.map((v, i) => cell(v, cols[i]!)).join(' | ')} |`),
+    '',
+    ...notes.map((n) => `- ${n}`),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,7 @@
 // (batch 1) by mmfd's Evaluator. mmfd's honest key names map back to the reference's (REFERENCE_KEY).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Evaluator, REFERENCE_KEY, type Summary } from '../eval/evaluator.js';
+import { Evaluator, isMmfdKey, REFERENCE_KEY, type Summary } from '../eval/evaluator.js';
 import type { ImageScores } from '../eval/metrics.js';
 import * as torch from '../torch/index.js';
 import { absolute, EXACT, type Fixture, type KindResult, type Tolerance } from './check.js';
@@ -12,7 +12,7 @@ const SCORE = absolute(1e-6);
 const DISTANCE = absolute(1e-9);
 
 /** Stored per-image name -> mmfd's ImageScores field. */
-const PER_IMAGE: Record<string, keyof ImageScores> = {
+const PER_IMAGE: Record<string, Exclude<keyof ImageScores, 'overlap'>> = {
   iou: 'iou',
   soft_dice: 'soft_dice',
   accuracy: 'accuracy',
@@ -26,7 +26,7 @@ const PER_IMAGE: Record<string, keyof ImageScores> = {
 function referenceSummary(summary: Summary): Summary {
   return Object.fromEntries(
     Object.entries(summary)
-      .filter(([k]) => !k.startsWith('hd95_true'))
+      .filter(([k]) => !isMmfdKey(k))
       .map(([k, v]) => [REFERENCE_KEY[k] ?? k, v]),
   );
 }

@@ -5,7 +5,8 @@
 // Streaming: the blended image is made band by band (one tile row) and fed to the streaming pyramid
 // (pyramid.ts), which hands back each band of each level down to 1 x 1 pixel (DZI's level 0) to be cut into
 // tiles. Memory is a band per level, never the slide. Tiles have no overlap (Overlap="0"), so a band needs no rows of the next
-// one. The thumbnail is the largest level that fits `thumbnailMax`, kept whole as it is made.
+// one. The thumbnail is the smallest level at least `thumbnailMax` on its longest side, kept whole as it is
+// made and resized to exactly `thumbnailMax` (never enlarged: a smaller image is its own thumbnail).
 //
 // Everything goes to `<dir>.<pid>.<random>.tmp` first and is renamed to `dir` when complete, so a reader
 // never sees half a pyramid; an older `dir` is replaced.
@@ -28,7 +29,7 @@ export const THUMBNAIL = 'thumbnail_overlay.png';
 export interface OverlayViewOptions {
   /** Title of the viewer page. */
   title: string;
-  /** Longest side of the thumbnail; default 1024. */
+  /** Longest side of the thumbnail (at most the image's own); default 1024. */
   thumbnailMax?: number;
   /** JPEG quality of the tiles; default 85. */
   quality?: number;
@@ -89,8 +90,11 @@ export async function writeOverlayViews(
   const { levels } = pyramid;
   // DZI numbers its levels from the smallest; the pyramid from the largest.
   const dziIndex = (level: number) => levels.length - 1 - level;
-  const thumbIndex = levels.findIndex((l) => Math.max(l.width, l.height) <= thumbnailMax);
+  // Below 2 thumbnailMax a side (or the image itself), so it is resized to thumbnailMax from close by.
+  const below = levels.findIndex((l) => Math.max(l.width, l.height) < thumbnailMax);
+  const thumbIndex = below === -1 ? levels.length - 1 : Math.max(0, below - 1);
   const thumbLevel = levels[thumbIndex]!;
+  const thumbSize = fitInside(thumbLevel.width, thumbLevel.height, thumbnailMax);
   const thumbnail = new Uint8Array(thumbLevel.width * thumbLevel.height * 3);
 
   await mkdir(dirname(dir), { recursive: true });
@@ -134,6 +138,7 @@ export async function writeOverlayViews(
     await writeFile(join(tmp, VIEWER_PAGE), viewerHtml(options.title, width, height));
     await copyOpenSeadragon(join(tmp, 'openseadragon'));
     await sharp(thumbnail, { raw: { width: thumbLevel.width, height: thumbLevel.height, channels: 3 } })
+      .resize(thumbSize.width, thumbSize.height, { fit: 'fill' })
       .png()
       .toFile(join(tmp, THUMBNAIL));
     // The old views go aside first, so `dir` is either the old views or the new ones, never a mix.
@@ -145,7 +150,13 @@ export async function writeOverlayViews(
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
-  return { dir, levels: dziLevels(width, height), thumbnail: { width: thumbLevel.width, height: thumbLevel.height } };
+  return { dir, levels: dziLevels(width, height), thumbnail: thumbSize };
+}
+
+/** A width x height image scaled so its longest side is `max` (not enlarged), the other side rounded. */
+export function fitInside(width: number, height: number, max: number): { width: number; height: number } {
+  const k = Math.min(1, max / Math.max(width, height));
+  return { width: Math.max(1, Math.round(width * k)), height: Math.max(1, Math.round(height * k)) };
 }
 
 function dziXml(width: number, height: number): string {

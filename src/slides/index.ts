@@ -10,6 +10,7 @@ export { measureSlide, type SlideMeasurements } from './measure.js';
 export { OpenSlide } from './openslide.js';
 export { loadPredictor, type ModelChoice, networkPredictor, type Predictor } from './predictor.js';
 export { type SegmentOptions, type SegmentResult, segmentSlide } from './segment.js';
+export { type ImageSegmentation, segmentImage } from './segment_image.js';
 export { listSlides } from './slide_list.js';
 export { PyramidalTiffWriter } from './tiff_writer.js';
 export { detectTissue, slideTissueMask, type TissueMask, type TissueOptions } from './tissue.js';

@@ -43,7 +43,7 @@ export function resolveSlideMpp(path: string, metadata: { x: number; y: number }
   }
   if (metadata === undefined) {
     throw new MppError(
-      `${path}: the slide records no pixel size (no openslide.mpp-x/y, no TIFF resolution tags); give it with --mpp <microns per pixel>`,
+      `${path}: no pixel size is recorded (no openslide.mpp-x/y, no resolution tags); give it with --mpp <microns per pixel>`,
     );
   }
   const { x, y } = metadata;
@@ -55,7 +55,7 @@ export function resolveSlideMpp(path: string, metadata: { x: number; y: number }
   const mpp = (x + y) / 2;
   if (!plausible(mpp)) {
     throw new MppError(
-      `${path}: the slide's metadata says ${mpp} um/px, which is implausible (expected ${range}); give the right value with --mpp`,
+      `${path}: its metadata says ${mpp} um/px, which is implausible (expected ${range}); give the right value with --mpp`,
     );
   }
   return { mpp, source: 'metadata' };
@@ -104,8 +104,10 @@ export function inputMppOf(meta: Record<string, unknown>, where: string): number
  */
 export interface ReadPlan {
   level: number;
-  /** Level-0 pixels per pixel of the level read. */
+  /** Level-0 pixels per pixel of the level read: the factor the pyramid was made with (`exactDownsample`). */
   levelDownsample: number;
+  /** OpenSlide's downsample of that level, by which its readRegion maps level-0 positions onto the level. */
+  readDownsample: number;
   /** Microns per pixel of the level read. */
   levelMpp: number;
   /** Level pixels per grid pixel: 1 (read as is), > 1 (area-averaged down), < 1 (bilinear up: the slide is too coarse). */
@@ -134,6 +136,19 @@ export function readableLevels(levels: readonly SlideLevel[], properties: Readon
 }
 
 /**
+ * Level-0 pixels per pixel of level i, exactly: the whole number nearest OpenSlide's downsample when the
+ * level's size is level 0's divided by it, rounded either way (mmfd's writer and libvips round up, Aperio
+ * down); else OpenSlide's own. OpenSlide averages w0 / w and h0 / h, which at an odd size is not the factor:
+ * level 1 of a 2501 x 1999 slide (1251 x 1000) gets 1.99910, and a pixel size taken from it is 0.045% small.
+ */
+export function exactDownsample(levels: readonly SlideLevel[], i: number): number {
+  const [base, level] = [levels[0]!, levels[i]!];
+  const f = Math.round(level.downsample);
+  const fits = (n0: number, n: number) => Math.abs(n0 / f - n) < 1;
+  return f >= 1 && fits(base.width, level.width) && fits(base.height, level.height) ? f : level.downsample;
+}
+
+/**
  * The coarsest (readable) level whose mpp is at most the target (within MPP_TOLERANCE): it holds every detail the
  * network can use at the least reading and resampling. A level within the tolerance is read as is (its mpp
  * is reported as the mpp used); otherwise it is area-averaged to the target. A slide coarser than the target
@@ -147,22 +162,24 @@ export function chooseLevel(
 ): ReadPlan {
   if (levels.length === 0) throw new MppError('chooseLevel: the slide has no levels');
   if (!plausible(targetMpp)) throw new MppError(`chooseLevel: target ${targetMpp} um/px is not in ${range}`);
+  const factors = levels.map((_, i) => exactDownsample(levels, i));
   let level = 0;
-  levels.forEach((l, i) => {
-    const mpp = slideMpp * l.downsample;
-    if (readable[i] && mpp <= targetMpp * (1 + MPP_TOLERANCE) && mpp > slideMpp * levels[level]!.downsample) level = i;
+  factors.forEach((f, i) => {
+    const mpp = slideMpp * f;
+    if (readable[i] && mpp <= targetMpp * (1 + MPP_TOLERANCE) && mpp > slideMpp * factors[level]!) level = i;
   });
   const chosen = levels[level]!;
-  const levelMpp = slideMpp * chosen.downsample;
+  const levelDownsample = factors[level]!;
+  const levelMpp = slideMpp * levelDownsample;
   const [w0, h0] = [levels[0]!.width, levels[0]!.height];
-  const base = { level, levelDownsample: chosen.downsample, levelMpp };
+  const base = { level, levelDownsample, readDownsample: chosen.downsample, levelMpp };
   if (Math.abs(levelMpp / targetMpp - 1) <= MPP_TOLERANCE) {
     return {
       ...base,
       scale: 1,
       resample: 'none',
       gridMpp: levelMpp,
-      gridDownsample: chosen.downsample,
+      gridDownsample: levelDownsample,
       width: chosen.width,
       height: chosen.height,
     };

@@ -32,6 +32,17 @@ export interface Predictor {
   dispose(): void;
 }
 
+/** Runs n tiles (float RGB planes [n, 3, t, t] in `input`) through the predictor: probabilities [n, C, t, t]. */
+export function predictTiles(predictor: Predictor, input: Float32Array, n: number): Float32Array {
+  const [t, C] = [predictor.tileSize, predictor.classes.length];
+  return torch.tidy(() => {
+    const out = predictor.predict(torch.fromTypedArray(input, [n, 3, t, t]));
+    const shape = out.shape.join(' x ');
+    if (shape !== `${n} x ${C} x ${t} x ${t}`) throw new Error(`${predictor.id}: predicted ${shape}, not ${n} x ${C} x ${t} x ${t}`);
+    return out.float().contiguous().toTypedArray() as Float32Array;
+  });
+}
+
 export type Role = 'student' | 'teacher';
 
 export interface ModelChoice {

@@ -79,12 +79,33 @@ export function readGridWindow(slide: OpenSlide, plan: ReadPlan, gx: number, gy:
   const ty = axisTaps(gy, h, plan.scale, plan.resample);
   // OpenSlide takes level-0 positions in whole pixels: with an inexact downsample (Aperio's 4.0002) a window
   // may start up to half a level-0 pixel off its true place, a sub-pixel shift OpenSlide interpolates.
-  const ds = plan.levelDownsample;
+  const ds = plan.readDownsample;
   const src = rgbaOnWhite(
     slide.readRegion(Math.round(tx.first * ds), Math.round(ty.first * ds), plan.level, tx.span, ty.span),
     tx.span * ty.span,
   );
-  if (plan.resample === 'none') return src;
+  return plan.resample === 'none' ? src : applyTaps(src, tx, ty, w, h);
+}
+
+/**
+ * An image held whole (float RGB planes [3, height, width] in [0, 1]) at the plan's grid size (the plan of
+ * `chooseLevel` for its one level): every grid pixel from its global position, as readGridWindow gives it.
+ */
+export function resampleImage(planes: Float32Array, width: number, height: number, plan: ReadPlan): Float32Array {
+  if (plan.resample === 'none') return planes;
+  const tx = axisTaps(0, plan.width, plan.scale, plan.resample);
+  const ty = axisTaps(0, plan.height, plan.scale, plan.resample);
+  // The taps may reach a pixel past the image (the grid's size is rounded): white there, as glass beyond a slide.
+  const src = new Float32Array(3 * ty.span * tx.span).fill(1);
+  const [cols, rows] = [Math.min(tx.span, width), Math.min(ty.span, height)];
+  for (let c = 0; c < 3; c++)
+    for (let r = 0; r < rows; r++)
+      src.set(planes.subarray((c * height + r) * width, (c * height + r) * width + cols), (c * ty.span + r) * tx.span);
+  return applyTaps(src, tx, ty, plan.width, plan.height);
+}
+
+/** Float RGB planes [3, ty.span, tx.span] weighted by the taps into [3, h, w]. */
+function applyTaps(src: Float32Array, tx: Taps, ty: Taps, w: number, h: number): Float32Array {
   // Along x for every source row, then along y.
   const across = new Float32Array(3 * ty.span * w);
   for (let c = 0; c < 3; c++) {

@@ -17,12 +17,11 @@
 // and, by default, an interrupted run resumes from its last checkpoint; outputs appear only when complete.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import * as torch from '../torch/index.js';
 import { LabelOutputs, TISSUE_BIT } from './label_outputs.js';
 import { checkUpsample, chooseLevel, type ReadPlan, readableLevels, resolveSlideMpp } from './mpp.js';
 import { OpenSlide, SlideError } from './openslide.js';
 import { PartialRun } from './partial_run.js';
-import type { Predictor } from './predictor.js';
+import { type Predictor, predictTiles } from './predictor.js';
 import { readGridWindow } from './resample.js';
 import { Stitcher, type TileGrid, tileGrid } from './tiling.js';
 import { slideTissueMask, TISSUE_DEFAULTS, type TissueMask, type TissueOptions, touchesTissue } from './tissue.js';
@@ -316,13 +315,7 @@ export async function segmentSlide(slidePath: string, predictor: Predictor, opti
           });
           timings.read += seconds(t0);
           t0 = process.hrtime.bigint();
-          const probs = torch.tidy(() => {
-            const out = predictor.predict(torch.fromTypedArray(input, [js.length, 3, t, t]));
-            const shape = out.shape.join(' x ');
-            if (shape !== `${js.length} x ${C} x ${t} x ${t}`)
-              throw new Error(`${predictor.id}: predicted ${shape}, not ${js.length} x ${C} x ${t} x ${t}`);
-            return out.float().contiguous().toTypedArray() as Float32Array;
-          });
+          const probs = predictTiles(predictor, input, js.length);
           timings.predict += seconds(t0);
           t0 = process.hrtime.bigint();
           js.forEach((j, i) => {

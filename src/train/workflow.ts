@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { writeDerivedConfig } from '../config/derive.js';
 import { type ConfigTree, loadConfig } from '../config/index.js';
 import type { Summary } from '../eval/evaluator.js';
-import { resultTable } from '../eval/report.js';
+import { resultTable, SCORE_NOTES } from '../eval/report.js';
 import * as torch from '../torch/index.js';
 import { type MetricsTable, type ReportImage, writeReport } from '../viz/report.js';
 import { trainStudentAlone } from './baseline.js';
@@ -94,11 +94,12 @@ async function timed(train: (cfg: ConfigTree, source: string) => Promise<StageRu
 
 /** The per-class test table of one model, for the report. */
 function metricsTable(caption: string, summary: Summary): MetricsTable {
-  const { columns, rows } = resultTable(summary);
+  const { columns, rows, notes } = resultTable(summary);
   return {
     caption,
     columns: ['class', ...columns.map((c) => c.title)],
     rows: rows.map((r) => [r.name, ...r.values.map((v) => (Number.isFinite(v) ? v : 'n/a'))]),
+    notes,
   };
 }
 
@@ -107,6 +108,7 @@ function comparisonTable(r: WorkflowRuns): MetricsTable {
   const row = (name: string, s: WorkflowStage) => [
     name,
     s.run.test.MIoU_mean_L0 as number,
+    s.run.test.pooled_iou_mean as number,
     s.run.training.best_miou ?? 'n/a',
     s.run.training.iteration,
     s.run.training.images_per_s > 0 ? s.run.training.images_per_s : 'n/a',
@@ -114,9 +116,18 @@ function comparisonTable(r: WorkflowRuns): MetricsTable {
   ];
   return {
     caption: 'Teacher and students (test: the held-out synthetic set)',
-    columns: ['model', 'test mIoU', 'best validation mIoU', 'iterations', 'training images/s', 'stage seconds'],
+    columns: [
+      'model',
+      'test mIoU (per-image mean)',
+      'test mIoU (pooled)',
+      'best validation mIoU (per-image mean)',
+      'iterations',
+      'training images/s',
+      'stage seconds',
+    ],
     rows: MODELS.map(([key, name]) => row(name, r[key])),
     decimals: 3,
+    notes: SCORE_NOTES,
   };
 }
 

@@ -14,6 +14,8 @@ export interface MetricsTable {
   rows: readonly (readonly Cell[])[];
   /** Decimals for non-integer numbers; default 4. */
   decimals?: number;
+  /** What the columns mean, printed under the table (e.g. how a score is aggregated). */
+  notes?: readonly string[];
 }
 
 export interface ReportImage {
@@ -73,7 +75,8 @@ function tableHtml(t: MetricsTable): string {
     )
     .join('\n');
   const caption = t.caption === undefined ? '' : `<caption>${escapeMarkup(t.caption)}</caption>`;
-  return `<table>${caption}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  const notes = (t.notes ?? []).map((n) => `<p class="note">${escapeMarkup(n)}</p>`).join('\n');
+  return `<table>${caption}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>${notes}`;
 }
 
 const IMAGE_TYPES: Readonly<Record<string, string>> = {
@@ -110,7 +113,8 @@ caption { text-align: left; font-weight: bold; padding-bottom: 0.3em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; } th { background: #f2f2f2; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1em 0; } img { max-width: 100%; height: auto; border: 1px solid #ddd; }
-figcaption { color: #555; font-size: 0.9em; margin-top: 0.3em; }`;
+figcaption { color: #555; font-size: 0.9em; margin-top: 0.3em; }
+p.note { color: #555; font-size: 0.9em; margin: -0.8em 0 1.2em; }`;
 
 /** The report as an HTML string; image paths are resolved against reportPath's folder. */
 export function reportHtml(reportPath: string, input: ReportInput): string {

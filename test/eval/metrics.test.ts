@@ -127,6 +127,33 @@ test('Evaluator: reference means Σ/(N + 0.001), whole images dropped for hausdo
   assert.ok(Number.isNaN(ev.images[0]!.hausdorff_max[1]!));
 });
 
+test('Evaluator: pooled IoU and Dice from the summed overlaps, by hand', () => {
+  const ev = new Evaluator();
+  // Image A: class 0 exact (36 px); class 1 predicts 1 px on an empty GT; class 2 empty in both.
+  addImage(
+    ev,
+    [logitsOf(square(2, 7)), logitsOf((y, x) => y === 5 && x === 5), logitsOf(nothing)],
+    [plane(square(2, 7)), plane(nothing), plane(nothing)],
+  );
+  // Image B: class 0 predicts a 16-px square inside the 36-px GT; class 1 exact (a 12-px row); class 2 empty in both.
+  addImage(
+    ev,
+    [logitsOf(square(3, 6)), logitsOf((y) => y === 0), logitsOf(nothing)],
+    [plane(square(2, 7)), plane((y) => y === 0), plane(nothing)],
+  );
+  const s = ev.summary();
+  // Class 0: I = 36 + 16, T = 72, P = 52. Class 1: I = 12, T = 12, P = 13. Class 2: nothing anywhere.
+  const iou = [52 / (72 + 52 - 52), 12 / (12 + 13 - 12), Number.NaN];
+  const dice = [(2 * 52) / (72 + 52), (2 * 12) / (12 + 13), Number.NaN];
+  assert.deepEqual(s.pooled_iou, iou);
+  assert.deepEqual(s.pooled_dice, dice);
+  assert.equal(s.pooled_iou_mean, (iou[0]! + iou[1]!) / 2);
+  assert.equal(s.pooled_dice_mean, (dice[0]! + dice[1]!) / 2);
+  // The reference's per-image means on class 2, empty everywhere: Dice 0, IoU 1 (what the pooled n/a replaces).
+  assert.equal((s.dice as number[])[2], 0);
+  close(s.MIoU_2_L0 as number, 2 / 2.001, 'per-image IoU of the empty class');
+});
+
 test('Evaluator: no micron keys without an mpp; hausdorff_max is NaN when every image has a NaN', () => {
   const ev = new Evaluator();
   addImage(ev, [logitsOf(square(2, 7))], [plane(nothing)]);

@@ -74,6 +74,10 @@ const SUMMARY: Summary = {
   hausdorff_max_mean: Number.NaN,
   hd95_true_px: [3, 4.5],
   hd95_true_px_mean: 3.75,
+  pooled_iou: [0.4, Number.NaN],
+  pooled_iou_mean: 0.4,
+  pooled_dice: [0.8, Number.NaN],
+  pooled_dice_mean: 0.8,
   num_imgs: 7,
 };
 const NAMES = ['villus', 'capillary'];
@@ -82,11 +86,14 @@ test('markdown table: one row per class and the mean, the IoU of the last level,
   assert.equal(
     markdownTable(SUMMARY, NAMES),
     [
-      '| class | IoU | Dice | precision | recall | F-score | Hausdorff max (px) | HD95 (px) | HD95 (um) |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-      '| villus | 0.5000 | 0.6000 | 0.5000 | 1.0000 | 0.7500 | 12.50 | 3.00 | n/a |',
-      '| capillary | 0.2500 | 0.7000 | 0.2500 | 0.1250 | 0.2000 | n/a | 4.50 | n/a |',
-      '| mean | 0.3750 | 0.6500 | 0.3750 | 0.5625 | 0.4750 | n/a | 3.75 | n/a |',
+      '| class | IoU (per-image mean) | Dice (per-image mean) | IoU (pooled) | Dice (pooled) | precision | recall | F-score | Hausdorff max (px) | HD95 (px) | HD95 (um) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      '| villus | 0.5000 | 0.6000 | 0.4000 | 0.8000 | 0.5000 | 1.0000 | 0.7500 | 12.50 | 3.00 | n/a |',
+      '| capillary | 0.2500 | 0.7000 | n/a | n/a | 0.2500 | 0.1250 | 0.2000 | n/a | 4.50 | n/a |',
+      '| mean | 0.3750 | 0.6500 | 0.4000 | 0.8000 | 0.3750 | 0.5625 | 0.4750 | n/a | 3.75 | n/a |',
+      '',
+      '- per-image mean; an image where neither truth nor prediction has the class scores Dice 0 and IoU 1, as in the reference.',
+      '- pooled (dataset-level): intersections and unions summed over all images, then divided (prediction > 0.5, soft truth); n/a for a class no image has in truth or prediction.',
       '',
     ].join('\n'),
   );
@@ -96,11 +103,14 @@ test('CSV table: full precision, empty cells where undefined, default class name
   const micron = { ...SUMMARY, hd95_true_um: [0.75, 1.125], hd95_true_um_mean: 0.9375 };
   const classes4 = { ...micron, dice: [0.6, 0.7, 0.1, 1 / 3] };
   const lines = csvTable(classes4).split('\n');
-  assert.equal(lines[0], 'class,IoU,Dice,precision,recall,F-score,Hausdorff max (px),HD95 (px),HD95 (um)');
-  assert.equal(lines[1], 'Villus,0.5,0.6,0.5,1,0.75,12.5,3,0.75');
-  assert.equal(lines[2], 'Fibrin Deposit,0.25,0.7,0.25,0.125,0.2,,4.5,1.125');
-  assert.equal(lines[4], 'Trophoblast Aggregation,,0.3333333333333333,,,,,,');
-  assert.equal(lines[5], 'mean,0.375,0.65,0.375,0.5625,0.475,,3.75,0.9375');
+  assert.equal(
+    lines[0],
+    'class,IoU (per-image mean),Dice (per-image mean),IoU (pooled),Dice (pooled),precision,recall,F-score,Hausdorff max (px),HD95 (px),HD95 (um)',
+  );
+  assert.equal(lines[1], 'Villus,0.5,0.6,0.4,0.8,0.5,1,0.75,12.5,3,0.75');
+  assert.equal(lines[2], 'Fibrin Deposit,0.25,0.7,,,0.25,0.125,0.2,,4.5,1.125');
+  assert.equal(lines[4], 'Trophoblast Aggregation,,0.3333333333333333,,,,,,,,');
+  assert.equal(lines[5], 'mean,0.375,0.65,0.4,0.8,0.375,0.5625,0.475,,3.75,0.9375');
   assert.equal(lines.length, 7); // header, 4 classes, mean, final newline
 });
 
@@ -121,6 +131,7 @@ test('writeReport writes the three files, complete and with no temporary file le
     const parsed = JSON.parse(json) as Record<string, unknown>;
     assert.deepEqual(Object.keys(parsed), Object.keys(SUMMARY).sort());
     assert.deepEqual(parsed.hausdorff_max, [12.5, null]);
+    assert.deepEqual(parsed.pooled_dice, [0.8, null]);
     assert.match(json, /\n {4}"num_imgs":7,\n/);
     assert.match(json, /\n {4}"recall_mean":0.5625\n}$/);
     assert.match(json, /"recall":\[\n {8}1\.0,\n {8}0\.125\n {4}\]/);

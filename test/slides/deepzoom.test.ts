@@ -1,6 +1,6 @@
 // The overlay views: the blend equals the project's overlay (viz/overlay.ts), the DZI pyramid has the level
-// and tile sizes DeepZoom prescribes, the lossless thumbnail equals 2x2 means of the blended image computed
-// here, the viewer page carries its tile source and OpenSeadragon, and a failure leaves nothing behind.
+// and tile sizes DeepZoom prescribes, the thumbnail is as large as asked with the blend's colours, the viewer
+// page carries its tile source and OpenSeadragon, and a failure leaves nothing behind.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,19 +31,8 @@ function referenceBlend(rgb: Uint8Array, labels: Uint8Array, width: number, heig
   return blendOverlay({ data: rgb, width, height }, { width, height, masks }).data;
 }
 
-/** 2x2 means, rounded, with the last column and row paired with themselves at odd sizes. */
-function halve(src: Uint8Array, width: number, height: number): { data: Uint8Array; width: number; height: number } {
-  const w = Math.ceil(width / 2);
-  const h = Math.ceil(height / 2);
-  const data = new Uint8Array(w * h * 3);
-  const at = (x: number, y: number, k: number) => src[(Math.min(y, height - 1) * width + Math.min(x, width - 1)) * 3 + k]!;
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++)
-      for (let k = 0; k < 3; k++)
-        data[(y * w + x) * 3 + k] =
-          (at(2 * x, 2 * y, k) + at(2 * x + 1, 2 * y, k) + at(2 * x, 2 * y + 1, k) + at(2 * x + 1, 2 * y + 1, k) + 2) >> 2;
-  return { data, width: w, height: h };
-}
+const close = (actual: number, expected: number, tol: number, what: string) =>
+  assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected}`);
 
 describe('overlay views', () => {
   test('the blend is the project overlay of every class bit', () => {
@@ -87,12 +76,15 @@ describe('overlay views', () => {
       const last = await sharp(join(out, `${DZI_NAME}_files`, String(index), `${cols - 1}_${rows - 1}.jpg`)).metadata();
       assert.deepEqual([last.width, last.height], [level.width - (cols - 1) * DZI_TILE_SIZE, level.height - (rows - 1) * DZI_TILE_SIZE]);
     }
-    // The thumbnail is the largest level within 200 px, exactly: 700x530 -> 350x265 -> 175x133.
-    let level = { data: referenceBlend(rgb, labels, width, height), width, height };
-    while (Math.max(level.width, level.height) > 200) level = halve(level.data, level.width, level.height);
+    // The thumbnail is 200 px on its longest side (530 * 200 / 700 = 151.4 on the other), the blend's colours kept.
     const thumb = await sharp(join(out, THUMBNAIL)).raw().toBuffer({ resolveWithObject: true });
-    assert.deepEqual([thumb.info.width, thumb.info.height], [175, 133]);
-    assert.deepEqual(new Uint8Array(thumb.data), level.data);
+    assert.deepEqual([thumb.info.width, thumb.info.height], [200, 151]);
+    assert.deepEqual(views.thumbnail, { width: 200, height: 151 });
+    const blend = referenceBlend(rgb, labels, width, height);
+    for (let k = 0; k < 3; k++) {
+      const mean = (data: Uint8Array) => data.reduce((sum, v, i) => (i % 3 === k ? sum + v : sum), 0) / (data.length / 3);
+      close(mean(new Uint8Array(thumb.data)), mean(blend), 1, `channel ${k} mean`);
+    }
     // A top-level tile is the blended image up to JPEG's loss.
     const tile = await sharp(join(out, `${DZI_NAME}_files`, String(views.levels.length - 1), '1_1.jpg'))
       .raw()
@@ -111,6 +103,43 @@ describe('overlay views', () => {
     assert.match(readFileSync(join(out, `${DZI_NAME}.dzi`), 'utf8'), /<Size Width="700" Height="530"\/>/);
     for (const f of ['openseadragon.min.js', 'LICENSE.txt', 'images/zoomin_rest.png'])
       assert.ok(existsSync(join(out, 'openseadragon', f)), f);
+  });
+
+  test("the thumbnail's longest side is the number asked for (never enlarged), its colours the blend's", async () => {
+    // Left half villus on grey, right half bare blue: away from the seam every thumbnail pixel is one of two colours.
+    const [width, height] = [1000, 600];
+    const rgb = new Uint8Array(width * height * 3);
+    const labels = new Uint8Array(width * height);
+    for (let i = 0; i < width * height; i++) {
+      const left = i % width < width / 2;
+      rgb.set(left ? [200, 200, 200] : [40, 60, 220], i * 3);
+      labels[i] = left ? 1 : 0;
+    }
+    const blended = referenceBlend(rgb, labels, width, height);
+    const [leftColour, rightColour] = [blended.subarray(0, 3), blended.subarray((width - 1) * 3, width * 3)];
+    for (const [max, size] of [
+      [1024, [1000, 600]],
+      [512, [512, 307]],
+      [300, [300, 180]],
+      [16, [16, 10]],
+    ] as const) {
+      const out = join(dir, `thumb${max}`);
+      const views = await writeOverlayViews(rgbBandsFromArray(rgb, width, height), labelRasterFromArray(labels, width, height), out, {
+        title: 't',
+        thumbnailMax: max,
+      });
+      const thumb = await sharp(join(out, THUMBNAIL)).raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual([thumb.info.width, thumb.info.height], size, `--thumbnail ${max}`);
+      assert.deepEqual(views.thumbnail, { width: size[0], height: size[1] });
+      const w = size[0];
+      for (const [x, colour] of [
+        [Math.floor(w / 4), leftColour],
+        [Math.floor((3 * w) / 4), rightColour],
+      ] as const) {
+        const at = (Math.floor(size[1] / 2) * w + x) * 3;
+        for (let k = 0; k < 3; k++) close(thumb.data[at + k]!, colour[k]!, 1, `--thumbnail ${max} x ${x}`);
+      }
+    }
   });
 
   test('a failure leaves the previous views and no temporary folder', async () => {

@@ -6,7 +6,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chooseLevel, DEFAULT_INPUT_MPP, inputMppOf, MppError, readableLevels, resolveSlideMpp } from '../../src/slides/mpp.js';
+import {
+  chooseLevel,
+  DEFAULT_INPUT_MPP,
+  exactDownsample,
+  inputMppOf,
+  MppError,
+  readableLevels,
+  resolveSlideMpp,
+} from '../../src/slides/mpp.js';
 import { OpenSlide, type SlideLevel } from '../../src/slides/openslide.js';
 import { axisTaps, readGridWindow } from '../../src/slides/resample.js';
 import { PyramidalTiffWriter } from '../../src/slides/tiff_writer.js';
@@ -139,6 +147,31 @@ describe('level choice', () => {
     } finally {
       slide.close();
     }
+  });
+
+  test("odd sizes: the pyramid's whole factor, not OpenSlide's average, gives the pixel size; reads keep OpenSlide's", () => {
+    // 2501 x 1999 halved rounding up (mmfd, libvips) and quartered rounding down (Aperio), as OpenSlide reports them.
+    const odd: SlideLevel[] = [
+      { width: 2501, height: 1999, downsample: 1 },
+      { width: 1251, height: 1000, downsample: (2501 / 1251 + 1999 / 1000) / 2 },
+      { width: 625, height: 499, downsample: (2501 / 625 + 1999 / 499) / 2 },
+      // Not a whole factor of level 0 either way (2501 / 3 = 833.7): OpenSlide's downsample stands.
+      { width: 700, height: 560, downsample: (2501 / 700 + 1999 / 560) / 2 },
+    ];
+    assert.deepEqual(
+      odd.map((_, i) => exactDownsample(odd, i)),
+      [1, 2, 4, odd[3]!.downsample],
+    );
+    const plan = chooseLevel(odd, 0.5, 1.0);
+    assert.equal(plan.level, 1);
+    assert.equal(plan.resample, 'none');
+    assert.equal(plan.gridMpp, 1.0);
+    assert.equal(plan.gridDownsample, 2);
+    assert.equal(plan.readDownsample, odd[1]!.downsample);
+    // Resampling from the odd level: its pixel is 2 level-0 pixels, so 0.8 um/px is 1.6 of them at 0.25 um/px.
+    const area = chooseLevel(odd, 0.25, 0.8);
+    assert.equal(area.level, 1);
+    assert.equal(area.scale, 1.6);
   });
 
   test('a slide coarser than the target is upsampled from level 0', () => {

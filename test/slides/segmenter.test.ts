@@ -82,9 +82,9 @@ describe('network segmenter', () => {
     for (let i = 0; i < filled.length; i++) assert.equal(filled[i], data[i]! & 1, `pixel ${i}`);
     assert.ok(geojson.features.every((f) => f.geometry.coordinates.flat().every(([x, y]) => x <= 900 && y <= 700)));
 
-    // The overlay's thumbnail is the label grid's, within 256 px: 450x350 -> 225x175.
+    // The overlay's thumbnail is the label grid's at 256 px on its longest side: 450x350 -> 256x199.
     const thumb = await sharp(join(out, 'a', 'overlay', 'thumbnail_overlay.png')).metadata();
-    assert.deepEqual([thumb.width, thumb.height], [225, 175]);
+    assert.deepEqual([thumb.width, thumb.height], [256, 199]);
   });
 
   test("a checkpoint's hash is its file's; a model that cannot load says how to give weights", async () => {

@@ -3,7 +3,7 @@
 // test it -> visualise one image. Checks the files each step leaves and what they hold.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import * as torch from '../../src/torch/index.js';
@@ -65,6 +65,8 @@ function assertRunFolder(dir: string, testImages: number, base: number): void {
     'fscore_mean',
     'hausdorff_max_mean',
     'hd95_true_px_mean',
+    'pooled_iou_mean',
+    'pooled_dice_mean',
   ]) {
     assert.ok(key in results, key);
   }
@@ -163,15 +165,58 @@ describe('train -> test -> distill -> test -> visualize on the tiny configs', ()
     await mmfd('distill', '--config', distillCfg, '--test');
   });
 
-  test('visualize: the reference overlay and a composite for one image', async () => {
+  test('visualize: the reference overlay and a composite for one image, at its real scale', async () => {
     const image = join(dataset, 'jpg', readdirSync(join(dataset, 'jpg'))[0]!);
     const stem = readdirSync(join(dataset, 'jpg'))[0]!.replace(/\..*$/, '');
     const out = join(ws.dir, 'vis-out');
-    await mmfd('visualize', '--config', distillCfg, '--image', image, '--checkpoint', join(studentDir, 'best.json'), '--out', out);
+    const checkpoint = join(studentDir, 'best.json');
+    // The synthetic patches are 1.0 um/px, the student's input_mpp: one 128-px tile, as it is.
+    const printed = await mmfd(
+      'visualize',
+      '--config',
+      distillCfg,
+      '--image',
+      image,
+      '--checkpoint',
+      checkpoint,
+      '--mpp',
+      '1',
+      '--out',
+      out,
+    );
+    assert.match(printed, /128 x 128 px at 1 um\/px \(override\), segmented at 1 um\/px: 128 x 128 px in 1 tile\(s\) of 128/);
     const overlay = await sharp(join(out, 'result_dir', 'vis', `${stem}_iter0.jpg`)).metadata();
     assert.deepEqual([overlay.format, overlay.width, overlay.height], ['jpeg', 128, 128]);
     const composite = await sharp(join(out, 'result_dir', 'vis', `${stem}_composite.png`)).metadata();
     assert.ok(composite.width! > 2 * 128, 'original | prediction at the image size (128)');
     assert.match(readFileSync(join(out, 'test_log', 'log.txt'), 'utf8'), /task: multimodel2s_distill/);
+    // The real 1024-px H&E example at 0.5 um/px: 512 px at the student's 1.0 um/px, in overlapping 128-px tiles.
+    const example = resolve('../shared/data/placenta-example.jpg');
+    if (existsSync(example)) {
+      const real = await mmfd(
+        'visualize',
+        '--config',
+        distillCfg,
+        '--image',
+        example,
+        '--checkpoint',
+        checkpoint,
+        '--mpp',
+        '0.5',
+        '--out',
+        out,
+      );
+      assert.match(real, /1024 x 1024 px at 0\.5 um\/px \(override\), segmented at 1 um\/px: 512 x 512 px in 25 tile\(s\) of 128/);
+      const big = await sharp(join(out, 'result_dir', 'vis', 'placenta-example_iter0.jpg')).metadata();
+      assert.deepEqual([big.width, big.height], [512, 512]);
+      // Its JPEG says 72 dpi (353 um/px): without --mpp that is refused, naming --mpp.
+      const refused = await runCli(
+        ['visualize', '--config', distillCfg, '--image', example, '--checkpoint', checkpoint, '--out', out],
+        ws.dir,
+        ws.env,
+      );
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /placenta-example\.jpg: its metadata says 352\.7\d* um\/px, which is implausible .*--mpp/);
+    }
   });
 });

@@ -44,6 +44,7 @@ describe('writeReport', async () => {
           ['Fibrin Deposit', 0.5, Number.NaN],
           ['images', 3, 3],
         ],
+        notes: ['IoU: per-image <mean>'],
       },
     ],
     curves: [{ path: curves, caption: 'Teacher curves' }],
@@ -67,6 +68,7 @@ describe('writeReport', async () => {
       assert.ok(html.includes(text), text);
     }
     for (const cell of ['Villus', '0.8123', '12.2500', 'Fibrin Deposit', '0.5000', 'NaN', '>3<']) assert.ok(html.includes(cell), cell);
+    assert.match(html, /<\/table><p class="note">IoU: per-image &#60;mean&#62;<\/p>/);
   });
 
   test('links images in its folder by relative paths that exist', () => {

@@ -1,0 +1,153 @@
+// A slide of odd size (1001 x 799 at 0.5 um/px, 64-px tiles) segmented at 1.0 um/px from its level 1 (501 x 400),
+// whose OpenSlide downsample is the average (1001/501 + 799/400) / 2 = 1.99775, not the factor 2 the pyramid was
+// made with. The label map's pixel size must be exactly 1.0 um (manifest, TIFF tags, measurements), the GeoJSON's
+// level-0 vertices whole slide pixels on the label grid (multiples of 2, or of 4 traced at label level 1, or the
+// slide's edge where the last label pixel reaches past it), and the polygons' areas those of the label pixels.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { writeSyntheticSlide } from '../../src/data/synth_slide.js';
+import { runCohort } from '../../src/slides/cohort.js';
+import { CLASS_STYLES } from '../../src/slides/label_raster.js';
+import type { Manifest, SegmentSettings } from '../../src/slides/manifest.js';
+import type { SlideMeasurements } from '../../src/slides/measure.js';
+import { exactDownsample } from '../../src/slides/mpp.js';
+import { OpenSlide } from '../../src/slides/openslide.js';
+import type { Predictor } from '../../src/slides/predictor.js';
+import { networkSegmenter } from '../../src/slides/segmenter.js';
+import * as torch from '../../src/torch/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mmfd-odd-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const [W, H] = [1001, 799];
+/** Label map size: level 1, rounded up. */
+const [LW, LH] = [501, 400];
+
+/** Four classes from the colour: 1 - G, R, B and a constant 0.3 (never set). */
+const colourPredictor: Predictor = {
+  tileSize: 64,
+  classes: ['villit', 'thrombus', 'bloodvessel', 'cellgroup'],
+  inputMpp: 1.0,
+  id: 'colour-odd',
+  predict: (batch) =>
+    torch.tidy(() => {
+      const [r, g, b] = [0, 1, 2].map((c) => batch.narrow(1, c, 1)) as [torch.Tensor, torch.Tensor, torch.Tensor];
+      return torch.cat([g.neg().add(1), r, b, r.mul(0).add(0.3)], 1);
+    }),
+  dispose() {},
+};
+
+type Polygon = number[][][];
+interface Output {
+  manifest: Manifest;
+  measurements: SlideMeasurements;
+  polygons: { name: string; rings: Polygon }[];
+  labels: Uint8Array;
+  labelsPath: string;
+}
+
+async function segment(out: string, slide: string, geojsonLevel: number): Promise<Output> {
+  const settings: SegmentSettings = {
+    model: 'student',
+    checkpoint: null,
+    mpp: null,
+    min_object_um2: 20,
+    geojson_level: geojsonLevel,
+    overlay_level: 0,
+    thumbnail_max: 128,
+  };
+  const segmenter = await networkSegmenter({ model: 'student', checkpoint: null }, () => colourPredictor);
+  const [outcome] = await runCohort([{ path: slide, name: 'odd' }], { out, segmenter, settings });
+  assert.equal(outcome?.status, 'done', outcome?.error);
+  const folder = join(out, 'odd');
+  const read = (f: string) => JSON.parse(readFileSync(join(folder, f), 'utf8'));
+  const geojson = read('odd.geojson') as {
+    features: { geometry: { coordinates: Polygon }; properties: { classification: { name: string } } }[];
+  };
+  const labelsPath = join(folder, 'labels.tif');
+  return {
+    manifest: read('manifest.json'),
+    measurements: read('measurements.json'),
+    polygons: geojson.features.map((f) => ({ name: f.properties.classification.name, rings: f.geometry.coordinates })),
+    labels: new Uint8Array(await sharp(labelsPath, { page: 0 }).extractChannel(0).raw().toBuffer()),
+    labelsPath,
+  };
+}
+
+/** Shoelace area of a closed GeoJSON ring (first position repeated last), unsigned. */
+function ringArea(ring: number[][]): number {
+  let sum = 0;
+  for (let i = 0; i + 1 < ring.length; i++) sum += ring[i]![0]! * ring[i + 1]![1]! - ring[i + 1]![0]! * ring[i]![1]!;
+  return Math.abs(sum) / 2;
+}
+
+describe('a slide of odd size', () => {
+  let slide: string;
+  let level0: Output;
+  let level1: Output;
+  before(async () => {
+    slide = (await writeSyntheticSlide({ out: join(dir, 'odd.tif'), width: W, height: H, seed: 5, mpp: 0.5, tileSize: 64 })).slide;
+    level0 = await segment(join(dir, 'out0'), slide, 0);
+    level1 = await segment(join(dir, 'out1'), slide, 1);
+  });
+
+  test("OpenSlide's downsample of level 1 is the average; the exact factor is 2", () => {
+    const s = OpenSlide.open(slide);
+    try {
+      assert.deepEqual([s.levels[1]!.width, s.levels[1]!.height], [LW, LH]);
+      assert.ok(Math.abs(s.levels[1]!.downsample - (W / LW + H / LH) / 2) < 1e-9, `${s.levels[1]!.downsample}`);
+      assert.equal(exactDownsample(s.levels, 1), 2);
+    } finally {
+      s.close();
+    }
+  });
+
+  test('the label map is exactly 1.0 um/px: manifest, resolution tags, measurements', () => {
+    assert.deepEqual(level0.manifest.mpp, { slide: 0.5, labels: 1 });
+    assert.equal(level0.measurements.mpp, 1);
+    const labels = OpenSlide.open(level0.labelsPath);
+    try {
+      assert.deepEqual(labels.dimensions, [LW, LH]);
+      assert.ok(Math.abs(labels.mpp!.x - 1) < 1e-9 && Math.abs(labels.mpp!.y - 1) < 1e-9, JSON.stringify(labels.mpp));
+    } finally {
+      labels.close();
+    }
+    // Areas are label pixels at 1 um^2 each, counted here from the TIFF.
+    const tissue = level0.labels.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
+    assert.ok(tissue > 0);
+    assert.equal(level0.measurements.tissue_area_mm2, tissue / 1e6);
+  });
+
+  test('GeoJSON vertices are whole slide pixels on the label grid, the edge where the grid reaches past the slide', () => {
+    for (const [out, step] of [
+      [level0, 2],
+      [level1, 4],
+    ] as const) {
+      assert.ok(out.polygons.length > 10, `${out.polygons.length} polygons`);
+      for (const { rings } of out.polygons)
+        for (const ring of rings)
+          for (const [x, y] of ring) {
+            assert.ok(x! % step === 0 || x === W, `x ${x} (grid step ${step})`);
+            assert.ok(y! % step === 0 || y === H, `y ${y} (grid step ${step})`);
+          }
+    }
+  });
+
+  test("each class's polygon area is its label pixels' area, the clipped edge pixels in part", () => {
+    for (const style of CLASS_STYLES) {
+      // A label pixel is 2 x 2 slide pixels; in the last column only 1 x 2 lie in the slide, the last row 2 x 1, the corner 1.
+      let expected = 0;
+      for (let y = 0; y < LH; y++)
+        for (let x = 0; x < LW; x++)
+          if (level0.labels[y * LW + x]! & style.bit) expected += (x === LW - 1 ? 1 : 2) * (y === LH - 1 ? 1 : 2);
+      const area = level0.polygons
+        .filter((p) => p.name === style.name)
+        .reduce((sum, p) => sum + ringArea(p.rings[0]!) - p.rings.slice(1).reduce((holes, r) => holes + ringArea(r), 0), 0);
+      assert.equal(area, expected, style.name);
+    }
+  });
+});
