@@ -6,6 +6,7 @@
 // Exit code 0 when every slide is done or was already done, 1 when any failed, 2 for a usage error.
 import { existsSync } from 'node:fs';
 import { parseShard, type Shard } from '../cohort/shard.js';
+import { interruptible, interruption } from '../interrupt.js';
 import { cohortProgressPrinter } from '../progress.js';
 import { COHORT_CSV, REPORT_FILE, runCohort, type SlideSegmenter } from '../slides/cohort.js';
 import type { SegmentSettings } from '../slides/manifest.js';
@@ -49,6 +50,7 @@ const SPEC = {
     attempts: { type: 'string', value: '<n>', default: '3', help: 'with --queue: runs of a slide before it ends as failed' },
     'retry-delay': { type: 'string', value: '<s>', default: '10', help: 'with --queue: seconds before the first retry (doubling)' },
     shard: { type: 'string', value: '<i/n>', help: 'run only part i of n of the cohort (Slurm arrays); then mmfd cohort report' },
+    'allow-upsample': { type: 'boolean', help: "segment a slide more than 2x coarser than the network's input (upsampled)" },
   },
 } as const;
 
@@ -87,12 +89,17 @@ export function segmentCommand(makeSegmenter: SegmenterFactory = networkSegmente
       throw new UsageError((err as Error).message);
     }
     const segmenter = await makeSegmenter({ model, checkpoint });
-    if (queue !== undefined) return await enqueueCommand(slides, { url: queue, attempts, retryDelayMs, out, settings, segmenter });
-    if (shard !== undefined) return await shardCommand(slides, { shard, out, settings, segmenter, onEvent: cohortProgressPrinter() });
-    process.stderr.write(`mmfd segment: ${slides.length} slide(s) -> ${out} (model ${segmenter.id})\n`);
     let outcomes: Awaited<ReturnType<typeof runCohort>>;
     try {
-      outcomes = await runCohort(slides, { out, segmenter, settings, onEvent: cohortProgressPrinter() });
+      if (queue !== undefined) return await enqueueCommand(slides, { url: queue, attempts, retryDelayMs, out, settings, segmenter });
+      if (shard !== undefined) return await shardCommand(slides, { shard, out, settings, segmenter, onEvent: cohortProgressPrinter() });
+      process.stderr.write(`mmfd segment: ${slides.length} slide(s) -> ${out} (model ${segmenter.id})\n`);
+      const allowUpsample = args.flag('allow-upsample');
+      const ran = await interruptible(() =>
+        runCohort(slides, { out, segmenter, settings, allowUpsample, signal: interruption(), onEvent: cohortProgressPrinter() }),
+      );
+      if (typeof ran === 'number') return ran;
+      outcomes = ran;
     } finally {
       segmenter.dispose?.();
     }

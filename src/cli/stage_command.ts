@@ -1,5 +1,6 @@
 // What `mmfd train` and `mmfd distill` share: arguments, the task check, train-or-test, the summary.
 import { type Config, loadConfig } from '../config/index.js';
+import { interruptible } from '../interrupt.js';
 import type { StageRun } from '../train/stage1.js';
 import { command } from './args.js';
 
@@ -38,7 +39,9 @@ export function stageCommand(stage: Stage) {
       }
       if (values.test) await run.test(cfg, values.config);
       else {
-        for (const r of await run.train(cfg, values.config)) {
+        const runs = await interruptible(() => run.train(cfg, values.config));
+        if (typeof runs === 'number') return runs;
+        for (const r of runs) {
           const best = r.training.best_miou === null ? 'no validation' : `best validation mIoU ${r.training.best_miou.toFixed(4)}`;
           console.log(`${r.dir}: ${r.training.iteration} iterations, ${best}`);
         }

@@ -139,6 +139,19 @@ export class DataLoader {
 
 export type Stage = 'train' | 'val' | 'test';
 
+/** The samples of one stage: the catalog dataset of cfg[stage].dataset, its split file for `perc`, that file's column. */
+export function stageSamples(
+  cfg: Config,
+  stage: Stage,
+  perc: number,
+  catalog?: string,
+): { dataset: PmftDataset; file: string; samples: SampleFiles[] } {
+  const entry = lookupDataset(cfg[stage].dataset, catalog);
+  const dataset = PmftDataset.open(entry.root);
+  const file = ensureFewshotSplits(dataset, entry.split, [perc], cfg.seed).get(perc) as string;
+  return { dataset, file, samples: dataset.readSplit(file, stage === 'train' ? 'train' : 'val') };
+}
+
 /**
  * The loader a config describes for one stage (spec §7.3): the dataset named by cfg[stage].dataset
  * in the catalog, the few-shot split for `perc`, its train column for training and its val column
@@ -153,11 +166,8 @@ export function loaderFromConfig(
 ): DataLoader {
   const { catalog, ...options } = extra;
   const section = cfg[stage];
-  const entry = lookupDataset(section.dataset, catalog);
-  const dataset = PmftDataset.open(entry.root);
+  const { dataset, samples } = stageSamples(cfg, stage, perc, catalog);
   const seed = cfg.seed;
-  const file = ensureFewshotSplits(dataset, entry.split, [perc], seed).get(perc) as string;
-  const samples = dataset.readSplit(file, stage === 'train' ? 'train' : 'val');
   const size = cfg.img_size;
   return new DataLoader(dataset, samples, {
     batchSize: section.batch_size,

@@ -1,8 +1,8 @@
 // Evaluation results on disk: eval_results.json in the reference's save_results format (with mmfd's
 // keys), and the per-class table as Markdown and CSV. Every file is written atomically.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FINAL_CLASSES } from '../data/classes.js';
+import { makeDir } from '../make_dir.js';
 import { writeAtomic } from '../torch/io/files.js';
 import { PER_IMAGE_NOTE, POOLED_NOTE, type Summary } from './evaluator.js';
 import { pythonJson } from './python_json.js';
@@ -111,7 +111,7 @@ export function csvTable(summary: Summary, classNames?: readonly string[]): stri
  * returns their paths. Each file appears complete or not at all (temporary file + rename).
  */
 export function writeReport(dir: string, summary: Summary, classNames?: readonly string[]): string[] {
-  mkdirSync(dir, { recursive: true });
+  makeDir(dir);
   const files: [string, string][] = [
     [RESULTS_JSON, pythonJson(summary, new Set(['num_imgs']))],
     [TABLE_MARKDOWN, markdownTable(summary, classNames)],

@@ -13,8 +13,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { InterruptedError } from '../interrupt.js';
+import { makeDir } from '../make_dir.js';
+import { removeOrphanTemps } from '../orphan_temps.js';
+import { atomicTempPattern } from '../torch/io/files.js';
 import { writeFileAtomic } from '../viz/write_atomic.js';
-import { THUMBNAIL, VIEWER_PAGE, writeOverlayViews } from './deepzoom.js';
+import { OVERLAY_TEMP_NAME, THUMBNAIL, VIEWER_PAGE, writeOverlayViews } from './deepzoom.js';
 import { writeGeoJson } from './geojson.js';
 import { openLabelTiff } from './label_raster.js';
 import { fileSha256, MANIFEST, newManifest, type RunKey, readManifest, type SegmentSettings, sameKey } from './manifest.js';
@@ -22,7 +26,7 @@ import { measureSlide, type SlideMeasurements, writeCohortCsv, writeMeasurements
 import { OpenSlide } from './openslide.js';
 import { type CohortReportRow, writeCohortReport, writeSlideReport } from './report.js';
 import { slideRgbBands } from './rgb_bands.js';
-import type { SlideInput } from './slide_list.js';
+import { missingSlide, outputNameClash, type SlideInput } from './slide_list.js';
 
 export interface SegmentRequest {
   slide: string;
@@ -30,6 +34,10 @@ export interface SegmentRequest {
   labels: string;
   /** The user's --mpp, overriding the slide's metadata. */
   mpp?: number;
+  /** Allow upsampling a coarse slide more than MAX_UPSAMPLE times (mpp.ts). */
+  allowUpsample?: boolean;
+  /** Aborted (Ctrl-C): stop at the next safe point, keeping what a rerun resumes from. */
+  signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -82,6 +90,10 @@ export interface CohortOptions {
   out: string;
   segmenter: SlideSegmenter;
   settings: SegmentSettings;
+  /** Allow upsampling a coarse slide more than MAX_UPSAMPLE times (mpp.ts): permits, changes no output. */
+  allowUpsample?: boolean;
+  /** Aborted (Ctrl-C, interrupt.ts): the running slide stops at its next checkpoint and no further slide starts. */
+  signal?: AbortSignal;
   onEvent?: (event: CohortEvent) => void;
   /** false: leave cohort.csv and report.html to `mmfd cohort report` (one shard of a cohort). */
   writeReport?: boolean;
@@ -99,6 +111,8 @@ export const LABELS_FILE = 'labels.tif';
 export const MEASUREMENTS_FILE = 'measurements.json';
 export const COHORT_CSV = 'cohort.csv';
 export const REPORT_FILE = 'report.html';
+/** What the cohort writes beside the slide folders: no slide's folder may take these names. */
+export const COHORT_FILES: readonly string[] = [COHORT_CSV, REPORT_FILE];
 /** Beside the label map in a partial folder: the key it was made under, so a rerun can keep it. */
 const SEGMENTATION_RECORD = 'segmentation.json';
 
@@ -107,7 +121,10 @@ export const partialDir = (out: string, name: string) => join(out, `.${name}.par
 /** Runs every slide, then writes the cohort CSV and report; returns each slide's outcome. */
 export async function runCohort(slides: readonly SlideInput[], options: CohortOptions): Promise<SlideOutcome[]> {
   const { out, onEvent } = options;
-  await mkdir(out, { recursive: true });
+  const clash = outputNameClash(slides);
+  if (clash !== undefined) throw new Error(clash);
+  makeDir(out);
+  removeOrphanTemps(out, atomicTempPattern(COHORT_FILES));
   const weights = slides.map((s) => (existsSync(s.path) ? Math.max(1, statSync(s.path).size) : 1));
   let totalWeight = weights.reduce((a, b) => a + b, 0);
   let doneWeight = 0;
@@ -134,6 +151,13 @@ export async function runCohort(slides: readonly SlideInput[], options: CohortOp
     } catch (err) {
       outcome = { name: slide.name, path: slide.path, status: 'failed', error: err instanceof Error ? err.message : String(err) };
     }
+    if (options.signal?.aborted) {
+      const rest = slides.length - index - (outcome.status === 'failed' ? 0 : 1);
+      throw new InterruptedError(
+        `${slide.path}: interrupted by ${String(options.signal.reason)} (${outcome.status === 'failed' ? 'its partial run is kept' : 'it is finished'}); ${rest} slide(s) not finished; run the same command again to resume`,
+        String(options.signal.reason),
+      );
+    }
     // A skipped slide took no real time: leave it out of the work the ETA is estimated from.
     if (outcome.status === 'skipped') totalWeight -= weights[index]!;
     else doneWeight += weights[index]!;
@@ -156,15 +180,23 @@ export async function runCohort(slides: readonly SlideInput[], options: CohortOp
 
 /** `<out>/cohort.csv` and `<out>/report.html` from the slides' outcomes, in cohort order. */
 export async function writeCohortOutputs(out: string, outcomes: readonly SlideOutcome[]): Promise<void> {
-  await writeCohortCsv(
-    join(out, COHORT_CSV),
-    outcomes.map((o) => ({ slide: o.name, measurements: o.measurements, error: o.error })),
-  );
-  const rows: CohortReportRow[] = outcomes.map((o) => {
-    const thumbnail = join(out, o.name, 'overlay', THUMBNAIL);
-    return { ...o, thumbnail: o.status !== 'failed' && existsSync(thumbnail) ? thumbnail : undefined };
-  });
-  await writeCohortReport(join(out, REPORT_FILE), rows);
+  try {
+    await writeCohortCsv(
+      join(out, COHORT_CSV),
+      outcomes.map((o) => ({ slide: o.name, measurements: o.measurements, error: o.error })),
+    );
+    const rows: CohortReportRow[] = outcomes.map((o) => {
+      const thumbnail = join(out, o.name, 'overlay', THUMBNAIL);
+      return { ...o, thumbnail: o.status !== 'failed' && existsSync(thumbnail) ? thumbnail : undefined };
+    });
+    await writeCohortReport(join(out, REPORT_FILE), rows);
+  } catch (err) {
+    // Hours of per-slide work are on disk: say what each slide did, not only why the table failed.
+    const each = outcomes.map((o) => `  ${o.name}: ${o.status}${o.error === undefined ? '' : `: ${o.error}`}`);
+    throw new Error(`${(err as Error).message}\nthe slides (those done or skipped are complete in ${out}):\n${each.join('\n')}`, {
+      cause: err,
+    });
+  }
 }
 
 /** One slide's outputs in `<out>/<name>/` (built in its partial folder, then renamed); throws when it fails.
@@ -187,7 +219,7 @@ export async function runSlide(
   const done = { name: slide.name, path: slide.path };
 
   progress('hash', 0);
-  if (!existsSync(slide.path)) throw new Error(`${slide.path}: no such slide`);
+  if (!existsSync(slide.path)) throw new Error(missingSlide(slide.path));
   const input = await fileSha256(slide.path);
   const key: RunKey = { slideSha256: input.sha256, modelSha256: segmenter.sha256, settings };
   const previous = readManifest(finalDir);
@@ -198,6 +230,8 @@ export async function runSlide(
   lap('hash');
 
   await mkdir(tmp, { recursive: true });
+  // What a killed run was writing here (an overlay folder of thousands of tiles) must not end up in the output.
+  for (const pattern of [atomicTempPattern(), OVERLAY_TEMP_NAME]) removeOrphanTemps(tmp, pattern);
   const labelsPath = join(tmp, LABELS_FILE);
   const record = join(tmp, SEGMENTATION_RECORD);
   // Only what the label map depends on: a rerun with other export settings keeps it.
@@ -213,6 +247,8 @@ export async function runSlide(
       slide: slide.path,
       labels: labelsPath,
       mpp: settings.mpp ?? undefined,
+      allowUpsample: options.allowUpsample,
+      signal: options.signal,
       onProgress: (d, t) => progress('segment', d / t),
     });
     if (!(seg.slideMpp > 0 && seg.labelMpp > 0)) throw new Error(`${slide.path}: the segmenter reported mpp ${JSON.stringify(seg)}`);

@@ -69,6 +69,9 @@ export function blendLabels(rgb: Uint8Array, labels: Uint8Array): void {
   }
 }
 
+/** The temporary folders writeOverlayViews makes (and sets aside): the group `pid` is the writer's process id. */
+export const OVERLAY_TEMP_NAME = /^.+\.(?<pid>\d+)\.[0-9a-f]{8}\.tmp(?:\.old)?$/;
+
 /** Writes `dir` with the DZI pyramid, the viewer page, OpenSeadragon and the thumbnail. */
 export async function writeOverlayViews(
   rgb: RgbBands,

@@ -61,6 +61,34 @@ export function resolveSlideMpp(path: string, metadata: { x: number; y: number }
   return { mpp, source: 'metadata' };
 }
 
+/**
+ * Upsampling a slide by more than this for the network is refused unless allowed: the work grows with the
+ * square of the factor and the network sees no detail the scan lacks. A coarse --mpp is most often a mistake
+ * (taken for the working resolution; it is the slide's own pixel size).
+ */
+export const MAX_UPSAMPLE = 2;
+
+/** Throws (naming the file, saying why and what to pass) when the slide is MAX_UPSAMPLE times coarser than inputMpp. */
+export function checkUpsample(
+  path: string,
+  slide: SlideMpp,
+  metadata: { x: number; y: number } | undefined,
+  inputMpp: number,
+  allow = false,
+): void {
+  const factor = slide.mpp / inputMpp;
+  if (allow || factor <= MAX_UPSAMPLE) return;
+  const given =
+    slide.source === 'metadata'
+      ? "from the slide's metadata"
+      : `from --mpp${metadata === undefined ? '' : `; the slide's metadata says ${(metadata.x + metadata.y) / 2} um/px`}`;
+  throw new MppError(
+    `${path}: the slide's pixels are ${slide.mpp} um (${given}), ${factor.toFixed(1)}x coarser than the network's input (${inputMpp} um/px): ` +
+      `it would be upsampled ${factor.toFixed(1)}x, about ${Math.round(factor * factor)}x the work, with no detail gained. ` +
+      `--mpp is the slide's own pixel size, not the working resolution; if the slide really is this coarse, pass --allow-upsample`,
+  );
+}
+
 /** The network input's pixel size from a checkpoint's meta: `input_mpp`, or DEFAULT_INPUT_MPP when absent. */
 export function inputMppOf(meta: Record<string, unknown>, where: string): number {
   const v = meta.input_mpp;

@@ -18,7 +18,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { LabelOutputs, TISSUE_BIT } from './label_outputs.js';
-import { chooseLevel, type ReadPlan, readableLevels, resolveSlideMpp } from './mpp.js';
+import { checkUpsample, chooseLevel, type ReadPlan, readableLevels, resolveSlideMpp } from './mpp.js';
 import { OpenSlide, SlideError } from './openslide.js';
 import { PartialRun } from './partial_run.js';
 import { type Predictor, predictTiles } from './predictor.js';
@@ -38,6 +38,8 @@ export interface SegmentOptions {
   probabilities?: boolean;
   /** Microns per level-0 pixel, overriding (or standing in for) the slide's metadata. */
   mpp?: number;
+  /** Allow upsampling the slide more than MAX_UPSAMPLE times for the network (mpp.ts); default false. */
+  allowUpsample?: boolean;
   /** Overlap of neighbouring tiles in grid pixels; default a quarter of the tile. */
   overlap?: number;
   /** Zero-weight margin at each inner tile edge; default a quarter of the overlap. */
@@ -194,7 +196,9 @@ export async function segmentSlide(slidePath: string, predictor: Predictor, opti
 
   const slide = openSlide(slidePath);
   try {
-    const { mpp: slideMpp, source } = resolveSlideMpp(slidePath, slide.mpp, o.mpp);
+    const resolved = resolveSlideMpp(slidePath, slide.mpp, o.mpp);
+    checkUpsample(slidePath, resolved, slide.mpp, predictor.inputMpp, o.allowUpsample);
+    const { mpp: slideMpp, source } = resolved;
     const L = layout(slide, slideMpp, predictor, o);
     const { grid, plan } = L;
     const d = plan.gridDownsample;

@@ -40,6 +40,8 @@ export async function networkSegmenter(
       const result = await segmentSlide(request.slide, predictor, {
         out: request.labels,
         mpp: request.mpp,
+        allowUpsample: request.allowUpsample,
+        signal: request.signal,
         onProgress: (p) => request.onProgress?.(p.tilesDone, Math.max(1, p.tilesTotal)),
       });
       return { slideMpp: result.mpp.slide, labelMpp: result.mpp.used };

@@ -7,13 +7,17 @@
 // weights as one never stopped: iteration i always trains on batch i mod L of epoch floor(i / L) of
 // the seeded loader, seeds torch with seed + i, and `last` holds the weights, the optimizer's
 // moments, the scheduler's iteration and the best mIoU so far.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { type Batch, type DataLoader, loaderFromConfig } from '../data/loader.js';
+import { checkSplitImages } from '../data/preflight.js';
 import { iouScores, probabilities } from '../eval/metrics.js';
+import { interruption, stopIfInterrupted } from '../interrupt.js';
+import { makeDir } from '../make_dir.js';
+import { removeOrphanTemps } from '../orphan_temps.js';
 import { formatDuration, Progress } from '../progress.js';
 import * as torch from '../torch/index.js';
+import { atomicTempPattern } from '../torch/io/files.js';
 import {
   BEST,
   checkpointExists,
@@ -191,6 +195,12 @@ export async function trainOnSplits(
   run: Omit<TrainingRun, 'train' | 'val'>,
   release: () => void = () => run.model.dispose(),
 ): Promise<TrainingResult> {
+  try {
+    await checkSplitImages(run.cfg, perc);
+  } catch (err) {
+    release();
+    throw err;
+  }
   const loaders = { train: loaderFromConfig(run.cfg, 'train', perc), val: loaderFromConfig(run.cfg, 'val', perc) };
   try {
     return await train({ ...run, ...loaders });
@@ -215,7 +225,8 @@ async function iterate(run: TrainingRun, optimizer: torch.optim.Optimizer, sched
   const maxIterations = cfg.train.max_iterations;
   const { save_iter: saveEvery, eval_iter: evalEvery, skip_eval: skipEval, seed } = cfg;
   const patience = cfg.earlystop.patience;
-  mkdirSync(run.dir, { recursive: true });
+  makeDir(run.dir);
+  removeOrphanTemps(run.dir, atomicTempPattern());
   const state = await startState(run, optimizer, schedule);
   let { best, stale } = state;
   const stopped = () => patience > 0 && stale >= patience;
@@ -286,10 +297,15 @@ async function iterate(run: TrainingRun, optimizer: torch.optim.Optimizer, sched
     }
     end = done;
     if (stopped()) progress.note(`${run.label}: stopping early: no better validation mIoU in ${stale} validations (earlystop.patience)`);
-    if (done % saveEvery === 0 || done === maxIterations || stopped()) {
+    const stopping = interruption().aborted;
+    if (done % saveEvery === 0 || done === maxIterations || stopped() || stopping) {
       saveTrainingCheckpoint(last, run.model, { omitted: run.omitted, meta: meta(done, true), optimizer });
     }
     if (stopped()) break;
+    if (stopping) {
+      progress.end();
+      stopIfInterrupted(`${run.label}: iteration ${done}`, `saved ${last}; run the same command again to resume`);
+    }
     tick = performance.now();
   }
   progress.end();

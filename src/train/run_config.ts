@@ -1,10 +1,10 @@
 // A run's config values and its folder, as the reference's adapt_split_config sets them (spec §1.1):
 // for few-shot percentage P the run lives in <out_dir>/<task>/<model>/fewshot_perc<P>/ (relative to
 // the working directory, as in the reference), and config_perc<P>.yaml there is the resolved config.
-import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { type Config, ConfigError, loadConfig } from '../config/index.js';
+import { makeDir } from '../make_dir.js';
 import * as torch from '../torch/index.js';
 import { writeAtomic } from '../torch/io/files.js';
 import type { SegLossOptions } from './losses.js';
@@ -23,7 +23,7 @@ export function resolvedConfig(cfg: Config, perc: number): Config {
 /** Writes <dir>/config_perc<P>.yaml (loadable by mmfd: running it repeats that percentage). */
 export function writeResolvedConfig(cfg: Config, perc: number): string {
   const dir = runDir(cfg, perc);
-  mkdirSync(dir, { recursive: true });
+  makeDir(dir);
   const file = join(dir, `config_perc${perc}.yaml`);
   const text = `# The resolved config of this run (mmfd ${torch.io.mmfd_version()}, fewshot_perc ${perc}).\n${stringify(cfg)}`;
   writeAtomic(file, (sink) => sink.write(new TextEncoder().encode(text)));

@@ -4,7 +4,7 @@
 // interrupted slide restarts cleanly; overall progress runs to 1.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -19,6 +19,7 @@ import { measureSlide } from '../../src/slides/measure.js';
 import { OpenSlide } from '../../src/slides/openslide.js';
 import { listSlides } from '../../src/slides/slide_list.js';
 import { type CliResult, runCaptured } from '../helpers/cli.js';
+import { deadPid } from '../helpers/pids.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-cohort-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -169,12 +170,16 @@ describe('mmfd segment (cohorts)', async () => {
     assert.equal(late.code, 1);
     assert.match(late.stdout, /no pyramid level 9/);
     assert.ok(!existsSync(join(out2, 'c')));
+    // What a run killed during the overlay stage left: gone from the finished output.
+    const orphan = join(partialDir(out2, 'c'), `overlay.${deadPid()}.0badf00d.tmp`);
+    mkdirSync(join(orphan, 'dzi_files', '0'), { recursive: true });
     calls.length = 0;
     const again = await segment([one, '--out', out2], truthSegmenter(calls));
     assert.equal(again.code, 0);
     assert.deepEqual(calls, [], 'the finished segmentation was reused');
     assert.deepEqual(readdirSync(out2).sort(), ['c', 'cohort.csv', 'report.html']);
     assert.ok(!existsSync(join(out2, 'c', 'segmentation.json')));
+    assert.ok(readdirSync(join(out2, 'c')).every((n) => !n.endsWith('.tmp')));
   });
 
   test('overall progress rises to 1 and skipped slides do not count as work', async () => {
@@ -225,6 +230,70 @@ describe('mmfd segment (cohorts)', async () => {
     }
     const twins = join(dir, 'twins.txt');
     await writeFile(twins, `${a.slide}\n${join(dir, 'one', 'c.tif')}\n${a.slide}\n`);
-    assert.match((await segment([twins, '--out', out], truthSegmenter([]))).stderr, /would both write to the output folder 'a'/);
+    assert.match((await segment([twins, '--out', out], truthSegmenter([]))).stderr, /a\.tif is listed twice/);
+  });
+
+  test('slides named like the cohort files or like each other get folders of their own; a dangling link fails alone', async () => {
+    const odd = join(dir, 'odd');
+    mkdirSync(odd);
+    for (const stem of ['report.html', 'cohort.csv', 'x y', 'x_y']) {
+      copyFileSync(a.slide, join(odd, `${stem}.tif`));
+      copyFileSync(a.labels, join(odd, `${stem}_labels.tif`));
+      copyFileSync(a.table, join(odd, `${stem}_labels.json`));
+    }
+    symlinkSync(join(dir, 'nowhere', 'gone.tif'), join(odd, 'gone.tif'));
+    const out4 = join(dir, 'out4');
+    for (const round of [1, 2]) {
+      const { code, stdout } = await segment([odd, '--out', out4], truthSegmenter([]));
+      assert.equal(code, 1);
+      assert.match(stdout, round === 1 ? /4 done, 0 skipped, 1 failed/ : /0 done, 4 skipped, 1 failed/);
+      assert.match(stdout, /failed: gone: .*gone\.tif: a symbolic link to .*nowhere.gone\.tif, which does not exist/);
+      assert.deepEqual(readdirSync(out4).sort(), ['cohort.csv', 'cohort.csv-2', 'report.html', 'report.html-2', 'x_y', 'x_y-2']);
+      assert.equal(JSON.parse(readFileSync(join(out4, 'x_y', 'measurements.json'), 'utf8')).slide, 'x_y.tif');
+      assert.equal(JSON.parse(readFileSync(join(out4, 'report.html-2', 'measurements.json'), 'utf8')).slide, 'report.html.tif');
+      assert.deepEqual(
+        parseCsv(readFileSync(join(out4, 'cohort.csv'), 'utf8'), 'cohort.csv')
+          .slice(1)
+          .map((r) => r[0]),
+        ['cohort.csv-2', 'gone', 'report.html-2', 'x_y-2', 'x_y'],
+      );
+    }
+  });
+
+  test('Ctrl-C stops at the running slide, exits 130, and the rerun ends as an uninterrupted run', async () => {
+    const list = join(dir, 'two.txt');
+    writeFileSync(list, `${a.slide}\n${join(dir, 'one', 'c.tif')}\n`);
+    const calls: string[] = [];
+    // SIGINT arrives while the first slide is segmented; the stand-in stops as segmentSlide does on abort.
+    const interrupted: SlideSegmenter = {
+      ...truthSegmenter(calls),
+      async segment(request) {
+        calls.push(basename(request.slide));
+        process.kill(process.pid, 'SIGINT');
+        while (request.signal?.aborted !== true) await new Promise((r) => setTimeout(r, 5));
+        throw new Error('interrupted after 0 of 4 tiles; run again to resume');
+      },
+    };
+    const out6 = join(dir, 'out6');
+    const stopped = await segment([list, '--out', out6], interrupted);
+    assert.equal(stopped.code, 130);
+    assert.deepEqual(calls, ['a.tif'], 'no slide starts after the signal');
+    assert.match(stopped.stderr, /a\.tif: interrupted by SIGINT \(its partial run is kept\); 2 slide\(s\) not finished/);
+    assert.ok(!existsSync(join(out6, 'cohort.csv')));
+    assert.equal((await segment([list, '--out', out6], truthSegmenter([]))).code, 0);
+    const out7 = join(dir, 'out7');
+    assert.equal((await segment([list, '--out', out7], truthSegmenter([]))).code, 0);
+    for (const f of ['cohort.csv', join('a', 'measurements.json'), join('c', 'measurements.json'), join('c', 'c.geojson')])
+      assert.deepEqual(readFileSync(join(out6, f)), readFileSync(join(out7, f)), f);
+  });
+
+  test('a failure writing cohort.csv still reports every slide', async () => {
+    const out5 = join(dir, 'out5');
+    mkdirSync(join(out5, 'cohort.csv'), { recursive: true });
+    await assert.rejects(segment([join(dir, 'one'), '--out', out5], truthSegmenter([])), (e: Error) => {
+      assert.match(e.message, /cohort\.csv: cannot write: /);
+      assert.match(e.message, /\n {2}c: done$/);
+      return true;
+    });
   });
 });

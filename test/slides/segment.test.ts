@@ -300,6 +300,24 @@ describe('segmentSlide', () => {
     assert.match(restarted.discardedPartial ?? '', /resume is off/);
   });
 
+  test('upsampling more than 2x for the network is refused unless allowed, saying why', async () => {
+    const out = join(dir, 'coarse.tif');
+    const region = { x: 0, y: 0, width: 100, height: 100 };
+    // The slide is 0.5 um/px; --mpp 2.5 claims it is 2.5, which the 1.0 um/px network would see upsampled 2.5x.
+    await assert.rejects(
+      segmentSlide(slidePath, colourPredictor(), { ...BASE, out, mpp: 2.5, region }),
+      (e: Error) =>
+        e.message.startsWith(
+          `${slidePath}: the slide's pixels are 2.5 um (from --mpp; the slide's metadata says 0.5 um/px), 2.5x coarser`,
+        ) && /about 6x the work.*pass --allow-upsample$/.test(e.message),
+    );
+    assert.ok(!existsSync(out));
+    const allowed = await segmentSlide(slidePath, colourPredictor(), { ...BASE, out, mpp: 2.5, region, allowUpsample: true });
+    assert.equal(allowed.mpp.plan.resample, 'bilinear');
+    const twice = await segmentSlide(slidePath, colourPredictor(), { ...BASE, out: join(dir, 'twice.tif'), mpp: 2, region });
+    assert.equal(twice.mpp.used, 1);
+  });
+
   test('a slide with no mpp is refused unless --mpp is given; an implausible one likewise', async () => {
     for (const [name, mpp] of [
       ['nompp.tif', undefined],

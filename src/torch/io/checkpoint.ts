@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { dispose } from '../scope.js';
 import { Tensor } from '../tensor.js';
 import { FileSource, writeAtomic } from './files.js';
-import { load_pth, type PthValue } from './pth.js';
+import { keyText, load_pth, type PthValue, tensorsIn } from './pth.js';
 import { load_safetensors, save_safetensors } from './safetensors.js';
 
 // ---- state-dict files --------------------------------------------------------------------------
@@ -41,7 +41,7 @@ function unwrapStateDict(v: PthValue, depth: number): Map<string, Tensor> | unde
 
 function describe(v: PthValue): string {
   if (v instanceof Map) {
-    const keys = [...v.keys()].slice(0, 8).map((k) => JSON.stringify(String(k)));
+    const keys = [...v.keys()].slice(0, 8).map(keyText);
     return `a dict with keys [${keys.join(', ')}${v.size > 8 ? ', ...' : ''}]`;
   }
   if (Array.isArray(v)) return `a list of ${v.length}`;
@@ -81,19 +81,11 @@ export function load_state_dict_file(path: string, options: LoadStateDictFileOpt
     const value = load_pth(path);
     const found = unwrapStateDict(value, 0);
     if (found === undefined) {
-      dispose(value);
+      for (const t of tensorsIn(value)) t.dispose();
       throw new Error(`${path}: no state dict found: the file holds ${describe(value)}`);
     }
     const keep = new Set<Tensor>(found.values());
-    const others: Tensor[] = [];
-    const walk = (v: PthValue): void => {
-      if (v instanceof Tensor) {
-        if (!keep.has(v)) others.push(v);
-      } else if (Array.isArray(v)) for (const x of v) walk(x);
-      else if (v instanceof Map) for (const x of v.values()) walk(x);
-    };
-    walk(value);
-    for (const t of others) t.dispose();
+    for (const t of tensorsIn(value)) if (!keep.has(t)) t.dispose();
     sd = found;
   }
   const prefix = options.strip_prefix;

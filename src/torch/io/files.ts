@@ -3,8 +3,9 @@
 // reports, pictures and slide outputs all use so a reader never sees a half-written file.
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { makeDir } from '../../make_dir.js';
 
 /** Something bytes can be read from at any position: an open file or an in-memory buffer. */
 export interface ByteSource {
@@ -87,6 +88,15 @@ export class FileSink {
 }
 
 /**
+ * The temporary names of atomic writes (`.<name>.tmp-<pid>-<12 hex>`), of targets named as `names` (all
+ * names when omitted); the group `pid` is the writer's process id.
+ */
+export function atomicTempPattern(names?: readonly string[]): RegExp {
+  const target = names === undefined ? '.+' : names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  return new RegExp(`^\\.(?:${target})\\.tmp-(?<pid>\\d+)-[0-9a-f]{12}$`);
+}
+
+/**
  * Where an atomic write of `path` goes first: a hidden name beside it, unique so that two writers of one
  * target never share (and clobber) a temporary file. Throws, naming `path`, when it cannot be written.
  */
@@ -142,6 +152,10 @@ export function writeAtomic(path: string, write: (sink: FileSink) => void): void
     } catch {
       // the temporary file may not exist any more
     }
+    // A system error (a full disk: ENOSPC) names no file or only the temporary one: name the target.
+    if ((err as NodeJS.ErrnoException).syscall !== undefined) {
+      throw new Error(`${path}: cannot write: ${(err as Error).message}`, { cause: err });
+    }
     throw err;
   }
   syncFolder(dirname(path));
@@ -192,7 +206,7 @@ export class AtomicFile {
 
 /** Writes `data` (a string as UTF-8) to `path` atomically as writeAtomic does, creating the parent folder first. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  makeDir(dirname(path));
   writeAtomic(path, (sink) => sink.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
 }
 

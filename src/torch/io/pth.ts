@@ -61,6 +61,33 @@ class StorageRef {
 
 // ---- loading -----------------------------------------------------------------------------------
 
+/** Deeper nesting than any checkpoint has: refused before it can overflow the stack. */
+const MAX_NESTING = 1000;
+
+/** A dict key for messages (a hostile file may use a list or dict as a key: not spelled out). */
+export function keyText(k: unknown): string {
+  if (typeof k === 'bigint') return String(k);
+  if (k === null || typeof k === 'string' || typeof k === 'number' || typeof k === 'boolean') return JSON.stringify(k);
+  return `<${Array.isArray(k) ? 'list' : typeof k}>`;
+}
+
+/** Every tensor in a loaded value, each once (shared and cyclic sub-values are visited once). */
+export function tensorsIn(value: PthValue): Set<Tensor> {
+  const found = new Set<Tensor>();
+  const seen = new Set<object>();
+  const todo: unknown[] = [value];
+  while (todo.length > 0) {
+    const v = todo.pop();
+    if (v instanceof Tensor) found.add(v);
+    else if (v !== null && typeof v === 'object' && !seen.has(v)) {
+      seen.add(v);
+      if (Array.isArray(v)) todo.push(...v);
+      else if (v instanceof Map) todo.push(...v.values());
+    }
+  }
+  return found;
+}
+
 /** A tensor found while unpickling, made once all storage uses are known. */
 class PendingTensor {
   constructor(
@@ -120,7 +147,8 @@ function byteSwap(bytes: Uint8Array, size: number): void {
 /**
  * Reads a PyTorch zip checkpoint (what torch.save writes by default). Nothing in the pickle is executed:
  * only tensor-checkpoint classes are accepted (see pickle.ts). Tensors are rebuilt with their dtype,
- * shape, storage offset and strides, as contiguous CPU tensors of their own.
+ * shape, storage offset and strides, as contiguous CPU tensors of their own; a view whose elements repeat
+ * (more elements than its storage) stays a view on a private copy of its storage.
  */
 export function load_pth(path: string): PthValue {
   assertLittleEndianHost();
@@ -143,16 +171,6 @@ export function load_pth(path: string): PthValue {
       if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) throw new Error(`${path}: ${what}: bad storage offset`);
       if (!isIntList(size) || !isIntList(stride) || size.length !== stride.length || size.some((d) => d < 0) || stride.some((s) => s < 0)) {
         throw new Error(`${path}: ${what}: bad size/stride (${JSON.stringify(size)} / ${JSON.stringify(stride)})`);
-      }
-      const numel = size.reduce((x, y) => x * y, 1);
-      if (numel > 0) {
-        let last = offset;
-        for (let i = 0; i < size.length; i++) last += ((size[i] as number) - 1) * (stride[i] as number);
-        if (last >= storage.numel) {
-          throw new Error(
-            `${path}: ${what}: size [${size.join(', ')}] stride [${stride.join(', ')}] offset ${offset} reaches element ${last} of storage '${storage.key}' (${storage.numel} elements)`,
-          );
-        }
       }
       uses.set(storage.key, (uses.get(storage.key) ?? 0) + 1);
       return new PendingTensor(storage, offset, size, stride, requiresGrad === true);
@@ -226,15 +244,29 @@ export function load_pth(path: string): PthValue {
         return t;
       };
       const made = new Map<PendingTensor, Tensor>();
-      const materialize = (p: PendingTensor): Tensor => {
+      const materialize = (p: PendingTensor, where: string): Tensor => {
         let out = made.get(p);
         if (out !== undefined) return out;
-        const st = storageTensor(p.storage);
+        const named = `${path}: tensor ${where}: size [${p.size.join(', ')}] stride [${p.stride.join(', ')}] offset ${p.offset}`;
         const numel = p.size.reduce((x, y) => x * y, 1);
+        if (!Number.isSafeInteger(numel)) throw new Error(`${named} has more than 2^53 elements`);
+        if (numel > 0) {
+          let last = p.offset;
+          for (let i = 0; i < p.size.length; i++) last += ((p.size[i] as number) - 1) * (p.stride[i] as number);
+          if (last >= p.storage.numel) {
+            throw new Error(`${named} reaches element ${last} of storage '${p.storage.key}' (${p.storage.numel} elements)`);
+          }
+        }
+        const st = storageTensor(p.storage);
+        const shared = uses.get(p.storage.key) !== 1;
         const standard = p.offset === 0 && numel === p.storage.numel && sameStrides(p.size, p.stride);
-        if (standard && uses.get(p.storage.key) === 1) {
+        if (standard && !shared) {
           // The tensor is its whole storage, used nowhere else: no copy needed.
           out = op('view', st, p.size);
+        } else if (numel > p.storage.numel) {
+          // Elements repeat (a zero stride, an expand): a copy would be larger than the file's data
+          // (1 element seen as [1e6, 1000] is 4 GB), so the tensor stays a view, on a storage of its own.
+          out = op('as_strided', shared ? st.clone() : st, p.size, p.stride, p.offset);
         } else {
           const view = op('as_strided', st, p.size, p.stride, p.offset);
           const contig = view.contiguous();
@@ -245,21 +277,22 @@ export function load_pth(path: string): PthValue {
         return out;
       };
       const seen = new Set<object>();
-      const walk = (v: unknown): PthValue => {
-        if (v instanceof PendingTensor) return materialize(v);
+      const walk = (v: unknown, where: string, depth: number): PthValue => {
+        if (v instanceof PendingTensor) return materialize(v, where);
         if (v === null || typeof v !== 'object' || seen.has(v)) return v as PthValue;
+        if (depth > MAX_NESTING) throw new Error(`${path}: values nested more than ${MAX_NESTING} deep (at ${where.slice(0, 200)}...)`);
         seen.add(v);
         if (Array.isArray(v)) {
-          for (let i = 0; i < v.length; i++) v[i] = walk(v[i]);
+          for (let i = 0; i < v.length; i++) v[i] = walk(v[i], `${where}[${i}]`, depth + 1);
           return v as PthValue[];
         }
         if (v instanceof Map) {
-          for (const [k, x] of v) v.set(k, walk(x));
+          for (const [k, x] of v) v.set(k, walk(x, `${where}[${keyText(k)}]`, depth + 1));
           return v as Map<PthKey, PthValue>;
         }
         return v as PthValue;
       };
-      return walk(raw);
+      return walk(raw, 'value', 0);
     });
   } finally {
     zip.close();

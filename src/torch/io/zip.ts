@@ -1,6 +1,7 @@
 // A zip reader (central directory, stored and deflated entries, ZIP64) and a minimal writer of stored
 // entries with aligned data, the container PyTorch's torch.save uses. Only what checkpoints need:
 // no encryption, no multi-disk archives, no compression on write.
+import { constants as bufferConstants } from 'node:buffer';
 import * as zlib from 'node:zlib';
 import { BufferSource, type ByteSource, type FileSink, FileSource, writeAtomic } from './files.js';
 
@@ -14,6 +15,8 @@ const U32_MAX = 0xffffffff;
 const EXTRA_ZIP64 = 0x0001;
 /** PyTorch's writer (miniz) pads the local header with this extra field ("FB") to align the data. */
 const EXTRA_PADDING = 0x4246;
+/** The largest Buffer Node makes: the most one entry can inflate to. */
+const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 
 // ---- CRC-32 ------------------------------------------------------------------------------------
 
@@ -133,9 +136,15 @@ export class ZipReader {
     if (entry.method === 0) {
       data = raw;
     } else if (entry.method === 8) {
+      // Inflate no further than one byte past the declared size: a bomb fails here, not after filling memory.
       try {
-        data = zlib.inflateRawSync(raw);
+        data = zlib.inflateRawSync(raw, { maxOutputLength: Math.min(entry.uncompressedSize + 1, MAX_LENGTH) });
       } catch (err) {
+        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+          throw new Error(
+            `${file}: corrupt zip: '${name}' inflates to more than the ${entry.uncompressedSize} bytes the directory declares`,
+          );
+        }
         throw new Error(`${file}: corrupt zip: cannot inflate '${name}': ${(err as Error).message}`);
       }
     } else {

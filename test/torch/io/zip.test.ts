@@ -92,25 +92,23 @@ test('deflated entries are inflated (zip written by Python zipfile)', () => {
   }
 });
 
-test('a deflated entry built by hand', () => {
-  // Local header + central directory + end record for one deflated entry.
-  const content = new TextEncoder().encode('hello hello hello hello');
-  const comp = zlib.deflateRawSync(content);
-  const name = new TextEncoder().encode('d/x.txt');
+/** A zip of one deflated entry built by hand (local header, central directory, end record). */
+function deflatedZip(entryName: string, comp: Uint8Array, declaredSize: number, crc: number): Buffer {
+  const name = new TextEncoder().encode(entryName);
   const local = Buffer.alloc(30 + name.length);
   local.writeUInt32LE(0x04034b50, 0);
   local.writeUInt16LE(8, 8);
-  local.writeUInt32LE(crc32(content), 14);
+  local.writeUInt32LE(crc, 14);
   local.writeUInt32LE(comp.length, 18);
-  local.writeUInt32LE(content.length, 22);
+  local.writeUInt32LE(declaredSize, 22);
   local.writeUInt16LE(name.length, 26);
   Buffer.from(name).copy(local, 30);
   const central = Buffer.alloc(46 + name.length);
   central.writeUInt32LE(0x02014b50, 0);
   central.writeUInt16LE(8, 10);
-  central.writeUInt32LE(crc32(content), 16);
+  central.writeUInt32LE(crc, 16);
   central.writeUInt32LE(comp.length, 20);
-  central.writeUInt32LE(content.length, 24);
+  central.writeUInt32LE(declaredSize, 24);
   central.writeUInt16LE(name.length, 28);
   central.writeUInt32LE(0, 42);
   Buffer.from(name).copy(central, 46);
@@ -120,13 +118,33 @@ test('a deflated entry built by hand', () => {
   end.writeUInt16LE(1, 10);
   end.writeUInt32LE(central.length, 12);
   end.writeUInt32LE(local.length + comp.length, 16);
-  const bytes = Buffer.concat([local, comp, central, end]);
+  return Buffer.concat([local, comp, central, end]);
+}
+
+test('a deflated entry built by hand', () => {
+  const content = new TextEncoder().encode('hello hello hello hello');
+  const bytes = deflatedZip('d/x.txt', zlib.deflateRawSync(content), content.length, crc32(content));
   const zip = ZipReader.fromBytes('hand.zip', bytes);
   assert.equal(new TextDecoder().decode(zip.read('d/x.txt')), 'hello hello hello hello');
-  // A flipped byte in the compressed stream or a wrong CRC is caught.
-  const bad = Buffer.from(bytes);
-  bad.writeUInt32LE((crc32(content) ^ 1) >>> 0, 30 + name.length + comp.length + 16);
+  // A wrong CRC is caught.
+  const bad = deflatedZip('d/x.txt', zlib.deflateRawSync(content), content.length, (crc32(content) ^ 1) >>> 0);
   assert.throws(() => ZipReader.fromBytes('bad.zip', bad).read('d/x.txt'), /bad\.zip: corrupt zip: CRC-32 mismatch in 'd\/x\.txt'/);
+});
+
+test('a zip bomb (16 bytes declared, 256 MiB of zeros deflated) fails at the declared size, naming file and entry', () => {
+  // One MiB of zeros as a non-final deflate block, repeated 256 times, then an empty final block:
+  // 256 MiB of output from about 256 KiB of input, built without compressing 256 MiB here.
+  const block = zlib.deflateRawSync(Buffer.alloc(1 << 20), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  const zerosMiB = (n: number) => Buffer.concat([...new Array<Buffer>(n).fill(block), Buffer.from([0x03, 0x00])]);
+  const bomb = deflatedZip('archive/data/0', zerosMiB(256), 16, 0);
+  const zip = ZipReader.fromBytes('bomb.pth', bomb);
+  assert.throws(
+    () => zip.read('archive/data/0'),
+    (e: Error) => /^bomb\.pth: corrupt zip: 'archive\/data\/0' inflates to more than the 16 bytes the directory declares$/.test(e.message),
+  );
+  // The same stream with its true size declared inflates completely (the cap is not a limit on real data).
+  const honest = ZipReader.fromBytes('honest.zip', deflatedZip('a/b', zerosMiB(4), 4 << 20, 0), { checkCrc: false });
+  assert.equal(honest.read('a/b').length, 4 << 20);
 });
 
 test('errors name the file: not a zip, truncated, missing entry', () => {
