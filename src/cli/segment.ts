@@ -1,5 +1,5 @@
 // `mmfd segment <slide|folder|list.txt> --out <dir> [--model student|teacher] [--checkpoint <ckpt>] [--mpp <um/px>]
-//   [--min-object-um2 20] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024]`:
+//   [--engine torch|onnx] [--precision fp32|int8] [--min-object-um2 20] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024]`:
 // segments one slide or a cohort (slides/cohort.ts), with progress per slide and overall, and an ETA.
 // Exit code 0 when every slide is done or was already done, 1 when any failed, 2 for a usage error.
 import { existsSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { type ModelSelection, networkSegmenter } from '../slides/segmenter.js';
 import { listSlides } from '../slides/slide_list.js';
 
 const USAGE = `usage: mmfd segment <slide|folder|list.txt> --out <dir> [--model student|teacher] [--checkpoint <ckpt>] [--mpp <um/px>]
-       [--min-object-um2 ${DEFAULT_MIN_OBJECT_UM2}] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024]`;
+       [--engine torch|onnx] [--precision fp32|int8] [--min-object-um2 ${DEFAULT_MIN_OBJECT_UM2}] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024]`;
 
 /** Makes the segmenter for the chosen model; tests pass their own. */
 export type SegmenterFactory = (selection: ModelSelection) => Promise<SlideSegmenter>;
@@ -75,6 +75,8 @@ export async function run(args: string[], makeSegmenter: SegmenterFactory = netw
         model: { type: 'string', default: 'student' },
         checkpoint: { type: 'string' },
         mpp: { type: 'string' },
+        engine: { type: 'string' },
+        precision: { type: 'string' },
         'min-object-um2': { type: 'string', default: String(DEFAULT_MIN_OBJECT_UM2) },
         'geojson-level': { type: 'string', default: '0' },
         'overlay-level': { type: 'string', default: '0' },
@@ -89,6 +91,10 @@ export async function run(args: string[], makeSegmenter: SegmenterFactory = netw
     if (positionals.length !== 1 || values.out === undefined) throw new UsageError('give one slide, folder or list, and --out');
     const model = values.model;
     if (model !== 'student' && model !== 'teacher') throw new UsageError(`--model is student or teacher (got ${model})`);
+    const { engine, precision } = values;
+    if (engine !== undefined && engine !== 'torch' && engine !== 'onnx') throw new UsageError(`--engine is torch or onnx (got ${engine})`);
+    if (precision !== undefined && precision !== 'fp32' && precision !== 'int8')
+      throw new UsageError(`--precision is fp32 or int8 (got ${precision})`);
     const checkpoint = values.checkpoint ?? null;
     if (checkpoint !== null && !existsSync(checkpoint)) throw new UsageError(`--checkpoint ${checkpoint}: no such file`);
     const level = (name: string) => number(name, values[name]!, (v) => Number.isInteger(v) && v >= 0 && v <= 16, 'a pyramid level 0-16');
@@ -115,7 +121,7 @@ export async function run(args: string[], makeSegmenter: SegmenterFactory = netw
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    const segmenter = await makeSegmenter({ model, checkpoint });
+    const segmenter = await makeSegmenter({ model, checkpoint, engine, precision });
     process.stderr.write(`mmfd segment: ${slides.length} slide(s) -> ${values.out} (model ${segmenter.id})\n`);
     let outcomes: Awaited<ReturnType<typeof runCohort>>;
     try {

@@ -53,6 +53,18 @@ export class Graph {
   readonly #used = new Set<string>();
   readonly #constants = new Map<string, string>();
 
+  /** A copy whose node list and initializer map can be rewritten (initializer data is shared). */
+  clone(): Graph {
+    const g = new Graph();
+    g.nodes.push(...this.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs] })));
+    for (const [k, v] of this.initializers) g.initializers.set(k, v);
+    g.inputs.push(...this.inputs);
+    g.outputs.push(...this.outputs);
+    for (const name of this.#used) g.#used.add(name);
+    for (const [k, v] of this.#constants) g.#constants.set(k, v);
+    return g;
+  }
+
   /** A name not used yet, from `hint`. */
   fresh(hint: string): string {
     let name = hint;

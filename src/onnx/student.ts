@@ -225,11 +225,13 @@ function decoder(g: Graph, m: MaskDecoderIterSimple, pe: PromptEncoderIter, embe
 export interface StudentGraphOptions {
   /** Also output the image embedding and the low-res logits (parity checks). */
   intermediates?: boolean;
+  /** Output `probabilities` (the sigmoid of the logits, what segmentation uses) instead of `masks`. */
+  probabilities?: boolean;
 }
 
 /**
  * The student's eval-mode forward as an ONNX graph: input `image` [batch, 3, img, img] RGB in [0, 1];
- * output `masks` [batch, classes, img, img], the final high-res logits (and, with intermediates,
+ * output `masks` [batch, classes, img, img], the final high-res logits, or their sigmoid `probabilities` (and, with intermediates,
  * `low_res_logits` and `image_embedding`).
  */
 export function studentGraph(net: Student, o: StudentGraphOptions = {}): Graph {
@@ -246,7 +248,8 @@ export function studentGraph(net: Student, o: StudentGraphOptions = {}): Graph {
     mode: { s: 'linear' },
     coordinate_transformation_mode: { s: 'pytorch_half_pixel' },
   });
-  g.output(masks, 'masks', 'float32', ['batch', ncls, S, S]);
+  if (o.probabilities) g.output(g.op('Sigmoid', [masks]), 'probabilities', 'float32', ['batch', ncls, S, S]);
+  else g.output(masks, 'masks', 'float32', ['batch', ncls, S, S]);
   if (o.intermediates) {
     g.output(low, 'low_res_logits', 'float32', ['batch', ncls, 4 * grid, 4 * grid]);
     g.output(embedding, 'image_embedding', 'float32', ['batch', net.mask_decoder.transformer_dim, grid, grid]);

@@ -17,20 +17,32 @@ import { inputMppOf } from './mpp.js';
 
 type Tensor = torch.Tensor;
 
-export interface Predictor {
+interface PredictorBase {
   /** The tile edge the model takes, in pixels. */
   readonly tileSize: number;
   /** Class codes, in channel order. */
   readonly classes: readonly string[];
   /** Microns per pixel of the model's input. */
   readonly inputMpp: number;
-  /** What the model is (kind, weights file, ...): part of the resume key and the run's record. */
+  /** What the model is (kind, weights file, engine, ...): part of the resume key and the run's record. */
   readonly id: string;
-  /** [B, 3, t, t] in [0, 1] -> [B, C, t, t] probabilities in [0, 1]. The caller disposes both tensors. */
-  predict(batch: Tensor): Tensor;
   /** Frees the model's native memory. */
   dispose(): void;
 }
+
+/** A synchronous engine (libtorch, known functions in tests). */
+export interface TensorPredictor extends PredictorBase {
+  /** [B, 3, t, t] in [0, 1] -> [B, C, t, t] probabilities in [0, 1]. The caller disposes both tensors. */
+  predict(batch: Tensor): Tensor;
+}
+
+/** An engine with an asynchronous API (ONNX Runtime): flat float32 arrays in and out. */
+export interface ArrayPredictor extends PredictorBase {
+  /** `count` tiles [count, 3, t, t] in [0, 1] -> [count, C, t, t] probabilities in [0, 1]. */
+  predictArray(batch: Float32Array, count: number): Promise<Float32Array>;
+}
+
+export type Predictor = TensorPredictor | ArrayPredictor;
 
 export type Role = 'student' | 'teacher';
 
@@ -67,7 +79,10 @@ function configsDir(): string {
 
 /** An MMFD network as a Predictor: sigmoid of its final high-resolution logits (the classes overlap).
  *  On a GPU the batch goes there and the probabilities come back to the CPU. */
-export function networkPredictor(net: Student | LoRAMultiModelSeg, o: { inputMpp: number; id: string; device?: torch.Device }): Predictor {
+export function networkPredictor(
+  net: Student | LoRAMultiModelSeg,
+  o: { inputMpp: number; id: string; device?: torch.Device },
+): TensorPredictor {
   const device = o.device ?? 'cpu';
   net.eval();
   if (device !== 'cpu') net.to(device);
@@ -125,12 +140,12 @@ function configFor(role: Role, choice: ModelChoice, meta: Record<string, unknown
 }
 
 /**
- * The network `choice` names, loaded, as a Predictor. 'student' without weights takes the config's `ckpt`;
+ * The network `choice` names, loaded (eval mode, on the CPU). 'student' without weights takes the config's `ckpt`;
  * trained weights are required unless randomSeed is given. An mmfd training checkpoint (src/train) brings its
  * config and input_mpp; the frozen encoders it leaves out come from the pretrained files its config names.
  * A plain state-dict file is a student's (in mmfd's or the reference's layout) unless --model teacher says so.
  */
-export function loadPredictor(choice: ModelChoice = {}): Predictor {
+export function loadNetwork(choice: ModelChoice = {}): LoadedNetwork {
   const model = choice.model ?? 'student';
   const named = model === 'student' || model === 'teacher';
   let weights = named ? choice.weights : model;
@@ -168,5 +183,19 @@ export function loadPredictor(choice: ModelChoice = {}): Predictor {
     throw err;
   }
   const id = weights === undefined ? `${role}:random:${choice.randomSeed}` : `${role}:${basename(weights)}`;
+  net.eval();
+  return { net, role, inputMpp, id };
+}
+
+export interface LoadedNetwork {
+  net: Student | LoRAMultiModelSeg;
+  role: Role;
+  inputMpp: number;
+  id: string;
+}
+
+/** The network `choice` names on libtorch, as a Predictor (see loadNetwork). */
+export function loadPredictor(choice: ModelChoice = {}): TensorPredictor {
+  const { net, inputMpp, id } = loadNetwork(choice);
   return networkPredictor(net, { inputMpp, id, device: choice.device ?? torch.best_device() });
 }

@@ -312,13 +312,18 @@ export async function segmentSlide(slidePath: string, predictor: Predictor, opti
           });
           timings.read += seconds(t0);
           t0 = process.hrtime.bigint();
-          const probs = torch.tidy(() => {
-            const out = predictor.predict(torch.fromTypedArray(input, [js.length, 3, t, t]));
-            const shape = out.shape.join(' x ');
-            if (shape !== `${js.length} x ${C} x ${t} x ${t}`)
-              throw new Error(`${predictor.id}: predicted ${shape}, not ${js.length} x ${C} x ${t} x ${t}`);
-            return out.float().contiguous().toTypedArray() as Float32Array;
-          });
+          const probs =
+            'predictArray' in predictor
+              ? await predictor.predictArray(input, js.length)
+              : torch.tidy(() => {
+                  const out = predictor.predict(torch.fromTypedArray(input, [js.length, 3, t, t]));
+                  const shape = out.shape.join(' x ');
+                  if (shape !== `${js.length} x ${C} x ${t} x ${t}`)
+                    throw new Error(`${predictor.id}: predicted ${shape}, not ${js.length} x ${C} x ${t} x ${t}`);
+                  return out.float().contiguous().toTypedArray() as Float32Array;
+                });
+          if (probs.length !== js.length * C * t * t)
+            throw new Error(`${predictor.id}: predicted ${probs.length} values, not ${js.length} x ${C} x ${t} x ${t}`);
           timings.predict += seconds(t0);
           t0 = process.hrtime.bigint();
           js.forEach((j, i) => {
