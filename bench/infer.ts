@@ -3,8 +3,8 @@
 // this one process and run, as images/s and ratios to libtorch. --profile writes ONNX Runtime's profile of one
 // batch-1 run per precision and sums its node times by op type. Writes bench/results/infer.json.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Student } from '../src/models/student.js';
 import { quantizeDynamic } from '../src/onnx/quantize.js';

@@ -131,7 +131,14 @@ describe('segmentSlide', () => {
       new nn.Conv2d(8, 2, 3, { padding: 1 }),
     );
     const predict = (x: Tensor) => torch.no_grad(() => torch.tidy(() => net.forward(x.mul(4).sub(3)).sigmoid()));
-    const predictor: TensorPredictor = { tileSize: 128, classes: ['a', 'b'], inputMpp: 1, id: 'conv', predict, dispose: () => net.dispose() };
+    const predictor: TensorPredictor = {
+      tileSize: 128,
+      classes: ['a', 'b'],
+      inputMpp: 1,
+      id: 'conv',
+      predict,
+      dispose: () => net.dispose(),
+    };
     try {
       const out = join(dir, 'conv.tif');
       const result = await segmentSlide(slidePath, predictor, { ...BASE, out, probabilities: true });
