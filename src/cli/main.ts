@@ -8,6 +8,10 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   'check-fixture': { summary: 'rebuild a reference fixture folder and compare every output', load: () => import('./check-fixture.js') },
+  export: {
+    summary: 'write a trained network as ONNX (student), PyTorch .pth or .safetensors (--checkpoint --format --out)',
+    load: () => import('./export.js'),
+  },
   demo: { summary: 'run the built-in demo (no downloads, CPU)', load: () => import('./demo.js') },
   synth: { summary: 'write a synthetic placenta dataset (PMFT layout: images, label layers, splits)', load: () => import('./synth.js') },
   segment: {
