@@ -210,7 +210,7 @@ test('onnx: the student runs in ONNX Runtime at batch 1 and 3 as on libtorch; th
   );
   const bad = mmfd('export', '--checkpoint', json, '--format', 'tflite', '--out', join(dir, 'x'));
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--format is onnx, pth, safetensors \(got tflite\)/);
+  assert.match(bad.stderr, /--format is one of onnx, pth, safetensors \(got 'tflite'\)/);
   assert.throws(
     () => exportModel({ model: json, format: 'pth', precision: 'int8', out: join(dir, 'y.pth') }),
     /--precision int8 applies to --format onnx only/,
