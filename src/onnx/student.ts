@@ -10,6 +10,7 @@ import type { Student } from '../models/student.js';
 import type { Attention } from '../models/tinyvit/attention.js';
 import type { BasicLayer } from '../models/tinyvit/basic_layer.js';
 import { ConvLayer } from '../models/tinyvit/conv_layer.js';
+import type { Conv2dBN } from '../models/tinyvit/conv2d_bn.js';
 import type { MBConv } from '../models/tinyvit/mbconv.js';
 import type { PatchMerging } from '../models/tinyvit/patch_merging.js';
 import type { TinyViT } from '../models/tinyvit/tiny_vit.js';
@@ -84,7 +85,7 @@ function tinyvit(g: Graph, m: TinyViT, image: string, p: string): string {
     g.op('Sub', [g.op('Mul', [image, weight(g, `${p}.norm_pre_scale`, m.norm_pre_scale)]), weight(g, `${p}.norm_mean`, m.norm_mean)]),
     g.op('Add', [weight(g, `${p}.norm_std`, m.norm_std), g.scalar(1e-6)]),
   ]);
-  const [pe0, , pe2] = m.patch_embed.seq.items as [Conv2dBNLike, unknown, Conv2dBNLike];
+  const [pe0, , pe2] = m.patch_embed.seq.items as [Conv2dBN, unknown, Conv2dBN];
   let x = convBN(g, pe2, gelu(g, convBN(g, pe0, pre, `${p}.patch_embed.seq.0`)), `${p}.patch_embed.seq.2`);
   let isTokens = false;
   let dim = pe2.c.out_channels;
@@ -106,7 +107,6 @@ function tinyvit(g: Graph, m: TinyViT, image: string, p: string): string {
   const y = layerNorm2d(g, n1, conv2d(g, c0, tokenMap(g, x, r, r, dim), `${p}.neck.0`), `${p}.neck.1`);
   return layerNorm2d(g, n3, conv2d(g, c2, y, `${p}.neck.2`), `${p}.neck.3`);
 }
-type Conv2dBNLike = Parameters<typeof convBN>[1];
 
 // ---- the semantic decoder ----
 
