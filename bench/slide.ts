@@ -9,12 +9,17 @@
 //   pipeline-full  every stage but the network (tissue detection, reading, resampling, blending, writing,
 //                  checkpoints) on each whole slide, the student replaced by a per-pixel colour function
 //                  of the same input and output shapes: peak RSS of whole slides of every size.
+//   real-full      the real-size student (TinyViT-5M + decoder, 9,676,024 parameters, random weights: speed
+//                  only) at its reference input scale (1 um/px, 512-pixel tiles) on the --real slides (default
+//                  10k; 20k adds about four times the tiles), once per engine and precision (--real-engines,
+//                  default torch:fp32,onnx:fp32,onnx:int8); the int8 label map is compared with the fp32 one.
+//                  --only real-full runs just these and updates the real_size section of slide.json.
 // The student is --checkpoint <file>, or else configs/tiny-mobilesam-slides.yaml trained first (in .tmp/bench-slide;
 // about 13 minutes on 2 cores, reused by later runs) on windows of other synthetic slides. The smallest whole slide
 // is scored against its ground truth: per-class Dice and area fractions (src/slides/compare_labels.ts).
 // Writes bench/results/slide.json.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +28,7 @@ import { loadConfig } from '../src/config/index.js';
 import { FINAL_CLASSES } from '../src/data/classes.js';
 import { labelPaths, writeSyntheticSlide } from '../src/data/synth_slide.js';
 import { compareLabels } from '../src/slides/compare_labels.js';
+import { type Engine, openPredictor, type Precision } from '../src/slides/onnx_predictor.js';
 import { OpenSlide } from '../src/slides/openslide.js';
 import { loadPredictor, type Predictor } from '../src/slides/predictor.js';
 import { type SegmentResult, segmentSlide, TISSUE_BIT } from '../src/slides/segment.js';
@@ -38,7 +44,7 @@ const THREADS = 2;
 const BAND_TILE_ROWS = 3;
 const SETTINGS = { batchSize: 2, checkpointSeconds: 60 } as const;
 
-type Mode = 'student-band' | 'student-full' | 'pipeline-full';
+type Mode = 'student-band' | 'student-full' | 'pipeline-full' | 'real-full';
 
 interface Job {
   mode: Mode;
@@ -46,10 +52,13 @@ interface Job {
   size: number;
   out: string;
   checkpoint: string;
+  engine?: Engine;
+  precision?: Precision;
 }
 
 interface Run {
   mode: Mode;
+  engine?: string;
   size: number;
   model: string;
   region: { x: number; y: number; width: number; height: number } | null;
@@ -116,7 +125,12 @@ function tissiestBand(path: string, size: number, tile: number): { x: number; y:
 
 /** In the child: one segmentation; prints its figures as JSON on the last line. */
 async function one(job: Job): Promise<void> {
-  const predictor = job.mode === 'pipeline-full' ? colourModel(512) : loadPredictor({ model: job.checkpoint });
+  const predictor =
+    job.mode === 'pipeline-full'
+      ? colourModel(512)
+      : job.mode === 'real-full'
+        ? await openPredictor({ model: 'student', randomSeed: 0, engine: job.engine, precision: job.precision, device: 'cpu' })
+        : loadPredictor({ model: job.checkpoint });
   const size = job.size;
   const region = job.mode === 'student-band' ? tissiestBand(job.slide, size, predictor.tileSize) : undefined;
   let lastTenth = -1;
@@ -139,6 +153,7 @@ async function one(job: Job): Promise<void> {
   const tissue = tissueIn(mask, region ?? { x: 0, y: 0, width: size, height: size });
   const run: Run = {
     mode: job.mode,
+    ...(job.engine !== undefined ? { engine: `${job.engine} ${job.precision ?? 'fp32'}` } : {}),
     size,
     model: predictor.id,
     region: region ?? null,
@@ -181,6 +196,61 @@ async function trainSlideStudent(): Promise<{ checkpoint: string; training: Reco
   return { checkpoint: join(run.dir, 'best.json'), training };
 }
 
+/** Runs one job in its own process (its peak RSS is its own) and prints its figures. */
+function runJob(job: Job): Run {
+  console.log(`${job.mode}${job.engine !== undefined ? ` (${job.engine} ${job.precision ?? 'fp32'})` : ''} on ${job.size} ...`);
+  const stdout = execFileSync(process.execPath, [new URL(import.meta.url).pathname, '--one', JSON.stringify(job)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, MMFD_NUM_THREADS: String(THREADS) },
+    maxBuffer: 64 * 2 ** 20,
+  });
+  const run = JSON.parse(stdout.trim().split('\n').at(-1)!) as Run;
+  console.log(
+    `  ${run.tiles_run} tiles in ${run.seconds.toFixed(0)} s: ${run.tiles_per_s.toFixed(2)} tiles/s, ` +
+      `${run.tissue_mm2_per_min.toFixed(2)} mm^2 tissue/min, peak RSS ${run.peak_rss_mb.toFixed(0)} MB`,
+  );
+  return run;
+}
+
+/** The real-size student on each of `sizes` per engine; the int8 label map scored against the fp32 one. */
+async function realSize(work: string, sizes: number[], engines: { engine: Engine; precision: Precision }[]) {
+  const runs: Run[] = [];
+  const int8VsFp32: Record<string, unknown> = {};
+  for (const size of sizes) {
+    const folder = join(work, `real-${size}`);
+    mkdirSync(folder);
+    const slide = join(folder, `slide_${size}.tif`);
+    console.log(`writing a ${size} x ${size} synthetic slide (mpp ${SLIDE_MPP}) ...`);
+    await writeSyntheticSlide({ out: slide, width: size, height: size, seed: SEED, mpp: SLIDE_MPP });
+    const outs = new Map<string, string>();
+    for (const { engine, precision } of engines) {
+      const out = join(folder, `labels_${engine}_${precision}.tif`);
+      runs.push(runJob({ mode: 'real-full', slide, size, out, checkpoint: '', engine, precision }));
+      outs.set(`${engine}:${precision}`, out);
+    }
+    const [fp32, int8] = [outs.get('onnx:fp32'), outs.get('onnx:int8')];
+    if (fp32 !== undefined && int8 !== undefined) {
+      const a = compareLabels(int8, fp32, { classBits: 4, tissueBit: TISSUE_BIT, downsample: 1 });
+      // issue 15's goal: per-class Dice >= 0.98 and every tissue fraction within 0.005 of fp32's
+      const summary = a.classes.map((c, i) => ({
+        class: FINAL_CLASSES[i]?.display,
+        dice: c.dice,
+        fraction_int8: c.predictedFraction,
+        fraction_fp32: c.trueFraction,
+        met: c.dice >= 0.98 && Math.abs(c.predictedFraction - c.trueFraction) <= 0.005,
+      }));
+      for (const c of summary)
+        console.log(
+          `  int8 vs fp32, ${c.class}: Dice ${c.dice.toFixed(4)}, fractions ${c.fraction_int8.toFixed(4)} / ${c.fraction_fp32.toFixed(4)}`,
+        );
+      int8VsFp32[String(size)] = summary;
+    }
+    rmSync(folder, { recursive: true, force: true });
+  }
+  return { student: 'real-size, random weights (seed 0), 512-pixel tiles at 1 um/px', engines, runs, int8_vs_fp32: int8VsFp32 };
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === '--one') return one(JSON.parse(process.argv[3]!) as Job);
   const { values } = parseArgs({
@@ -188,8 +258,37 @@ async function main(): Promise<void> {
       checkpoint: { type: 'string' },
       sizes: { type: 'string', default: '10000,20000,40000' },
       full: { type: 'string', default: '10000,20000,40000' },
+      real: { type: 'string', default: '10000' },
+      'real-engines': { type: 'string', default: 'torch:fp32,onnx:fp32,onnx:int8' },
+      only: { type: 'string' },
     },
   });
+  const realSizes = values.real.split(',').filter(Boolean).map(Number);
+  const engines = values['real-engines'].split(',').map((e) => {
+    const [engine, precision = 'fp32'] = e.split(':');
+    if ((engine !== 'torch' && engine !== 'onnx') || (precision !== 'fp32' && precision !== 'int8'))
+      throw new Error(`--real-engines: ${e}?`);
+    return { engine, precision } as { engine: Engine; precision: Precision };
+  });
+  const machine = () => ({ cores: availableParallelism(), threads: THREADS, device: torch.best_device() });
+  if (values.only === 'real-full') {
+    const work = mkdtempSync(join(tmpdir(), 'mmfd-bench-segment-'));
+    const loadStart = loadavg();
+    try {
+      const real = await realSize(work, realSizes, engines);
+      const file = new URL('../../bench/results/slide.json', import.meta.url).pathname;
+      const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+      const real_size = {
+        date: new Date().toISOString(),
+        machine: { ...machine(), load_average_start: loadStart, load_average_end: loadavg() },
+        ...real,
+      };
+      writeBenchResult('slide', { ...previous, real_size }, torch.best_device());
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
   const sizes = values.sizes.split(',').map(Number);
   const fullSizes = new Set(values.full.split(',').map(Number));
   const trained = values.checkpoint === undefined ? await trainSlideStudent() : undefined;
@@ -197,6 +296,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'mmfd-bench-segment-'));
   const runs: Run[] = [];
   let dice: unknown = null;
+  let realSizeResult: unknown = null;
   const loadStart = loadavg();
   try {
     for (const size of sizes) {
@@ -209,20 +309,8 @@ async function main(): Promise<void> {
       const modes: Mode[] = ['pipeline-full', 'student-band', ...(fullSizes.has(size) ? (['student-full'] as const) : [])];
       for (const mode of modes) {
         const out = join(folder, `labels_${mode}.tif`);
-        const job: Job = { mode, slide, size, out, checkpoint };
-        console.log(`${mode} on ${size} ...`);
-        const stdout = execFileSync(process.execPath, [new URL(import.meta.url).pathname, '--one', JSON.stringify(job)], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'inherit'],
-          env: { ...process.env, MMFD_NUM_THREADS: String(THREADS) },
-          maxBuffer: 64 * 2 ** 20,
-        });
-        const run = JSON.parse(stdout.trim().split('\n').at(-1)!) as Run;
+        const run = runJob({ mode, slide, size, out, checkpoint });
         runs.push(run);
-        console.log(
-          `  ${run.tiles_run} tiles in ${run.seconds.toFixed(0)} s: ${run.tiles_per_s.toFixed(2)} tiles/s, ` +
-            `${run.tissue_mm2_per_min.toFixed(2)} mm^2 tissue/min, peak RSS ${run.peak_rss_mb.toFixed(0)} MB`,
-        );
         if (mode === 'student-full' && size === Math.min(...fullSizes)) {
           // The prediction is at the model's pixel size: run.mpp_used / SLIDE_MPP truth pixels per predicted pixel.
           const agreement = compareLabels(out, labelPaths(slide).labels, {
@@ -245,6 +333,7 @@ async function main(): Promise<void> {
       }
       rmSync(folder, { recursive: true, force: true });
     }
+    realSizeResult = await realSize(work, realSizes, engines);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -271,6 +360,7 @@ async function main(): Promise<void> {
     peak_rss_mb: { 'student-band': rss('student-band'), 'pipeline-full': rss('pipeline-full'), 'student-full': rss('student-full') },
     peak_rss_growth_smallest_to_largest: { 'student-band': growth('student-band'), 'pipeline-full': growth('pipeline-full') },
     dice,
+    real_size: realSizeResult,
   };
   writeBenchResult('slide', result, torch.best_device());
 }

@@ -17,6 +17,10 @@ export const COMMANDS: Record<string, Command> = {
     env: { MMFD_NUM_THREADS: '1' },
     load: () => import('./demo.js'),
   },
+  export: {
+    summary: 'write a trained network as ONNX (student), PyTorch .pth or .safetensors (--checkpoint --format --out)',
+    load: () => import('./export.js'),
+  },
   synth: { summary: 'write a synthetic placenta dataset (PMFT layout: images, label layers, splits)', load: () => import('./synth.js') },
   segment: {
     summary: 'segment slides: label map, GeoJSON, overlay viewer, measurements, reports (resumable cohorts)',

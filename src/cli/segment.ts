@@ -28,6 +28,17 @@ const SPEC = {
     model: { type: 'string', value: 'student|teacher', default: 'student', help: 'which network' },
     checkpoint: { type: 'string', value: '<file>', help: "the model's trained weights (an mmfd checkpoint or a state-dict file)" },
     mpp: { type: 'string', value: '<um/px>', help: "level-0 pixel size, overriding the slide's metadata" },
+    engine: {
+      type: 'string',
+      value: 'torch|onnx',
+      help: 'libtorch or ONNX Runtime (default: ONNX Runtime for the student on the CPU when onnxruntime-node loads, else libtorch)',
+    },
+    precision: {
+      type: 'string',
+      value: 'fp32|int8',
+      default: 'fp32',
+      help: 'int8: dynamically quantised weights and activations (ONNX Runtime)',
+    },
     'min-object-um2': {
       type: 'string',
       value: '<um2>',
@@ -59,6 +70,8 @@ export function segmentCommand(makeSegmenter: SegmenterFactory = networkSegmente
   return command(SPEC, async (args) => {
     const out = args.required('out');
     const model = args.choice('model', ['student', 'teacher'] as const);
+    const engine = args.string('engine') === undefined ? undefined : args.choice('engine', ['torch', 'onnx'] as const);
+    const precision = args.choice('precision', ['fp32', 'int8'] as const);
     const checkpoint = args.string('checkpoint') ?? null;
     if (checkpoint !== null && !existsSync(checkpoint)) throw new UsageError(`--checkpoint ${checkpoint}: no such file`);
     const level = (name: 'geojson-level' | 'overlay-level') => args.number(name, { integer: true, min: 0, max: 16 }) as number;
@@ -88,7 +101,7 @@ export function segmentCommand(makeSegmenter: SegmenterFactory = networkSegmente
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    const segmenter = await makeSegmenter({ model, checkpoint });
+    const segmenter = await makeSegmenter({ model, checkpoint, engine, precision });
     let outcomes: Awaited<ReturnType<typeof runCohort>>;
     try {
       if (queue !== undefined) return await enqueueCommand(slides, { url: queue, attempts, retryDelayMs, out, settings, segmenter });

@@ -69,7 +69,7 @@ export const { spec, run } = command(
       student.dispose();
       throw err;
     }
-    const seg = segmentImage(original, mpp.mpp, predictor);
+    const seg = await segmentImage(original, mpp.mpp, predictor);
     const [C, h, w] = [predictor.classes.length, seg.height, seg.width];
     const image = torch.fromTypedArray(seg.image, [3, h, w]);
     const maps = torch.fromTypedArray(seg.probabilities, [C, h, w]);

@@ -17,30 +17,47 @@ import { inputMppOf } from './mpp.js';
 
 type Tensor = torch.Tensor;
 
-export interface Predictor {
+interface PredictorBase {
   /** The tile edge the model takes, in pixels. */
   readonly tileSize: number;
   /** Class codes, in channel order. */
   readonly classes: readonly string[];
   /** Microns per pixel of the model's input. */
   readonly inputMpp: number;
-  /** What the model is (kind, weights file, ...): part of the resume key and the run's record. */
+  /** What the model is (kind, weights file, engine, ...): part of the resume key and the run's record. */
   readonly id: string;
-  /** [B, 3, t, t] in [0, 1] -> [B, C, t, t] probabilities in [0, 1]. The caller disposes both tensors. */
-  predict(batch: Tensor): Tensor;
   /** Frees the model's native memory. */
   dispose(): void;
 }
 
-/** Runs n tiles (float RGB planes [n, 3, t, t] in `input`) through the predictor: probabilities [n, C, t, t]. */
-export function predictTiles(predictor: Predictor, input: Float32Array, n: number): Float32Array {
+/** A synchronous engine (libtorch, known functions in tests). */
+export interface TensorPredictor extends PredictorBase {
+  /** [B, 3, t, t] in [0, 1] -> [B, C, t, t] probabilities in [0, 1]. The caller disposes both tensors. */
+  predict(batch: Tensor): Tensor;
+}
+
+/** An engine with an asynchronous API (ONNX Runtime): flat float32 arrays in and out. */
+export interface ArrayPredictor extends PredictorBase {
+  /** `count` tiles [count, 3, t, t] in [0, 1] -> [count, C, t, t] probabilities in [0, 1]. */
+  predictArray(batch: Float32Array, count: number): Promise<Float32Array>;
+}
+
+export type Predictor = TensorPredictor | ArrayPredictor;
+
+/** Runs n tiles (float RGB planes [n, 3, t, t] in `input`) through either kind of predictor: probabilities [n, C, t, t]. */
+export async function predictTiles(predictor: Predictor, input: Float32Array, n: number): Promise<Float32Array> {
   const [t, C] = [predictor.tileSize, predictor.classes.length];
-  return torch.tidy(() => {
-    const out = predictor.predict(torch.fromTypedArray(input, [n, 3, t, t]));
-    const shape = out.shape.join(' x ');
-    if (shape !== `${n} x ${C} x ${t} x ${t}`) throw new Error(`${predictor.id}: predicted ${shape}, not ${n} x ${C} x ${t} x ${t}`);
-    return out.float().contiguous().toTypedArray() as Float32Array;
-  });
+  const probs =
+    'predictArray' in predictor
+      ? await predictor.predictArray(input, n)
+      : torch.tidy(() => {
+          const out = predictor.predict(torch.fromTypedArray(input, [n, 3, t, t]));
+          const shape = out.shape.join(' x ');
+          if (shape !== `${n} x ${C} x ${t} x ${t}`) throw new Error(`${predictor.id}: predicted ${shape}, not ${n} x ${C} x ${t} x ${t}`);
+          return out.float().contiguous().toTypedArray() as Float32Array;
+        });
+  if (probs.length !== n * C * t * t) throw new Error(`${predictor.id}: predicted ${probs.length} values, not ${n} x ${C} x ${t} x ${t}`);
+  return probs;
 }
 
 export type Role = 'student' | 'teacher';
@@ -78,7 +95,10 @@ function configsDir(): string {
 
 /** An MMFD network as a Predictor: sigmoid of its final high-resolution logits (the classes overlap).
  *  On a GPU the batch goes there and the probabilities come back to the CPU. */
-export function networkPredictor(net: Student | LoRAMultiModelSeg, o: { inputMpp: number; id: string; device?: torch.Device }): Predictor {
+export function networkPredictor(
+  net: Student | LoRAMultiModelSeg,
+  o: { inputMpp: number; id: string; device?: torch.Device },
+): TensorPredictor {
   const device = o.device ?? 'cpu';
   net.eval();
   if (device !== 'cpu') net.to(device);
@@ -137,12 +157,12 @@ function configFor(role: Role, choice: ModelChoice, meta: Record<string, unknown
 }
 
 /**
- * The network `choice` names, loaded, as a Predictor. 'student' without weights takes the config's `ckpt`;
+ * The network `choice` names, loaded (eval mode, on the CPU). 'student' without weights takes the config's `ckpt`;
  * trained weights are required unless randomSeed is given. An mmfd training checkpoint (src/train) brings its
  * config and input_mpp; the frozen encoders it leaves out come from the pretrained files its config names.
  * A plain state-dict file is a student's (in mmfd's or the reference's layout) unless --model teacher says so.
  */
-export function loadPredictor(choice: ModelChoice = {}): Predictor {
+export function loadNetwork(choice: ModelChoice = {}): LoadedNetwork {
   const model = choice.model ?? 'student';
   const named = model === 'student' || model === 'teacher';
   let weights = named ? choice.weights : model;
@@ -180,5 +200,19 @@ export function loadPredictor(choice: ModelChoice = {}): Predictor {
     throw err;
   }
   const id = weights === undefined ? `${role}:random:${choice.randomSeed}` : `${role}:${basename(weights)}`;
+  net.eval();
+  return { net, role, inputMpp, id };
+}
+
+export interface LoadedNetwork {
+  net: Student | LoRAMultiModelSeg;
+  role: Role;
+  inputMpp: number;
+  id: string;
+}
+
+/** The network `choice` names on libtorch, as a Predictor (see loadNetwork). */
+export function loadPredictor(choice: ModelChoice = {}): TensorPredictor {
+  const { net, inputMpp, id } = loadNetwork(choice);
   return networkPredictor(net, { inputMpp, id, device: choice.device ?? torch.best_device() });
 }

@@ -315,7 +315,7 @@ export async function segmentSlide(slidePath: string, predictor: Predictor, opti
           });
           timings.read += seconds(t0);
           t0 = process.hrtime.bigint();
-          const probs = predictTiles(predictor, input, js.length);
+          const probs = await predictTiles(predictor, input, js.length);
           timings.predict += seconds(t0);
           t0 = process.hrtime.bigint();
           js.forEach((j, i) => {

@@ -58,7 +58,12 @@ function cutTile(
 }
 
 /** Segments `img`, whose pixels are `mpp` microns, at the predictor's input_mpp. */
-export function segmentImage(img: RgbImage, mpp: number, predictor: Predictor, o: ImageSegmentOptions = {}): ImageSegmentation {
+export async function segmentImage(
+  img: RgbImage,
+  mpp: number,
+  predictor: Predictor,
+  o: ImageSegmentOptions = {},
+): Promise<ImageSegmentation> {
   const plan = chooseLevel([{ width: img.width, height: img.height, downsample: 1 }], mpp, predictor.inputMpp);
   const { width, height } = plan;
   const image = resampleImage(planesOf(img), img.width, img.height, plan);
@@ -80,7 +85,7 @@ export function segmentImage(img: RgbImage, mpp: number, predictor: Predictor, o
       const js = grid.xs.slice(b, b + batchSize).map((_, i) => b + i);
       const input = new Float32Array(js.length * 3 * t * t);
       for (const [i, j] of js.entries()) cutTile(image, width, height, grid.xs[j]!, y0, t, input, i * 3 * t * t);
-      const probs = predictTiles(predictor, input, js.length);
+      const probs = await predictTiles(predictor, input, js.length);
       for (const [i, j] of js.entries()) stitcher.addTile(j, probs.subarray(i * C * t * t, (i + 1) * C * t * t));
     }
     stitcher.endRow();

@@ -3,27 +3,36 @@
 import { createHash } from 'node:crypto';
 import type { SlideSegmenter } from './cohort.js';
 import { fileSha256 } from './manifest.js';
-import { loadPredictor, type ModelChoice, type Predictor } from './predictor.js';
+import { type Engine, type EngineChoice, openPredictor, type Precision } from './onnx_predictor.js';
+import type { Predictor } from './predictor.js';
 import { segmentSlide } from './segment.js';
 
 export interface ModelSelection {
   model: 'student' | 'teacher';
   /** Trained weights; without them the model's config names its weights (loadPredictor). */
   checkpoint: string | null;
+  /** Default: the faster engine installed (onnx_predictor.ts). */
+  engine?: Engine;
+  precision?: Precision;
 }
 
 /**
  * Loads the model once for the whole cohort. Its resume hash is the SHA-256 of the checkpoint file; with no
  * checkpoint given it is the SHA-256 of the model's id (kind and weights file name), the most that is known
- * of the config's default weights here. `load` is predictor.ts's loader, or a stand-in in tests.
+ * of the config's default weights here. `load` is onnx_predictor.ts's openPredictor, or a stand-in in tests.
  */
 export async function networkSegmenter(
   selection: ModelSelection,
-  load: (choice: ModelChoice) => Predictor = loadPredictor,
+  load: (choice: EngineChoice) => Predictor | Promise<Predictor> = openPredictor,
 ): Promise<SlideSegmenter & { dispose(): void }> {
   let predictor: Predictor;
   try {
-    predictor = load({ model: selection.model, weights: selection.checkpoint ?? undefined });
+    predictor = await load({
+      model: selection.model,
+      weights: selection.checkpoint ?? undefined,
+      engine: selection.engine,
+      precision: selection.precision,
+    });
   } catch (err) {
     throw new Error(
       `cannot load the ${selection.model}${selection.checkpoint === null ? ' (give its weights with --checkpoint)' : ''}: ${(err as Error).message}`,

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { writeSyntheticSlide } from '../../src/data/synth_slide.js';
 import { OpenSlide } from '../../src/slides/openslide.js';
-import type { Predictor } from '../../src/slides/predictor.js';
+import type { TensorPredictor } from '../../src/slides/predictor.js';
 import { type SegmentOptions, segmentSlide, TISSUE_BIT } from '../../src/slides/segment.js';
 import { PyramidalTiffWriter } from '../../src/slides/tiff_writer.js';
 import * as torch from '../../src/torch/index.js';
@@ -24,7 +24,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
  * Class probabilities from each pixel's own bytes, kept 0.5/256 away from 0.5: p0 = 1 - (G + 0.5) / 256
  * (set where G <= 127), p1 = (R + 0.5) / 256 (R >= 128), p2 = (B + 0.5) / 256 (B >= 128).
  */
-function colourPredictor(tileSize = 128): Predictor & { tiles: number } {
+function colourPredictor(tileSize = 128): TensorPredictor & { tiles: number } {
   const p = {
     tileSize,
     classes: ['dark_green', 'red', 'blue'],
@@ -132,7 +132,14 @@ describe('segmentSlide', () => {
       new nn.Conv2d(8, 2, 3, { padding: 1 }),
     );
     const predict = (x: Tensor) => torch.no_grad(() => torch.tidy(() => net.forward(x.mul(4).sub(3)).sigmoid()));
-    const predictor: Predictor = { tileSize: 128, classes: ['a', 'b'], inputMpp: 1, id: 'conv', predict, dispose: () => net.dispose() };
+    const predictor: TensorPredictor = {
+      tileSize: 128,
+      classes: ['a', 'b'],
+      inputMpp: 1,
+      id: 'conv',
+      predict,
+      dispose: () => net.dispose(),
+    };
     try {
       const out = join(dir, 'conv.tif');
       const result = await segmentSlide(slidePath, predictor, { ...BASE, out, probabilities: true });

@@ -58,9 +58,9 @@ describe('segmentImage', () => {
   const patch = synthesizePatch(3, 300, 0.5);
   const img: RgbImage = { data: patch.image, width: 300, height: 300 };
 
-  test('a 0.5 um/px patch at a 1.0 um/px input: 150 x 150, each pixel the mean of its 2 x 2, in 3 x 3 tiles', () => {
+  test('a 0.5 um/px patch at a 1.0 um/px input: 150 x 150, each pixel the mean of its 2 x 2, in 3 x 3 tiles', async () => {
     const predictor = pixelwise(64);
-    const seg = segmentImage(img, 0.5, predictor);
+    const seg = await segmentImage(img, 0.5, predictor);
     assert.deepEqual([seg.width, seg.height, seg.plan.gridMpp, seg.plan.resample], [150, 150, 1, 'area']);
     // Stride 64 - 16 = 48: tiles at 0, 48, 96 cover 150.
     assert.equal(seg.tiles, 9);
@@ -69,17 +69,17 @@ describe('segmentImage', () => {
     assert.ok(worst < 1e-5, `max error ${worst}`);
   });
 
-  test('an image smaller than one input is one tile at its own size; at the input mpp it is read as it is', () => {
+  test('an image smaller than one input is one tile at its own size; at the input mpp it is read as it is', async () => {
     const small: RgbImage = { data: patch.image.slice(0, 40 * 3 * 30), width: 40, height: 30 };
-    const seg = segmentImage(small, 1.0, pixelwise(64));
+    const seg = await segmentImage(small, 1.0, pixelwise(64));
     assert.deepEqual([seg.width, seg.height, seg.tiles, seg.plan.resample], [40, 30, 1, 'none']);
     const worst = maxError(seg.probabilities, 40, 30, (x, y) => expected([0, 1, 2].map((c) => at(small, x, y, c))));
     assert.ok(worst < 1e-6, `max error ${worst}`);
   });
 
-  test('a coarser image is enlarged bilinearly: 2.0 -> 1.0 um/px doubles each side', () => {
+  test('a coarser image is enlarged bilinearly: 2.0 -> 1.0 um/px doubles each side', async () => {
     const coarse: RgbImage = { data: patch.image.slice(0, 75 * 3 * 60), width: 75, height: 60 };
-    const seg = segmentImage(coarse, 2.0, pixelwise(64));
+    const seg = await segmentImage(coarse, 2.0, pixelwise(64));
     assert.deepEqual([seg.width, seg.height, seg.plan.resample], [150, 120, 'bilinear']);
     // Grid pixel g sits at image position (g + 0.5) / 2 - 0.5: odd g is 3/4 of pixel (g-1)/2 and 1/4 of the next.
     const lerp = (x: number, y: number, c: number) => {
@@ -100,7 +100,7 @@ describe('segmentImage', () => {
   test('the real H&E example at 0.5 um/px: 512 x 512 at 1.0 um/px, tiled', { skip: !existsSync(example) && `no ${example}` }, async () => {
     const photo = await decodeRgb(example);
     assert.deepEqual([photo.width, photo.height], [1024, 1024]);
-    const seg = segmentImage(photo, 0.5, pixelwise(128));
+    const seg = await segmentImage(photo, 0.5, pixelwise(128));
     assert.deepEqual([seg.width, seg.height, seg.tiles], [512, 512, 25]);
     const worst = maxError(seg.probabilities, 512, 512, mean2x2(photo));
     assert.ok(worst < 1e-5, `max error ${worst}`);
