@@ -15,11 +15,11 @@ import { inputMppOf, resolveSlideMpp } from '../slides/mpp.js';
 import { networkPredictor } from '../slides/predictor.js';
 import { segmentImage } from '../slides/segment_image.js';
 import * as torch from '../torch/index.js';
+import { writeFileAtomic } from '../torch/io/files.js';
 import { loadNamedConfig } from '../train/run_config.js';
 import { loadStudentWeights } from '../train/stage2.js';
 import { writeComposite } from '../viz/composite.js';
 import { referenceStem, writeReferenceOverlay } from '../viz/overlay.js';
-import { writeFileAtomic } from '../viz/write_atomic.js';
 import { command } from './args.js';
 
 /** Microns per pixel from an image's resolution tags (JPEG JFIF/EXIF, PNG pHYs, TIFF), if it has any. */

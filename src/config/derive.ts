@@ -3,7 +3,7 @@
 // with their own output folders and lengths, while the files stay loadable by `mmfd train --config`.
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
-import { writeFileAtomic } from '../viz/write_atomic.js';
+import { writeFileAtomic } from '../torch/io/files.js';
 
 type Tree = Record<string, unknown>;
 
