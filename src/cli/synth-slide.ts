@@ -1,8 +1,8 @@
 // `mmfd synth-slide --out <file.tif> --width W --height H --seed S [--mpp 0.5] [--tile-size 256] [--jpeg]`:
 // a synthetic placenta whole slide (tiled pyramidal BigTIFF) with its label image and class table beside it.
 import { parseArgs } from 'node:util';
-import { writeSyntheticSlide } from '../data/synth_slide.js';
 import { progressCallback } from '../progress.js';
+import { writeSyntheticSlide } from '../synth/slide/slide.js';
 import { integerArg, positiveArg } from './args.js';
 
 const USAGE = 'usage: mmfd synth-slide --out <file.tif> --width W --height H --seed S [--mpp 0.5] [--tile-size 256] [--jpeg]';

@@ -2,8 +2,8 @@
 // PMFT placenta dataset (images, both label layers, meta_info.json, sample list and a 70/30 split), drawn by the patch
 // generator or cut from synthetic whole slides.
 import { parseArgs } from 'node:util';
-import { type SyntheticSource, writeSyntheticDataset } from '../data/synth/dataset.js';
 import { progressCallback } from '../progress.js';
+import { type SyntheticSource, writeSyntheticDataset } from '../synth/patch/dataset.js';
 import { integerArg, positiveArg } from './args.js';
 
 const USAGE = 'usage: mmfd synth --out <dir> --count N --seed S [--size 1024] [--mpp UM] [--from patches|slides] [--force]';

@@ -5,7 +5,7 @@
 import { AUGMENTATIONS, type ConfigTree, type ConfigValue } from '../config/defaults.js';
 import * as torch from '../torch/index.js';
 import { DataError } from './errors.js';
-import { mixSeed, Rng } from './rng.js';
+import { StreamRng, streamSeed } from './rng.js';
 import { hed2rgb, rgb2hed } from './stain.js';
 
 type Tensor = torch.Tensor;
@@ -18,7 +18,7 @@ export interface Sample {
 export interface Augmentation {
   readonly name: string;
   /** A new sample (the caller owns the tensors, e.g. inside torch.tidy). */
-  apply(s: Sample, rng: Rng): Sample;
+  apply(s: Sample, rng: StreamRng): Sample;
 }
 
 const GRID_BILINEAR = 0;
@@ -45,7 +45,7 @@ export class Flip implements Augmentation {
     readonly h: boolean,
     readonly v: boolean,
   ) {}
-  apply(s: Sample, rng: Rng): Sample {
+  apply(s: Sample, rng: StreamRng): Sample {
     const dims: number[] = [];
     if (rng.next() > 0.5 && this.h) dims.push(1);
     if (rng.next() > 0.5 && this.v) dims.push(2);
@@ -79,7 +79,7 @@ export class Affine implements Augmentation {
   ) {}
 
   /** The drawn parameters and the forward map in centred pixel coordinates, out = A·in + t (every draw is made, used or not). */
-  draw(rng: Rng, height: number, width: number): { apply: boolean; angle: number; scale: number; A: M2; t: [number, number] } {
+  draw(rng: StreamRng, height: number, width: number): { apply: boolean; angle: number; scale: number; A: M2; t: [number, number] } {
     const apply = rng.next() < this.p;
     const scale = rng.uniform(...this.scale);
     const angle = rng.uniform(...this.rotate);
@@ -91,7 +91,7 @@ export class Affine implements Augmentation {
     return { apply, angle, scale, A, t };
   }
 
-  apply(s: Sample, rng: Rng): Sample {
+  apply(s: Sample, rng: StreamRng): Sample {
     const [, height, width] = s.image.shape as [number, number, number];
     const { apply, A, t } = this.draw(rng, height, width);
     if (!apply) return s;
@@ -138,7 +138,7 @@ export class HEDJitter implements Augmentation {
     readonly alpha: number,
     readonly beta: number,
   ) {}
-  apply(s: Sample, rng: Rng): Sample {
+  apply(s: Sample, rng: StreamRng): Sample {
     const a = [0, 1, 2].map(() => rng.uniform(1 - this.alpha, 1 + this.alpha));
     const b = [0, 1, 2].map(() => rng.uniform(-this.beta, this.beta));
     if (!this.use) return s;
@@ -158,7 +158,7 @@ export class BrightnessContrast implements Augmentation {
     readonly brightness: number,
     readonly contrast: number,
   ) {}
-  apply(s: Sample, rng: Rng): Sample {
+  apply(s: Sample, rng: StreamRng): Sample {
     const c = 1 + rng.uniform(-this.contrast, this.contrast);
     const b = rng.uniform(-this.brightness, this.brightness);
     if (!this.use) return s;
@@ -242,10 +242,11 @@ export function buildAugmentations(block: ConfigTree, where = 'augment'): Augmen
 const AUGMENT_STREAM = 0xa6;
 
 /** The stream of sample `index` (its position in the split) in `epoch`. */
-export const sampleRng = (seed: number, epoch: number, index: number): Rng => new Rng(mixSeed(seed, AUGMENT_STREAM, epoch, index));
+export const sampleRng = (seed: number, epoch: number, index: number): StreamRng =>
+  new StreamRng(streamSeed(seed, AUGMENT_STREAM, epoch, index));
 
 /** Runs the augmentations in order; intermediate tensors are released, the result is the caller's. */
-export function augment(sample: Sample, augmentations: readonly Augmentation[], rng: Rng): Sample {
+export function augment(sample: Sample, augmentations: readonly Augmentation[], rng: StreamRng): Sample {
   const [is, ms] = [sample.image.shape, sample.mask.shape];
   if (is.length !== 3 || ms.length !== 3 || is[1] !== ms[1] || is[2] !== ms[2]) {
     throw new RangeError(`augment: image [${is}] and mask [${ms}] must be [C, H, W] of the same H and W`);

@@ -13,8 +13,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { CLASS_STYLES } from '../data/classes.js';
 import { ContourTracer, type TracedRegion } from './contours.js';
-import { CLASS_STYLES, type LabelRaster, labelBands } from './label_raster.js';
+import { type LabelRaster, labelBands } from './label_raster.js';
 import { rowRuns } from './row_runs.js';
 
 export interface GeoJsonOptions {

@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigTree } from '../config/index.js';
 import { lookupDataset } from '../data/catalog.js';
-import { type SyntheticDatasetOptions, writeSyntheticDataset } from '../data/synth/dataset.js';
 import { Progress } from '../progress.js';
+import { type SyntheticDatasetOptions, writeSyntheticDataset } from '../synth/patch/dataset.js';
 import { percentages } from './run_config.js';
 
 /** Built-in synthetic datasets by catalog name: what `mmfd synth` would be asked for. */
