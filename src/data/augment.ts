@@ -17,6 +17,11 @@ export interface Sample {
 
 export interface Augmentation {
   readonly name: string;
+  /**
+   * Whether its output depends on the random draws (with these options): then a sample differs from epoch to
+   * epoch, and whatever is computed from it cannot be cached (train/teacher_cache.ts refuses the pipeline).
+   */
+  readonly random: boolean;
   /** A new sample (the caller owns the tensors, e.g. inside torch.tidy). */
   apply(s: Sample, rng: StreamRng): Sample;
 }
@@ -28,6 +33,7 @@ const GRID_ZEROS = 0;
 /** HEBDecompose: the reference's rgb2hed input option; use: false (its setting) is the identity. */
 export class HEBDecompose implements Augmentation {
   readonly name = 'HEBDecompose';
+  readonly random = false;
   constructor(readonly use: boolean) {}
   apply(s: Sample): Sample {
     return this.use ? { image: rgb2hed(s.image), mask: s.mask } : s;
@@ -41,10 +47,13 @@ export class HEBDecompose implements Augmentation {
  */
 export class Flip implements Augmentation {
   readonly name = 'Flip';
+  readonly random: boolean;
   constructor(
     readonly h: boolean,
     readonly v: boolean,
-  ) {}
+  ) {
+    this.random = h || v;
+  }
   apply(s: Sample, rng: StreamRng): Sample {
     const dims: number[] = [];
     if (rng.next() > 0.5 && this.h) dims.push(1);
@@ -70,13 +79,16 @@ const deg = (d: number): number => (d * Math.PI) / 180;
  */
 export class Affine implements Augmentation {
   readonly name = 'Affine';
+  readonly random: boolean;
   constructor(
     readonly scale: [number, number],
     readonly translate: [number, number],
     readonly rotate: [number, number],
     readonly shear: [number, number],
     readonly p: number,
-  ) {}
+  ) {
+    this.random = p > 0;
+  }
 
   /** The drawn parameters and the forward map in centred pixel coordinates, out = A·in + t (every draw is made, used or not). */
   draw(rng: StreamRng, height: number, width: number): { apply: boolean; angle: number; scale: number; A: M2; t: [number, number] } {
@@ -116,6 +128,7 @@ export class Affine implements Augmentation {
 /** Resize: image and mask bilinearly to `size` (soft labels, as the reference's resize_my); a no-op at that size. */
 export class Resize implements Augmentation {
   readonly name = 'Resize';
+  readonly random = false;
   constructor(readonly size: [number, number]) {}
   apply(s: Sample): Sample {
     const [, h, w] = s.image.shape;
@@ -133,11 +146,14 @@ export class Resize implements Augmentation {
  */
 export class HEDJitter implements Augmentation {
   readonly name = 'HEDJitter';
+  readonly random: boolean;
   constructor(
     readonly use: boolean,
     readonly alpha: number,
     readonly beta: number,
-  ) {}
+  ) {
+    this.random = use;
+  }
   apply(s: Sample, rng: StreamRng): Sample {
     const a = [0, 1, 2].map(() => rng.uniform(1 - this.alpha, 1 + this.alpha));
     const b = [0, 1, 2].map(() => rng.uniform(-this.beta, this.beta));
@@ -153,11 +169,14 @@ export class HEDJitter implements Augmentation {
 /** BrightnessContrast (mmfd): image·(1 + U(±contrast)) + U(±brightness), clipped to [0, 1]. */
 export class BrightnessContrast implements Augmentation {
   readonly name = 'BrightnessContrast';
+  readonly random: boolean;
   constructor(
     readonly use: boolean,
     readonly brightness: number,
     readonly contrast: number,
-  ) {}
+  ) {
+    this.random = use;
+  }
   apply(s: Sample, rng: StreamRng): Sample {
     const c = 1 + rng.uniform(-this.contrast, this.contrast);
     const b = rng.uniform(-this.brightness, this.brightness);
