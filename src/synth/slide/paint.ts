@@ -8,7 +8,7 @@ import * as cells from '../cells.js';
 import { Fibres, hash3, LatticeNoise } from '../noise.js';
 import { SynthRng, synthSeed } from '../prng.js';
 import { area, type Box, boxesMeet, forEachSpanIn, grow, type Polygon, pointIn, pointOnRim } from '../shapes.js';
-import { randomStain, type Stain } from '../stain.js';
+import { randomStain, type Stain, transmittanceStep } from '../stain.js';
 import {
   aggregatesNear,
   fibrinNear,
@@ -111,16 +111,6 @@ class Scratch {
     }
     return this;
   }
-}
-
-/** exp(-od) for od in [0, EXP_MAX) in steps of 1/EXP_STEPS: within 0.2% of exp, under half a grey level. */
-const EXP_STEPS = 512;
-const EXP_MAX = 12;
-const EXP_TABLE = Float32Array.from({ length: EXP_MAX * EXP_STEPS + 1 }, (_, i) => Math.exp(-(i + 0.5) / EXP_STEPS));
-
-function expNeg(od: number): number {
-  const i = (od * EXP_STEPS) | 0;
-  return i < EXP_TABLE.length ? EXP_TABLE[i]! : 0;
 }
 
 /** The dyes of one window, from its objects; then RGB through the stain. */
@@ -438,9 +428,9 @@ class WindowPainter {
       // Sensor noise: a triangular distribution (std ~2.2) from the two halves of one hash.
       const hsh = hash3(noiseSeed, gx, gy);
       const noise = ((hsh & 0xffff) + (hsh >>> 16)) / 65536 - 1;
-      rgb[o] = clampByte(bg[0] * lum * expNeg(hh * h0 + ee * e0 + ff * f0 + bb * b0) + 5.4 * noise);
-      rgb[o + 1] = clampByte(bg[1] * lum * expNeg(hh * h1 + ee * e1 + ff * f1 + bb * b1) + 5.4 * noise);
-      rgb[o + 2] = clampByte(bg[2] * lum * expNeg(hh * h2 + ee * e2 + ff * f2 + bb * b2) + 5.4 * noise);
+      rgb[o] = clampByte(bg[0] * lum * transmittanceStep(hh * h0 + ee * e0 + ff * f0 + bb * b0) + 5.4 * noise);
+      rgb[o + 1] = clampByte(bg[1] * lum * transmittanceStep(hh * h1 + ee * e1 + ff * f1 + bb * b1) + 5.4 * noise);
+      rgb[o + 2] = clampByte(bg[2] * lum * transmittanceStep(hh * h2 + ee * e2 + ff * f2 + bb * b2) + 5.4 * noise);
     }
   }
 }
