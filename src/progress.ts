@@ -1,6 +1,8 @@
-// A live progress line for long jobs: `<label> 120/500 (24%) <fields> ETA 3m05s`. On a terminal it is
-// rewritten in place; otherwise (a log file, a CI job) a full line is printed every `every` units,
-// so the output stays readable.
+// Progress reporting for long jobs, one home for all of it: a live line rewritten in place on a terminal
+// (LiveLine), printed as full lines only now and then elsewhere (a log file, a CI job) so the output stays
+// readable; the counted form `<label> 120/500 (24%) <fields> ETA 3m05s` (Progress); and the cohort's
+// per-slide and per-stage report (cohortProgressPrinter).
+import type { CohortEvent } from './slides/cohort.js';
 
 /** 75 -> "1m15s", 3725 -> "1h02m", 9 -> "9s". */
 export function formatDuration(seconds: number): string {
@@ -11,8 +13,47 @@ export function formatDuration(seconds: number): string {
   return `${s}s`;
 }
 
+/** Seconds left when `fraction` (0-1) of the work took `elapsed` seconds; NaN before any work is done. */
+export function etaSeconds(elapsed: number, fraction: number): number {
+  return fraction > 0 ? (elapsed * (1 - fraction)) / fraction : Number.NaN;
+}
+
+type Stream = NodeJS.WritableStream & { isTTY?: boolean };
+
+/** One status line: rewritten in place on a terminal, with notes printed above it. */
+export class LiveLine {
+  readonly #stream: Stream;
+  #live = false;
+
+  constructor(stream: Stream = process.stderr) {
+    this.#stream = stream;
+  }
+
+  /** On a terminal `text` replaces the live line; elsewhere it is printed as a line of its own when `due`. */
+  show(text: string, due: boolean): void {
+    if (this.#stream.isTTY) {
+      this.#stream.write(`\r${text}\x1b[K`);
+      this.#live = true;
+    } else if (due) {
+      this.#stream.write(`${text}\n`);
+    }
+  }
+
+  /** A line of its own (e.g. a validation result), printed below the live line. */
+  note(text: string): void {
+    this.end();
+    this.#stream.write(`${text}\n`);
+  }
+
+  /** Ends the live line. */
+  end(): void {
+    if (this.#live) this.#stream.write('\n');
+    this.#live = false;
+  }
+}
+
 export interface ProgressOptions {
-  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  stream?: Stream;
   /** Units between printed lines when not on a terminal (default: a twentieth of the total). */
   every?: number;
   /** Units already done when the job (re)starts; the ETA uses the rate since then. */
@@ -20,26 +61,24 @@ export interface ProgressOptions {
 }
 
 export class Progress {
-  readonly #stream: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly #line: LiveLine;
   readonly #every: number;
   readonly #start: number;
   readonly #t0 = performance.now();
-  #live = false;
 
   constructor(
     readonly label: string,
     readonly total: number,
     o: ProgressOptions = {},
   ) {
-    this.#stream = o.stream ?? process.stderr;
+    this.#line = new LiveLine(o.stream);
     this.#every = Math.max(1, o.every ?? Math.ceil(total / 20));
     this.#start = o.start ?? 0;
   }
 
   /** Seconds left at the rate since the start, or NaN before the first unit. */
   eta(done: number): number {
-    const units = done - this.#start;
-    return units > 0 ? (((performance.now() - this.#t0) / 1000) * (this.total - done)) / units : Number.NaN;
+    return etaSeconds((performance.now() - this.#t0) / 1000, (done - this.#start) / (this.total - this.#start));
   }
 
   update(done: number, fields: string): void {
@@ -47,29 +86,45 @@ export class Progress {
     const tail =
       done >= this.total ? `done in ${formatDuration((performance.now() - this.#t0) / 1000)}` : `ETA ${formatDuration(this.eta(done))}`;
     const line = [`${this.label} ${done}/${this.total} (${pct}%)`, fields, tail].filter((s) => s !== '').join(' ');
-    if (this.#stream.isTTY) {
-      this.#stream.write(`\r${line}\x1b[K`);
-      this.#live = true;
-    } else if (done % this.#every === 0 || done >= this.total) {
-      this.#stream.write(`${line}\n`);
-    }
+    this.#line.show(line, done % this.#every === 0 || done >= this.total);
   }
 
   /** A line of its own (e.g. a validation result), printed below the live line. */
   note(text: string): void {
-    this.#breakLine();
-    this.#stream.write(`${text}\n`);
+    this.#line.note(text);
   }
 
   /** Ends the live line. */
   end(): void {
-    this.#breakLine();
+    this.#line.end();
   }
+}
 
-  #breakLine(): void {
-    if (this.#live) this.#stream.write('\n');
-    this.#live = false;
-  }
+/**
+ * Progress of a cohort run: one line per slide event, and the running stage with the overall fraction and ETA,
+ * rewritten in place on a terminal, or printed at each new stage and every 10% of it otherwise.
+ */
+export function cohortProgressPrinter(stream: Stream = process.stderr): (event: CohortEvent) => void {
+  const t0 = performance.now();
+  const line = new LiveLine(stream);
+  let lastKey = '';
+  return (event) => {
+    const eta =
+      event.overall > 0 && event.overall < 1 ? ` ETA ${formatDuration(etaSeconds((performance.now() - t0) / 1000, event.overall))}` : '';
+    const overall = `overall ${(100 * event.overall).toFixed(1)}%${eta}`;
+    if (event.kind === 'slide') {
+      const head = `[${event.index + 1}/${event.total}] ${event.name}`;
+      if (event.status === 'running') line.note(`${head}: started`);
+      else if (event.status === 'skipped')
+        line.note(`${head}: skipped (finished earlier; slide, model and settings unchanged) | ${overall}`);
+      else if (event.status === 'done') line.note(`${head}: done in ${formatDuration(event.seconds ?? 0)} | ${overall}`);
+      else line.note(`${head}: FAILED: ${event.error} | ${overall}`);
+      return;
+    }
+    const key = `${event.index}:${event.stage}:${Math.floor(event.stageFraction * 10)}`;
+    line.show(`  ${event.name}: ${event.stage} ${(100 * event.stageFraction).toFixed(0)}% | ${overall}`, key !== lastKey);
+    lastKey = key;
+  };
 }
 
 /** An onProgress(done, total) callback drawing one live line with an ETA, ended when done reaches total. */

@@ -2,7 +2,8 @@
 // `every` units otherwise, with an ETA from the rate since the (re)start; durations as people read them.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatDuration, Progress } from '../src/progress.js';
+import { cohortProgressPrinter, formatDuration, Progress } from '../src/progress.js';
+import type { CohortEvent } from '../src/slides/cohort.js';
 
 function sink(isTTY: boolean) {
   const writes: string[] = [];
@@ -51,4 +52,35 @@ test('durations', () => {
   assert.equal(formatDuration(75), '1m15s');
   assert.equal(formatDuration(3725), '1h02m');
   assert.equal(formatDuration(Number.NaN), '?');
+});
+
+test('the cohort printer: a line per slide event; stages every 10% off a terminal, in place on one', () => {
+  const events: CohortEvent[] = [
+    { kind: 'slide', index: 0, total: 2, name: 'a', status: 'running', overall: 0 },
+    ...[0, 0.04, 0.12, 0.5, 0.55].map(
+      (f): CohortEvent => ({ kind: 'progress', index: 0, name: 'a', stage: 'segment', stageFraction: f, overall: f / 2 }),
+    ),
+    { kind: 'slide', index: 0, total: 2, name: 'a', status: 'done', seconds: 75, overall: 0.5 },
+    { kind: 'slide', index: 1, total: 2, name: 'b', status: 'failed', error: 'b.svs: not a slide', overall: 1 },
+  ];
+  const plain = sink(false);
+  const print = cohortProgressPrinter(plain.stream);
+  for (const e of events) print(e);
+  assert.equal(plain.writes[0], '[1/2] a: started\n');
+  assert.deepEqual(
+    plain.writes.slice(1, 4).map((w) => w.replace(/ ETA \S+/, '')),
+    ['  a: segment 0% | overall 0.0%\n', '  a: segment 12% | overall 6.0%\n', '  a: segment 50% | overall 25.0%\n'],
+  );
+  assert.match(plain.writes[2]!, / ETA \d/);
+  assert.match(plain.writes[4]!, /^\[1\/2\] a: done in 1m15s \| overall 50\.0% ETA \d+s\n$/);
+  assert.equal(plain.writes[5], '[2/2] b: FAILED: b.svs: not a slide | overall 100.0%\n');
+  assert.equal(plain.writes.length, 6);
+
+  const tty = sink(true);
+  const live = cohortProgressPrinter(tty.stream);
+  for (const e of events.slice(0, 4)) live(e);
+  assert.equal(tty.writes.length, 4, 'every stage update rewrites the line');
+  assert.equal(tty.writes[1], '\r  a: segment 0% | overall 0.0%\x1b[K');
+  live(events.at(-1)!);
+  assert.equal(tty.writes[4], '\n', 'a slide line first ends the live line');
 });

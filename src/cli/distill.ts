@@ -2,16 +2,11 @@
 // stage I teacher named in network_t (resuming from `last` when resume: true), then tested; --test
 // only tests the distilled student.
 import { distill, testStudent } from '../train/stage2.js';
-import { runStage } from './stage_command.js';
+import { stageCommand } from './stage_command.js';
 
-export async function run(args: string[]): Promise<number> {
-  return runStage(
-    {
-      command: 'distill',
-      tasks: { multimodel2s_distill: { train: distill, test: testStudent } },
-      description: 'the stage II distillation',
-      other: { task: 'multimodel2s', hint: 'a teacher config: use mmfd train' },
-    },
-    args,
-  );
-}
+export const { spec, run } = stageCommand({
+  command: 'distill',
+  tasks: { multimodel2s_distill: { train: distill, test: testStudent } },
+  description: 'the stage II distillation',
+  other: { task: 'multimodel2s', hint: 'a teacher config: use mmfd train' },
+});

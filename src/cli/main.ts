@@ -1,29 +1,7 @@
 #!/usr/bin/env node
-// The `mmfd` command: one file per subcommand under src/cli/, loaded on demand.
-
-interface Command {
-  summary: string;
-  load: () => Promise<{ run(args: string[]): Promise<number> }>;
-}
-
-const COMMANDS: Record<string, Command> = {
-  'check-fixture': { summary: 'rebuild a reference fixture folder and compare every output', load: () => import('./check-fixture.js') },
-  demo: { summary: 'run the built-in demo (no downloads, CPU)', load: () => import('./demo.js') },
-  synth: { summary: 'write a synthetic placenta dataset (PMFT layout: images, label layers, splits)', load: () => import('./synth.js') },
-  segment: {
-    summary: 'segment slides: label map, GeoJSON, overlay viewer, measurements, reports (resumable cohorts)',
-    load: () => import('./segment.js'),
-  },
-  'synth-slide': { summary: 'write a synthetic whole slide (pyramidal TIFF) and its label image', load: () => import('./synth-slide.js') },
-  params: { summary: 'parameter counts of the model a config builds (--config <yaml> [--json])', load: () => import('./params.js') },
-  train: { summary: 'stage I: train the fused teacher (--config <teacher.yaml> [--test])', load: () => import('./train.js') },
-  distill: {
-    summary: 'stage II: distil the student from the teacher (--config <distill.yaml> [--test])',
-    load: () => import('./distill.js'),
-  },
-  visualize: { summary: 'segment one image with a student checkpoint and write its overlay', load: () => import('./visualize.js') },
-  version: { summary: 'print versions: mmfd, libtorch, threads, CUDA', load: () => import('./version.js') },
-};
+// The `mmfd` command: one file per subcommand under src/cli/ (listed in commands.ts), loaded on demand.
+import { nearest } from '../config/index.js';
+import { COMMANDS } from './commands.js';
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)}${c.summary}`);
@@ -38,9 +16,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (command === undefined) {
-    process.stderr.write(`mmfd: unknown command '${name}'\n\n${usage()}`);
+    const hint = nearest(name, Object.keys(COMMANDS));
+    process.stderr.write(`mmfd: unknown command '${name}'${hint === undefined ? '' : ` (did you mean '${hint}'?)`}\n\n${usage()}`);
     return 2;
   }
+  for (const [key, value] of Object.entries(command.env ?? {})) process.env[key] ??= value;
   return (await command.load()).run(rest);
 }
 

@@ -3,136 +3,75 @@
 // segments one slide or a cohort (slides/cohort.ts), with progress per slide and overall, and an ETA.
 // Exit code 0 when every slide is done or was already done, 1 when any failed, 2 for a usage error.
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { formatDuration } from '../progress.js';
-import { COHORT_CSV, type CohortEvent, REPORT_FILE, runCohort, type SlideSegmenter } from '../slides/cohort.js';
+import { cohortProgressPrinter } from '../progress.js';
+import { COHORT_CSV, REPORT_FILE, runCohort, type SlideSegmenter } from '../slides/cohort.js';
 import type { SegmentSettings } from '../slides/manifest.js';
 import { DEFAULT_MIN_OBJECT_UM2 } from '../slides/measure.js';
 import { PLAUSIBLE_MPP } from '../slides/mpp.js';
 import { type ModelSelection, networkSegmenter } from '../slides/segmenter.js';
 import { listSlides } from '../slides/slide_list.js';
-
-const USAGE = `usage: mmfd segment <slide|folder|list.txt> --out <dir> [--model student|teacher] [--checkpoint <ckpt>] [--mpp <um/px>]
-       [--min-object-um2 ${DEFAULT_MIN_OBJECT_UM2}] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024]`;
+import { command, UsageError } from './args.js';
 
 /** Makes the segmenter for the chosen model; tests pass their own. */
 export type SegmenterFactory = (selection: ModelSelection) => Promise<SlideSegmenter>;
 
-class UsageError extends Error {}
+const SPEC = {
+  name: 'segment',
+  positionals: { usage: '<slide|folder|list.txt>', min: 1, max: 1 },
+  options: {
+    out: { type: 'string', value: '<dir>', required: true, help: 'output folder: one folder per slide, cohort.csv and report.html' },
+    model: { type: 'string', value: 'student|teacher', default: 'student', help: 'which network' },
+    checkpoint: { type: 'string', value: '<file>', help: "the model's trained weights (an mmfd checkpoint or a state-dict file)" },
+    mpp: { type: 'string', value: '<um/px>', help: "level-0 pixel size, overriding the slide's metadata" },
+    'min-object-um2': {
+      type: 'string',
+      value: '<um2>',
+      default: String(DEFAULT_MIN_OBJECT_UM2),
+      help: 'objects smaller than this are left out of counts and GeoJSON',
+    },
+    'geojson-level': { type: 'string', value: '<k>', default: '0', help: 'pyramid level whose pixels the GeoJSON traces' },
+    'overlay-level': { type: 'string', value: '<k>', default: '0', help: 'pyramid level of the overlay viewer' },
+    thumbnail: { type: 'string', value: '<px>', default: '1024', help: 'longest side of the thumbnail' },
+  },
+} as const;
 
-function number(name: string, text: string, check: (v: number) => boolean, what: string): number {
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || !check(v)) throw new UsageError(`--${name} needs ${what} (got ${text})`);
-  return v;
-}
-
-/**
- * Progress on stderr: one line per slide event, and the running stage with the overall fraction and ETA,
- * rewritten in place on a terminal, or printed at each new stage and every 10% of it otherwise.
- */
-function progressPrinter(): (event: CohortEvent) => void {
-  const start = Date.now();
-  const tty = process.stderr.isTTY === true;
-  let lastKey = '';
-  let open = false;
-  const line = (text: string) => {
-    if (open) process.stderr.write('\n');
-    open = false;
-    process.stderr.write(`${text}\n`);
-  };
-  return (event) => {
-    const elapsed = (Date.now() - start) / 1000;
-    const overall = `overall ${(100 * event.overall).toFixed(1)}%${event.overall > 0 && event.overall < 1 ? ` ETA ${formatDuration((elapsed / event.overall) * (1 - event.overall))}` : ''}`;
-    if (event.kind === 'slide') {
-      const head = `[${event.index + 1}/${event.total}] ${event.name}`;
-      if (event.status === 'running') line(`${head}: started`);
-      else if (event.status === 'skipped') line(`${head}: skipped (finished earlier; slide, model and settings unchanged) | ${overall}`);
-      else if (event.status === 'done') line(`${head}: done in ${formatDuration(event.seconds ?? 0)} | ${overall}`);
-      else line(`${head}: FAILED: ${event.error} | ${overall}`);
-      return;
-    }
-    const text = `  ${event.name}: ${event.stage} ${(100 * event.stageFraction).toFixed(0)}% | ${overall}`;
-    if (tty) {
-      process.stderr.write(`\r${text.padEnd(78)}`);
-      open = true;
-      return;
-    }
-    const key = `${event.index}:${event.stage}:${Math.floor(event.stageFraction * 10)}`;
-    if (key !== lastKey) process.stderr.write(`${text}\n`);
-    lastKey = key;
-  };
-}
-
-export async function run(args: string[], makeSegmenter: SegmenterFactory = networkSegmenter): Promise<number> {
-  let values: Record<string, string | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        model: { type: 'string', default: 'student' },
-        checkpoint: { type: 'string' },
-        mpp: { type: 'string' },
-        'min-object-um2': { type: 'string', default: String(DEFAULT_MIN_OBJECT_UM2) },
-        'geojson-level': { type: 'string', default: '0' },
-        'overlay-level': { type: 'string', default: '0' },
-        thumbnail: { type: 'string', default: '1024' },
-      },
-    }));
-  } catch (err) {
-    console.error(`mmfd segment: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  try {
-    if (positionals.length !== 1 || values.out === undefined) throw new UsageError('give one slide, folder or list, and --out');
-    const model = values.model;
-    if (model !== 'student' && model !== 'teacher') throw new UsageError(`--model is student or teacher (got ${model})`);
-    const checkpoint = values.checkpoint ?? null;
+/** `mmfd segment`, with the segmenter factory tests replace. */
+export function segmentCommand(makeSegmenter: SegmenterFactory = networkSegmenter) {
+  return command(SPEC, async (args) => {
+    const out = args.required('out');
+    const model = args.choice('model', ['student', 'teacher'] as const);
+    const checkpoint = args.string('checkpoint') ?? null;
     if (checkpoint !== null && !existsSync(checkpoint)) throw new UsageError(`--checkpoint ${checkpoint}: no such file`);
-    const level = (name: string) => number(name, values[name]!, (v) => Number.isInteger(v) && v >= 0 && v <= 16, 'a pyramid level 0-16');
+    const level = (name: 'geojson-level' | 'overlay-level') => args.number(name, { integer: true, min: 0, max: 16 }) as number;
     const settings: SegmentSettings = {
       model,
       checkpoint,
-      mpp:
-        values.mpp === undefined
-          ? null
-          : number(
-              'mpp',
-              values.mpp,
-              (v) => v >= PLAUSIBLE_MPP.min && v <= PLAUSIBLE_MPP.max,
-              `microns per pixel in ${PLAUSIBLE_MPP.min}-${PLAUSIBLE_MPP.max}`,
-            ),
-      min_object_um2: number('min-object-um2', values['min-object-um2']!, (v) => v >= 0, 'an area >= 0 in um^2'),
+      mpp: args.number('mpp', { min: PLAUSIBLE_MPP.min, max: PLAUSIBLE_MPP.max }) ?? null,
+      min_object_um2: args.number('min-object-um2', { min: 0 }) as number,
       geojson_level: level('geojson-level'),
       overlay_level: level('overlay-level'),
-      thumbnail_max: number('thumbnail', values.thumbnail!, (v) => Number.isInteger(v) && v >= 16, 'a size in pixels >= 16'),
+      thumbnail_max: args.number('thumbnail', { integer: true, min: 16 }) as number,
     };
     let slides: ReturnType<typeof listSlides>;
     try {
-      slides = listSlides(positionals[0]!);
+      slides = listSlides(args.positionals[0] as string);
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
     const segmenter = await makeSegmenter({ model, checkpoint });
-    process.stderr.write(`mmfd segment: ${slides.length} slide(s) -> ${values.out} (model ${segmenter.id})\n`);
+    process.stderr.write(`mmfd segment: ${slides.length} slide(s) -> ${out} (model ${segmenter.id})\n`);
     let outcomes: Awaited<ReturnType<typeof runCohort>>;
     try {
-      outcomes = await runCohort(slides, { out: values.out, segmenter, settings, onEvent: progressPrinter() });
+      outcomes = await runCohort(slides, { out, segmenter, settings, onEvent: cohortProgressPrinter() });
     } finally {
       segmenter.dispose?.();
     }
     const count = (status: string) => outcomes.filter((o) => o.status === status).length;
     const failed = count('failed');
-    console.log(
-      `${count('done')} done, ${count('skipped')} skipped, ${failed} failed; ${values.out}/${REPORT_FILE} and ${values.out}/${COHORT_CSV}`,
-    );
+    console.log(`${count('done')} done, ${count('skipped')} skipped, ${failed} failed; ${out}/${REPORT_FILE} and ${out}/${COHORT_CSV}`);
     for (const o of outcomes) if (o.status === 'failed') console.log(`failed: ${o.name}: ${o.error}`);
     return failed > 0 ? 1 : 0;
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`mmfd segment: ${err.message}\n${USAGE}`);
-    return 2;
-  }
+  });
 }
+
+export const { spec, run } = segmentCommand();

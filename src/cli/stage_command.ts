@@ -1,8 +1,8 @@
 // What `mmfd train` and `mmfd distill` share: arguments, the task check, train-or-test, the summary.
-import { parseArgs } from 'node:util';
 import { type ConfigTree, loadConfig } from '../config/index.js';
 import { str } from '../train/run_config.js';
 import type { StageRun } from '../train/stage1.js';
+import { command } from './args.js';
 
 export interface Stage {
   command: string;
@@ -17,38 +17,34 @@ export interface StageTask {
   test(cfg: ConfigTree, source: string): Promise<unknown>;
 }
 
-export async function runStage(stage: Stage, args: string[]): Promise<number> {
-  const usage = `usage: mmfd ${stage.command} --config <yaml> [--test]`;
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string' },
-      test: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+/** The `mmfd train` / `mmfd distill` command for `stage`. */
+export function stageCommand(stage: Stage) {
+  return command(
+    {
+      name: stage.command,
+      options: {
+        config: { type: 'string', value: '<yaml>', required: true, help: 'the reference-format config' },
+        test: { type: 'boolean', help: 'only test the trained checkpoints' },
+      },
     },
-  });
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
-  if (values.config === undefined) {
-    console.error(usage);
-    return 2;
-  }
-  const cfg = loadConfig(values.config);
-  const task = str(cfg, 'task');
-  const run = stage.tasks[task];
-  if (run === undefined) {
-    const hint = task === stage.other.task ? ` (${stage.other.hint})` : '';
-    const known = Object.keys(stage.tasks).map((t) => `'${t}'`);
-    throw new Error(`${values.config}: task '${task}' is not ${stage.description} ${known.join(' or ')}${hint}`);
-  }
-  if (values.test) await run.test(cfg, values.config);
-  else {
-    for (const r of await run.train(cfg, values.config)) {
-      const best = r.training.best_miou === null ? 'no validation' : `best validation mIoU ${r.training.best_miou.toFixed(4)}`;
-      console.log(`${r.dir}: ${r.training.iteration} iterations, ${best}`);
-    }
-  }
-  return 0;
+    async (args) => {
+      const values = { config: args.required('config'), test: args.flag('test') };
+      const cfg = loadConfig(values.config);
+      const task = str(cfg, 'task');
+      const run = stage.tasks[task];
+      if (run === undefined) {
+        const hint = task === stage.other.task ? ` (${stage.other.hint})` : '';
+        const known = Object.keys(stage.tasks).map((t) => `'${t}'`);
+        throw new Error(`${values.config}: task '${task}' is not ${stage.description} ${known.join(' or ')}${hint}`);
+      }
+      if (values.test) await run.test(cfg, values.config);
+      else {
+        for (const r of await run.train(cfg, values.config)) {
+          const best = r.training.best_miou === null ? 'no validation' : `best validation mIoU ${r.training.best_miou.toFixed(4)}`;
+          console.log(`${r.dir}: ${r.training.iteration} iterations, ${best}`);
+        }
+      }
+      return 0;
+    },
+  );
 }

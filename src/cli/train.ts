@@ -4,19 +4,14 @@
 // reference's student-only baseline.
 import { testStudentAlone, trainStudentAlone } from '../train/baseline.js';
 import { testTeacher, trainTeacher } from '../train/stage1.js';
-import { runStage } from './stage_command.js';
+import { stageCommand } from './stage_command.js';
 
-export async function run(args: string[]): Promise<number> {
-  return runStage(
-    {
-      command: 'train',
-      tasks: {
-        multimodel2s: { train: trainTeacher, test: testTeacher },
-        mobilesam: { train: trainStudentAlone, test: testStudentAlone },
-      },
-      description: 'the stage I teacher or the student-only baseline',
-      other: { task: 'multimodel2s_distill', hint: 'a distillation config: use mmfd distill' },
-    },
-    args,
-  );
-}
+export const { spec, run } = stageCommand({
+  command: 'train',
+  tasks: {
+    multimodel2s: { train: trainTeacher, test: testTeacher },
+    mobilesam: { train: trainStudentAlone, test: testStudentAlone },
+  },
+  description: 'the stage I teacher or the student-only baseline',
+  other: { task: 'multimodel2s_distill', hint: 'a distillation config: use mmfd distill' },
+});

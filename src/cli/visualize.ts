@@ -3,7 +3,6 @@
 // image resized to img_size and writes <out>/result_dir/vis/<stem>_iter0.jpg as the reference does,
 // plus <stem>_composite.png (original | prediction, with the tissue legend) and <out>/test_log/log.txt.
 import { basename, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { loadConfig } from '../config/index.js';
 import { decodeRgb } from '../data/images.js';
@@ -15,51 +14,54 @@ import { loadStudentWeights } from '../train/stage2.js';
 import { writeComposite } from '../viz/composite.js';
 import { referenceStem, writeReferenceOverlay } from '../viz/overlay.js';
 import { writeFileAtomic } from '../viz/write_atomic.js';
+import { command } from './args.js';
 
-const USAGE = 'usage: mmfd visualize --config <distill.yaml> --image <img> --checkpoint <ckpt> [--out <dir>]';
-
-export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
+export const { spec, run } = command(
+  {
+    name: 'visualize',
     options: {
-      config: { type: 'string' },
-      image: { type: 'string' },
-      checkpoint: { type: 'string' },
-      out: { type: 'string', default: 'data/output' },
-      help: { type: 'boolean', short: 'h', default: false },
+      config: {
+        type: 'string',
+        value: '<distill.yaml>',
+        required: true,
+        help: "the distillation config (its network_s names the student's)",
+      },
+      image: { type: 'string', value: '<img>', required: true, help: 'the image to segment' },
+      checkpoint: { type: 'string', value: '<ckpt>', required: true, help: "the student's trained weights" },
+      out: { type: 'string', value: '<dir>', default: 'data/output', help: 'output folder' },
     },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (values.config === undefined || values.image === undefined || values.checkpoint === undefined) {
-    console.error(USAGE);
-    return 2;
-  }
-  const cfg = loadConfig(values.config);
-  const cfgS = loadNamedConfig(cfg, 'network_s.cfg_file', values.config);
-  const out = values.out;
-  await writeFileAtomic(join(out, 'test_log', 'log.txt'), `# mmfd visualize ${values.config}\n${stringify(cfg)}`);
+  },
+  async (args) => {
+    const values = {
+      config: args.required('config'),
+      image: args.required('image'),
+      checkpoint: args.required('checkpoint'),
+      out: args.required('out'),
+    };
+    const cfg = loadConfig(values.config);
+    const cfgS = loadNamedConfig(cfg, 'network_s.cfg_file', values.config);
+    const out = values.out;
+    await writeFileAtomic(join(out, 'test_log', 'log.txt'), `# mmfd visualize ${values.config}\n${stringify(cfg)}`);
 
-  const student = buildStudent(cfgS);
-  loadStudentWeights(student, values.checkpoint);
-  student.eval();
-  const original = await decodeRgb(values.image);
-  const size = num(cfgS, 'img_size');
-  // The reference resizes to the network size without keeping the aspect ratio (resize_my).
-  const image = torch.tidy(() => resizeBilinear(imageTensor(original), [size, size]));
-  const logits = torch.no_grad(() => torch.tidy(() => student.forward(image.unsqueeze(0), 'test').masks.squeeze(0)));
-  const stem = referenceStem(values.image);
-  const visDir = join(out, 'result_dir', 'vis');
-  try {
-    const overlay = await writeReferenceOverlay({ visDir, stem, image, maps: logits, logits: true });
-    const composite = join(visDir, `${stem}_composite.png`);
-    await writeComposite(composite, { image: original, prediction: logits, logits: true, heading: basename(values.image) });
-    console.log(`${overlay}\n${composite}`);
-  } finally {
-    torch.dispose([image, logits]);
-    student.dispose();
-  }
-  return 0;
-}
+    const student = buildStudent(cfgS);
+    loadStudentWeights(student, values.checkpoint);
+    student.eval();
+    const original = await decodeRgb(values.image);
+    const size = num(cfgS, 'img_size');
+    // The reference resizes to the network size without keeping the aspect ratio (resize_my).
+    const image = torch.tidy(() => resizeBilinear(imageTensor(original), [size, size]));
+    const logits = torch.no_grad(() => torch.tidy(() => student.forward(image.unsqueeze(0), 'test').masks.squeeze(0)));
+    const stem = referenceStem(values.image);
+    const visDir = join(out, 'result_dir', 'vis');
+    try {
+      const overlay = await writeReferenceOverlay({ visDir, stem, image, maps: logits, logits: true });
+      const composite = join(visDir, `${stem}_composite.png`);
+      await writeComposite(composite, { image: original, prediction: logits, logits: true, heading: basename(values.image) });
+      console.log(`${overlay}\n${composite}`);
+    } finally {
+      torch.dispose([image, logits]);
+      student.dispose();
+    }
+    return 0;
+  },
+);

@@ -163,7 +163,7 @@ export interface MultiModelSegOptions extends MultiModelArchOptions {
 }
 
 export interface MultiModelSegOutput {
-  /** Logits of every pass, [B, C, H_t/4, W_t/4] (H_t, W_t: the target's size). */
+  /** Logits of every pass, [B, C, 4·H_e, 4·W_e] (H_e, W_e: the fused embedding's grid; the decoder sizes them from it). */
   low_res_logits_list: Tensor[];
   /** The same upsampled to [B, C, img_size, img_size]. */
   high_res_logits_list: Tensor[];

@@ -2,9 +2,9 @@
 // alpha 0.5, viz/overlay.ts), as a DeepZoom (DZI) tile pyramid with a static OpenSeadragon page that opens
 // from disk with no server, plus a thumbnail PNG.
 //
-// Streaming: the blended image is made band by band (one tile row), cut into tiles, and halved into the
-// next level's band, which is flushed the same way when full, down to 1 x 1 pixel (DZI's level 0). Memory is
-// a band per level, never the slide. Tiles have no overlap (Overlap="0"), so a band needs no rows of the next
+// Streaming: the blended image is made band by band (one tile row) and fed to the streaming pyramid
+// (pyramid.ts), which hands back each band of each level down to 1 x 1 pixel (DZI's level 0) to be cut into
+// tiles. Memory is a band per level, never the slide. Tiles have no overlap (Overlap="0"), so a band needs no rows of the next
 // one. The thumbnail is the largest level that fits `thumbnailMax`, kept whole as it is made.
 //
 // Everything goes to `<dir>.<pid>.<random>.tmp` first and is renamed to `dir` when complete, so a reader
@@ -18,6 +18,7 @@ import sharp from 'sharp';
 import { CLASS_STYLES } from '../data/classes.js';
 import { escapeMarkup } from '../viz/svg.js';
 import type { LabelRaster } from './label_raster.js';
+import { BandPyramid, type BandVisitor, type LevelSize, pyramidLevels } from './pyramid.js';
 import type { RgbBands } from './rgb_bands.js';
 
 export const DZI_TILE_SIZE = 256;
@@ -43,14 +44,9 @@ export interface OverlayViews {
   thumbnail: { width: number; height: number };
 }
 
-/** DZI level sizes for a width x height image: halving, rounding up, down to 1 x 1; level 0 first. */
-export function dziLevels(width: number, height: number): { width: number; height: number }[] {
-  const levels = [{ width, height }];
-  while (levels[0]!.width > 1 || levels[0]!.height > 1) {
-    const { width: w, height: h } = levels[0]!;
-    levels.unshift({ width: Math.ceil(w / 2), height: Math.ceil(h / 2) });
-  }
-  return levels;
+/** DZI level sizes for a width x height image: halving, rounding up, down to 1 x 1; level 0 (1 x 1) first. */
+export function dziLevels(width: number, height: number): LevelSize[] {
+  return pyramidLevels(width, height, 1).reverse();
 }
 
 /**
@@ -73,15 +69,6 @@ export function blendLabels(rgb: Uint8Array, labels: Uint8Array): void {
   }
 }
 
-interface Level {
-  index: number;
-  width: number;
-  height: number;
-  band: Uint8Array;
-  bandRows: number;
-  rowsDone: number;
-}
-
 /** Writes `dir` with the DZI pyramid, the viewer page, OpenSeadragon and the thumbnail. */
 export async function writeOverlayViews(
   rgb: RgbBands,
@@ -96,53 +83,48 @@ export async function writeOverlayViews(
   const quality = options.quality ?? 85;
   const thumbnailMax = options.thumbnailMax ?? 1024;
   if (!(thumbnailMax >= 1)) throw new Error(`${dir}: the thumbnail's longest side must be at least 1 pixel (got ${thumbnailMax})`);
-  const sizes = dziLevels(width, height);
-  const levels: Level[] = sizes.map((s, index) => ({ index, ...s, band: new Uint8Array(ts * s.width * 3), bandRows: 0, rowsDone: 0 }));
-  const thumbLevel = levels.filter((l) => Math.max(l.width, l.height) <= thumbnailMax).at(-1)!;
+  const pyramid = new BandPyramid({ width, height, channels: 3, bandRows: ts, fit: 1, downsample: 'mean' });
+  const { levels } = pyramid;
+  // DZI numbers its levels from the smallest; the pyramid from the largest.
+  const dziIndex = (level: number) => levels.length - 1 - level;
+  const thumbIndex = levels.findIndex((l) => Math.max(l.width, l.height) <= thumbnailMax);
+  const thumbLevel = levels[thumbIndex]!;
   const thumbnail = new Uint8Array(thumbLevel.width * thumbLevel.height * 3);
 
   await mkdir(dirname(dir), { recursive: true });
   const tmp = `${dir}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const tiles = join(tmp, `${DZI_NAME}_files`);
   try {
-    await Promise.all(levels.map((l) => mkdir(join(tiles, String(l.index)), { recursive: true })));
+    await Promise.all(levels.map((_, i) => mkdir(join(tiles, String(dziIndex(i))), { recursive: true })));
 
-    /** Tiles of `rows` rows of `level` in `src`, halved into the level below, which flushes when full. */
-    const flush = async (level: Level, src: Uint8Array, rows: number): Promise<void> => {
-      const tileRow = level.rowsDone / ts;
-      const writes: Promise<void>[] = [];
-      for (let x0 = 0, col = 0; x0 < level.width; x0 += ts, col++) {
-        const w = Math.min(ts, level.width - x0);
+    /** Starts the JPEG tiles of a band of `rows` rows of pyramid level `index`, keeping the thumbnail's rows. */
+    const writes: Promise<void>[] = [];
+    const cutTiles: BandVisitor = (index, src, rows, firstRow) => {
+      const levelWidth = levels[index]!.width;
+      const folder = join(tiles, String(dziIndex(index)));
+      for (let x0 = 0, col = 0; x0 < levelWidth; x0 += ts, col++) {
+        const w = Math.min(ts, levelWidth - x0);
         const tile = new Uint8Array(w * rows * 3);
-        for (let r = 0; r < rows; r++) tile.set(src.subarray((r * level.width + x0) * 3, (r * level.width + x0 + w) * 3), r * w * 3);
+        for (let r = 0; r < rows; r++) tile.set(src.subarray((r * levelWidth + x0) * 3, (r * levelWidth + x0 + w) * 3), r * w * 3);
         writes.push(
           sharp(tile, { raw: { width: w, height: rows, channels: 3 } })
             .jpeg({ quality })
             .toBuffer()
-            .then((jpeg) => writeFile(join(tiles, String(level.index), `${col}_${tileRow}.jpg`), jpeg)),
+            .then((jpeg) => writeFile(join(folder, `${col}_${firstRow / ts}.jpg`), jpeg)),
         );
       }
-      if (level === thumbLevel) thumbnail.set(src.subarray(0, rows * level.width * 3), level.rowsDone * level.width * 3);
-      level.rowsDone += rows;
-      await Promise.all(writes);
-      const next = levels[level.index - 1];
-      if (next === undefined) return;
-      halve(level.width, src, rows, next);
-      if (next.bandRows === ts || next.rowsDone + next.bandRows === next.height) {
-        const fullRows = next.bandRows;
-        next.bandRows = 0;
-        await flush(next, next.band, fullRows);
-      }
+      if (index === thumbIndex) thumbnail.set(src.subarray(0, rows * levelWidth * 3), firstRow * levelWidth * 3);
     };
 
-    const top = levels.at(-1)!;
+    const band = new Uint8Array(ts * width * 3);
     for (let y0 = 0; y0 < height; y0 += ts) {
       const rows = Math.min(ts, height - y0);
       const [colour, bits] = await Promise.all([rgb.readRows(y0, rows), labels.readRows(y0, rows)]);
-      const band = top.band.subarray(0, rows * width * 3);
-      band.set(colour);
-      blendLabels(band, bits);
-      await flush(top, band, rows);
+      const blended = band.subarray(0, rows * width * 3);
+      blended.set(colour);
+      blendLabels(blended, bits);
+      pyramid.push(blended, rows, cutTiles);
+      await Promise.all(writes.splice(0));
       options.onProgress?.(y0 + rows, height);
     }
 
@@ -161,23 +143,7 @@ export async function writeOverlayViews(
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
-  return { dir, levels: sizes, thumbnail: { width: thumbLevel.width, height: thumbLevel.height } };
-}
-
-/** Appends `rows` rows of a level `width` wide, halved (2 x 2 means, edge pixels paired with themselves), to `next`'s band. */
-function halve(width: number, src: Uint8Array, rows: number, next: Level): void {
-  const out = next.band;
-  for (let y = 0; y < Math.ceil(rows / 2); y++) {
-    const r0 = 2 * y * width * 3;
-    const r1 = 2 * y + 1 < rows ? r0 + width * 3 : r0;
-    const o = (next.bandRows + y) * next.width * 3;
-    for (let x = 0; x < next.width; x++) {
-      const a = 2 * x * 3;
-      const b = 2 * x + 1 < width ? a + 3 : a;
-      for (let k = 0; k < 3; k++) out[o + x * 3 + k] = (src[r0 + a + k]! + src[r0 + b + k]! + src[r1 + a + k]! + src[r1 + b + k]! + 2) >> 2;
-    }
-  }
-  next.bandRows += Math.ceil(rows / 2);
+  return { dir, levels: dziLevels(width, height), thumbnail: { width: thumbLevel.width, height: thumbLevel.height } };
 }
 
 function dziXml(width: number, height: number): string {

@@ -5,15 +5,15 @@
 // Classes may overlap (a capillary inside a villus is in both), so each class is traced on its own bit and
 // a capillary is a region of its own, not a hole in its villus.
 //
-// The map is read band by band and features are written as their regions close, to `<path>.<pid>.tmp`,
-// renamed to `path` when complete. Tracing a reduced pyramid level (openLabelTiff(path, k)) is how huge
+// The map is read band by band and features are written as their regions close, to a temporary file renamed
+// to `path` when complete (AtomicFile). Tracing a reduced pyramid level (openLabelTiff(path, k)) is how huge
 // slides are exported quickly: the polygons then follow that level's pixels, so their vertices fall on
 // multiples of 2^k level-0 pixels and a boundary may be off by up to 2^k level-0 pixels (the 2x2-mode
 // reduction can also drop regions thinner than that). At level 0 the polygons are exact.
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CLASS_STYLES } from '../data/classes.js';
+import { AtomicFile } from '../torch/io/files.js';
 import { ContourTracer, type TracedRegion } from './contours.js';
 import { type LabelRaster, labelBands } from './label_raster.js';
 import { rowRuns } from './row_runs.js';
@@ -70,8 +70,8 @@ export async function writeGeoJson(raster: LabelRaster, path: string, options: G
   const runs = bits.map(() => [] as number[]);
 
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const file = await open(tmp, 'w');
+  const out = await AtomicFile.open(path);
+  const file = out.handle;
   try {
     for await (const band of labelBands(raster)) {
       for (let r = 0; r < band.rows; r++) {
@@ -87,12 +87,9 @@ export async function writeGeoJson(raster: LabelRaster, path: string, options: G
     for (const tracer of tracers) tracer.finish();
     text += '\n]}\n';
     await file.write(text);
-    await file.sync();
-    await file.close();
-    await rename(tmp, path);
+    await out.commit();
   } catch (err) {
-    await file.close().catch(() => undefined);
-    await rm(tmp, { force: true });
+    await out.abort();
     throw err;
   }
   return summary;

@@ -14,7 +14,7 @@
 //   Densities are counts per mm^2 of villus; null when there is no villus.
 import { CLASS_BITS, classBit, FINAL_CLASSES, TISSUE_BIT } from '../data/classes.js';
 import { formatColumns } from '../data/csv.js';
-import { writeFileAtomic } from '../viz/write_atomic.js';
+import { writeFileAtomic } from '../torch/io/files.js';
 import { type LabelRaster, labelBands } from './label_raster.js';
 import { RunLabeller, rowRuns } from './row_runs.js';
 

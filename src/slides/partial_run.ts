@@ -9,10 +9,11 @@
 //               and only after the spool is synced and the carry it names is in place, so whatever moment a
 //               run dies at, state.json describes a consistent point; spool bytes past it are cut off.
 import { existsSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRaw } from 'node:zlib';
+import { writeFileAtomic } from '../torch/io/files.js';
 
 const deflateAsync = promisify(deflateRaw);
 const inflateAsync = promisify(inflateRaw);
@@ -35,11 +36,6 @@ interface StateFile extends Checkpoint {
   key: unknown;
   spoolBytes: number;
   carry: string | null;
-}
-
-async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
-  await writeFile(`${path}.tmp`, data);
-  await rename(`${path}.tmp`, path);
 }
 
 export class PartialRun {
@@ -145,9 +141,9 @@ export class PartialRun {
   async checkpoint(point: Checkpoint, carry: Float32Array): Promise<void> {
     await this.#spool!.sync();
     const name = `carry-${point.tileRowsDone}.f32`;
-    await writeAtomically(join(this.dir, name), new Uint8Array(carry.buffer, carry.byteOffset, carry.byteLength));
+    await writeFileAtomic(join(this.dir, name), new Uint8Array(carry.buffer, carry.byteOffset, carry.byteLength));
     const state: StateFile = { format: FORMAT, version: VERSION, key: this.#key, ...point, spoolBytes: this.#spoolBytes, carry: name };
-    await writeAtomically(join(this.dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+    await writeFileAtomic(join(this.dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
     if (this.#carry !== null && this.#carry !== name) await rm(join(this.dir, this.#carry), { force: true });
     this.#carry = name;
   }

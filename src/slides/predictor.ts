@@ -114,7 +114,7 @@ function roleOf(meta: Record<string, unknown>, path: string): Role {
   if (task === 'multimodel2s') return 'teacher';
   if (task === 'mobilesam' || task === 'multimodel2s_distill') return 'student';
   throw new Error(
-    `${path}: the checkpoint's meta records neither a role ('student' or 'teacher') nor a config task; use --model student|teacher --weights ${path}`,
+    `${path}: the checkpoint's meta records neither a role ('student' or 'teacher') nor a config task; say which model it holds (student or teacher)`,
   );
 }
 
@@ -139,7 +139,7 @@ export function loadPredictor(choice: ModelChoice = {}): Predictor {
     if (ckpt !== 'none' && ckpt !== '') weights = ckpt;
   }
   if (weights === undefined && choice.randomSeed === undefined) {
-    throw new Error(`the ${model} needs trained weights: pass --model <checkpoint>, or --model ${model} --weights <file>`);
+    throw new Error(`the ${model} needs trained weights`);
   }
   if (weights !== undefined && !existsSync(weights) && !isMmfdCheckpoint(weights)) throw new Error(`${weights}: no such checkpoint`);
   const mmfd = weights !== undefined && isMmfdCheckpoint(weights);

@@ -2,16 +2,19 @@
 // libvips/sharp and Bio-Formats read): level 0 is the first IFD, each further IFD is a 2x downsample
 // marked NewSubfileType = 1 (reduced resolution), down to a level that fits in one tile.
 //
-// The caller hands over level 0 one band (one row of tiles) at a time. Each band is cut into tiles,
-// compressed on libuv's thread pool, appended to the file, and downsampled into the next level's
-// partial band, which is flushed the same way when full. Peak memory is therefore
+// The caller hands over level 0 one band (one row of tiles) at a time; the streaming pyramid (pyramid.ts)
+// hands back that band and every band of a smaller level it completes, each of which is cut into tiles,
+// compressed on libuv's thread pool and appended to the file. Peak memory is therefore
 // O(width x tile size x levels), never O(width x height). The IFDs and the tile offset/byte-count
 // tables go at the end of the file, then the header is patched to point at them. Everything is written
-// to `<path>.tmp` and renamed on close(), so a crash or error never leaves a truncated TIFF at `path`.
-import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+// to a temporary file beside `path` and renamed on close() (AtomicFile), so a crash or error never leaves a
+// truncated TIFF at `path`.
+import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { deflate } from 'node:zlib';
 import sharp from 'sharp';
+import { AtomicFile } from '../torch/io/files.js';
+import { BandPyramid } from './pyramid.js';
 
 const deflateAsync = promisify(deflate);
 
@@ -42,23 +45,11 @@ export interface PyramidalTiffOptions {
   downsample?: 'mode' | 'mean';
 }
 
-/** The size of every level of a pyramid: halving (rounding up) until the level fits in one tile. */
-export function pyramidLevels(width: number, height: number, tileSize: number): { width: number; height: number }[] {
-  const levels = [{ width, height }];
-  for (let last = levels[0]!; last.width > tileSize || last.height > tileSize; last = levels[levels.length - 1]!) {
-    levels.push({ width: Math.ceil(last.width / 2), height: Math.ceil(last.height / 2) });
-  }
-  return levels;
-}
-
-/** One pyramid level: its partial band and the offsets/byte counts of the tiles written so far. */
+/** One pyramid level: the offsets/byte counts of the tiles written so far. */
 interface Level {
   width: number;
   height: number;
   tilesAcross: number;
-  band: Uint8Array; // [tileSize, width, channels]; empty for level 0
-  bandRows: number; // rows of `band` filled
-  rowsDone: number; // rows of this level already flushed
   offsets: number[];
   byteCounts: number[];
 }
@@ -138,16 +129,15 @@ export class PyramidalTiffWriter {
   readonly tileSize: number;
   readonly compression: TiffCompression;
   readonly levels: readonly { width: number; height: number }[];
-  readonly #tmpPath: string;
   readonly #predictor: boolean;
   readonly #deflateLevel: number;
   readonly #jpegQuality: number;
   readonly #mpp: number | undefined;
   readonly #description: string | undefined;
   readonly #padValue: number;
-  readonly #mode: boolean;
+  readonly #pyramid: BandPyramid;
   readonly #levels: Level[];
-  #file: FileHandle | undefined;
+  #file: AtomicFile | undefined;
   #position = 16; // after the BigTIFF header
   #rowsReceived = 0;
   #inFlight: Promise<void>[] = [];
@@ -155,7 +145,7 @@ export class PyramidalTiffWriter {
   #failure: unknown;
   #closed = false;
 
-  /** Opens `<path>.tmp`; use `await PyramidalTiffWriter.create(...)`. */
+  /** Checks the options; use `await PyramidalTiffWriter.create(...)`, which opens the temporary file. */
   private constructor(path: string, options: PyramidalTiffOptions) {
     const { width, height, channels } = options;
     const tileSize = options.tileSize ?? 256;
@@ -169,7 +159,6 @@ export class PyramidalTiffWriter {
     if (compression === 'jpeg' && channels !== 3) throw fail('JPEG compression is for RGB only; use deflate for one-channel images');
     if (options.mpp !== undefined && !(options.mpp > 0 && Number.isFinite(options.mpp))) throw fail(`mpp must be > 0 (got ${options.mpp})`);
     this.path = path;
-    this.#tmpPath = `${path}.tmp`;
     this.width = width;
     this.height = height;
     this.channels = channels;
@@ -181,24 +170,16 @@ export class PyramidalTiffWriter {
     this.#mpp = options.mpp;
     this.#description = options.description;
     this.#padValue = options.padValue ?? (channels === 3 ? 255 : 0);
-    this.#mode = channels === 1 && (options.downsample ?? 'mode') === 'mode';
-    this.levels = pyramidLevels(width, height, tileSize);
-    this.#levels = this.levels.map((l, i) => ({
-      ...l,
-      tilesAcross: Math.ceil(l.width / tileSize),
-      // Level 0 is cut straight from the caller's bands; the others fill a band of their own.
-      band: new Uint8Array(i === 0 ? 0 : tileSize * l.width * channels),
-      bandRows: 0,
-      rowsDone: 0,
-      offsets: [],
-      byteCounts: [],
-    }));
+    const downsample = channels === 1 ? (options.downsample ?? 'mode') : 'mean';
+    this.#pyramid = new BandPyramid({ width, height, channels, bandRows: tileSize, fit: tileSize, downsample });
+    this.levels = this.#pyramid.levels;
+    this.#levels = this.levels.map((l) => ({ ...l, tilesAcross: Math.ceil(l.width / tileSize), offsets: [], byteCounts: [] }));
   }
 
   static async create(path: string, options: PyramidalTiffOptions): Promise<PyramidalTiffWriter> {
     const writer = new PyramidalTiffWriter(path, options);
-    writer.#file = await open(writer.#tmpPath, 'w');
-    await writer.#file.write(new Uint8Array(16), 0, 16, 0); // header, patched on close()
+    writer.#file = await AtomicFile.open(path);
+    await writer.#file.handle.write(new Uint8Array(16), 0, 16, 0); // header, patched on close()
     return writer;
   }
 
@@ -224,14 +205,20 @@ export class PyramidalTiffWriter {
       );
     this.#rowsReceived += rows;
     const tiles: PendingTile[] = [];
-    this.#flushBand(0, band, rows, tiles);
+    this.#pyramid.push(band, rows, (index, src, bandRows, firstRow) => {
+      const level = this.#levels[index]!;
+      const tileRow = firstRow / this.tileSize;
+      for (let tx = 0; tx < level.tilesAcross; tx++) {
+        tiles.push({ level, index: tileRow * level.tilesAcross + tx, data: this.#encodeTile(this.#cutTile(level, src, bandRows, tx)) });
+      }
+    });
     const job = this.#enqueue(tiles);
     this.#inFlight.push(job);
     while (this.#inFlight.length > MAX_BANDS_IN_FLIGHT) await this.#inFlight.shift();
     if (this.#failure !== undefined) throw this.#failure;
   }
 
-  /** Writes the directories, patches the header and renames `<path>.tmp` to `path`. */
+  /** Writes the directories, patches the header and renames the temporary file to `path`. */
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#rowsReceived !== this.height) {
@@ -243,7 +230,7 @@ export class PyramidalTiffWriter {
       await Promise.all(this.#inFlight);
       await this.#writeChain;
       if (this.#failure !== undefined) throw this.#failure;
-      const file = this.#file!;
+      const file = this.#file!.handle;
       const firstIfd = await this.#writeDirectories(file);
       const header = Buffer.alloc(16);
       header.write('II', 0, 'latin1');
@@ -251,10 +238,8 @@ export class PyramidalTiffWriter {
       header.writeUInt16LE(8, 4); // offset size
       header.writeBigUInt64LE(BigInt(firstIfd), 8);
       await file.write(header, 0, 16, 0);
-      await file.sync();
-      await file.close();
+      await this.#file!.commit();
       this.#file = undefined;
-      await rename(this.#tmpPath, this.path);
     } catch (err) {
       await this.abort();
       throw err;
@@ -266,29 +251,8 @@ export class PyramidalTiffWriter {
     this.#closed = true;
     await Promise.allSettled(this.#inFlight);
     await this.#writeChain.catch(() => undefined);
-    await this.#file?.close().catch(() => undefined);
+    await this.#file?.abort();
     this.#file = undefined;
-    await rm(this.#tmpPath, { force: true });
-  }
-
-  /**
-   * Cuts `rows` rows of level `index` (in `src`, `width` pixels a row) into tiles and halves them into the next
-   * level's partial band, which is flushed in turn once full or complete.
-   */
-  #flushBand(index: number, src: Uint8Array, rows: number, tiles: PendingTile[]): void {
-    const level = this.#levels[index]!;
-    const tileRow = level.rowsDone / this.tileSize;
-    for (let tx = 0; tx < level.tilesAcross; tx++) {
-      tiles.push({ level, index: tileRow * level.tilesAcross + tx, data: this.#encodeTile(this.#cutTile(level, src, rows, tx)) });
-    }
-    level.rowsDone += rows;
-    const next = this.#levels[index + 1];
-    if (next === undefined) return;
-    this.#downsample(level, src, rows, next);
-    if (next.bandRows === this.tileSize || next.rowsDone + next.bandRows === next.height) {
-      this.#flushBand(index + 1, next.band, next.bandRows, tiles);
-      next.bandRows = 0;
-    }
   }
 
   /** Tile `tx` of a band of `rows` rows, padded to a full tile with the pad value. */
@@ -323,45 +287,11 @@ export class PyramidalTiffWriter {
     );
   }
 
-  /**
-   * Appends `src` (`rows` rows of `level`) at half size to `next`'s partial band: 2x2 mean (RGB, or 'mean'),
-   * or 2x2 mode (labels). At an odd right or bottom edge the last column or row pairs with itself.
-   */
-  #downsample(level: Level, src: Uint8Array, rows: number, next: Level): void {
-    const c = this.channels;
-    const inW = level.width;
-    const outW = next.width;
-    const outRows = Math.ceil(rows / 2);
-    const out = next.band;
-    for (let y = 0; y < outRows; y++) {
-      const r0 = 2 * y * inW * c;
-      const r1 = 2 * y + 1 < rows ? r0 + inW * c : r0;
-      const o = (next.bandRows + y) * outW * c;
-      for (let x = 0; x < outW; x++) {
-        const a = 2 * x * c;
-        const b = 2 * x + 1 < inW ? a + c : a;
-        if (this.#mode) {
-          const p = src[r0 + a]!;
-          const q = src[r0 + b]!;
-          const r = src[r1 + a]!;
-          const s = src[r1 + b]!;
-          // The most frequent of the four; ties go to the earliest (top-left first).
-          out[o + x] = p === q || p === r || p === s ? p : q === r || q === s ? q : r === s ? r : p;
-        } else {
-          for (let k = 0; k < c; k++) {
-            out[o + x * c + k] = (src[r0 + a + k]! + src[r0 + b + k]! + src[r1 + a + k]! + src[r1 + b + k]! + 2) >> 2;
-          }
-        }
-      }
-    }
-    next.bandRows += outRows;
-  }
-
   /** Appends the band's tiles to the file in order, once compressed; resolves when they are written. */
   #enqueue(tiles: PendingTile[]): Promise<void> {
     const job = this.#writeChain.then(async () => {
       if (this.#failure !== undefined) return;
-      const file = this.#file!;
+      const file = this.#file!.handle;
       for (const t of tiles) {
         const data = await t.data;
         t.level.offsets[t.index] = this.#position;

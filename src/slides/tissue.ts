@@ -4,6 +4,7 @@
 // between villi is tissue, but no more saturated than glass), holes smaller than an area filled, specks
 // smaller than an area removed. Glass is grey or white and barely saturated; stained tissue is not. Segmentation runs only the
 // tiles that touch the mask, and its area is the denominator of every tissue fraction.
+import { squaredDistanceTransform } from '../eval/distance.js';
 import { MPP_TOLERANCE, readableLevels } from './mpp.js';
 import type { OpenSlide } from './openslide.js';
 
@@ -125,53 +126,6 @@ export function otsuThreshold(histogram: ArrayLike<number>): number {
 }
 
 /**
- * Squared Euclidean distance from each pixel to the nearest pixel where `mask` equals `value` (Infinity where there
- * is none): Felzenszwalb and Huttenlocher's exact transform, a lower envelope of parabolas per column, then per row.
- */
-function squaredDistanceTo(mask: Uint8Array, width: number, height: number, value: number): Float64Array {
-  const d = new Float64Array(mask.length);
-  for (let i = 0; i < mask.length; i++) d[i] = mask[i] === value ? 0 : Number.POSITIVE_INFINITY;
-  const n = Math.max(width, height);
-  const f = new Float64Array(n);
-  const out = new Float64Array(n);
-  const v = new Int32Array(n);
-  const z = new Float64Array(n + 1);
-  const meet = (q: number, r: number) => (f[q]! + q * q - (f[r]! + r * r)) / (2 * q - 2 * r);
-  const pass = (count: number, stride: number, lines: number, lineStride: number) => {
-    for (let line = 0; line < lines; line++) {
-      const base = line * lineStride;
-      for (let q = 0; q < count; q++) f[q] = d[base + q * stride]!;
-      let k = -1;
-      for (let q = 0; q < count; q++) {
-        if (f[q] === Number.POSITIVE_INFINITY) continue;
-        // Where the parabola from q meets the one from v[k]; drop those it hides (z[0] = -Infinity stops it).
-        let s = k >= 0 ? meet(q, v[k]!) : 0;
-        while (k >= 0 && s <= z[k]!) {
-          k--;
-          if (k >= 0) s = meet(q, v[k]!);
-        }
-        k++;
-        v[k] = q;
-        z[k] = k === 0 ? Number.NEGATIVE_INFINITY : s;
-        z[k + 1] = Number.POSITIVE_INFINITY;
-      }
-      for (let q = 0, j = 0; q < count; q++) {
-        if (k < 0) {
-          out[q] = Number.POSITIVE_INFINITY;
-          continue;
-        }
-        while (z[j + 1]! < q) j++;
-        out[q] = (q - v[j]!) ** 2 + f[v[j]!]!;
-      }
-      for (let q = 0; q < count; q++) d[base + q * stride] = out[q]!;
-    }
-  };
-  pass(height, width, width, 1); // down each column
-  pass(width, 1, height, width); // along each row
-  return d;
-}
-
-/**
  * Morphological closing by a disc of radius r pixels: dilation then erosion, on the mask padded with r + 1 pixels
  * of glass, so that tissue near the border is closed exactly as elsewhere (without the padding, a dilation cut off
  * by the border survives the erosion as a block of false tissue along it).
@@ -183,10 +137,11 @@ function closeByDisc(mask: Uint8Array, width: number, height: number, r: number)
   const padded = new Uint8Array(pw * ph);
   for (let y = 0; y < height; y++) padded.set(mask.subarray(y * width, (y + 1) * width), (y + p) * pw + p);
   const r2 = r * r;
-  const toTissue = squaredDistanceTo(padded, pw, ph, 1);
-  const dilated = new Uint8Array(pw * ph);
-  for (let i = 0; i < dilated.length; i++) dilated[i] = toTissue[i]! <= r2 ? 1 : 0;
-  const toGlass = squaredDistanceTo(dilated, pw, ph, 0);
+  const toTissue = squaredDistanceTransform({ data: padded, width: pw, height: ph });
+  // The glass left by the dilation: every pixel farther than r from tissue.
+  const glass = new Uint8Array(pw * ph);
+  for (let i = 0; i < glass.length; i++) glass[i] = toTissue[i]! > r2 ? 1 : 0;
+  const toGlass = squaredDistanceTransform({ data: glass, width: pw, height: ph });
   const out = new Uint8Array(mask.length);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) out[y * width + x] = toGlass[(y + p) * pw + x + p]! > r2 ? 1 : 0;

@@ -27,21 +27,23 @@ const STAGES = ['train', 'val', 'test'] as const;
 
 /** Generates every built-in synthetic dataset the config names and that is not on disk yet. */
 export async function ensureBuiltinDatasets(cfg: ConfigTree, catalog?: string): Promise<void> {
-  const names = new Set(STAGES.map((s) => String((cfg[s] as ConfigTree).dataset)));
-  for (const name of names) {
-    const spec = BUILTIN_SYNTHETIC[name];
-    if (spec === undefined) continue;
-    const { root } = lookupDataset(name, catalog);
-    if (existsSync(join(root, 'meta_info.json'))) continue;
-    const progress = new Progress(`synthesising dataset ${name} (${root}): image`, spec.count);
-    try {
-      await writeSyntheticDataset(root, { ...spec, onProgress: (done) => progress.update(done, '') });
-    } catch (err) {
-      // Another run may have generated it meanwhile (same options give the same bytes).
-      if (!existsSync(join(root, 'meta_info.json'))) throw err;
-    }
-    progress.end();
+  for (const name of new Set(STAGES.map((s) => String((cfg[s] as ConfigTree).dataset)))) await ensureBuiltinDataset(name, catalog);
+}
+
+/** Generates the built-in synthetic dataset `name` where the catalog puts it, unless it is on disk (or not built in). */
+export async function ensureBuiltinDataset(name: string, catalog?: string): Promise<void> {
+  const spec = BUILTIN_SYNTHETIC[name];
+  if (spec === undefined) return;
+  const { root } = lookupDataset(name, catalog);
+  if (existsSync(join(root, 'meta_info.json'))) return;
+  const progress = new Progress(`synthesising dataset ${name} (${root}): image`, spec.count);
+  try {
+    await writeSyntheticDataset(root, { ...spec, onProgress: (done) => progress.update(done, '') });
+  } catch (err) {
+    // Another run may have generated it meanwhile (same options give the same bytes).
+    if (!existsSync(join(root, 'meta_info.json'))) throw err;
   }
+  progress.end();
 }
 
 /**

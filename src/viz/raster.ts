@@ -3,7 +3,7 @@
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../data/images.js';
-import { writeFileAtomic } from './write_atomic.js';
+import { writeFileAtomic } from '../torch/io/files.js';
 
 /** PIL's default JPEG quality: the reference saves with Image.save(path) and no options. */
 export const REFERENCE_JPEG_QUALITY = 75;

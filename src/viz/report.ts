@@ -3,8 +3,8 @@
 // moved or zipped as a whole and still open offline; nothing is fetched from the network (inline style sheet).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { writeFileAtomic } from '../torch/io/files.js';
 import { escapeMarkup } from './svg.js';
-import { writeFileAtomic } from './write_atomic.js';
 
 export type Cell = string | number;
 

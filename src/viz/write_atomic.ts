@@ -1,19 +1,3 @@
-// Every picture and report is written to a temporary name beside its target and renamed into place,
-// so a reader (a browser refreshing the report, a later run) never sees a half-written file.
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-
-/** Writes data to path atomically, creating the parent folder; on failure no file is left at either name. */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  // A unique suffix: two writers of the same target must not share (and clobber) one temporary file.
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
+// The atomic write is torch/io/files.ts's; this re-export only serves the modules not yet pointed there
+// (cohort.ts, config/derive.ts, cli/visualize.ts) and goes when they are.
+export { writeFileAtomic } from '../torch/io/files.js';

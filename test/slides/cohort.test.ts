@@ -9,7 +9,7 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { run } from '../../src/cli/segment.js';
+import { segmentCommand } from '../../src/cli/segment.js';
 import { parseCsv } from '../../src/data/csv.js';
 import { type CohortEvent, partialDir, runCohort, type SlideSegmenter } from '../../src/slides/cohort.js';
 import { openLabelTiff } from '../../src/slides/label_raster.js';
@@ -18,6 +18,7 @@ import { measureSlide } from '../../src/slides/measure.js';
 import { OpenSlide } from '../../src/slides/openslide.js';
 import { listSlides } from '../../src/slides/slide_list.js';
 import { labelPaths, writeSyntheticSlide } from '../../src/synth/slide/slide.js';
+import { type CliResult, runCaptured } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-cohort-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,21 +50,8 @@ function truthSegmenter(calls: string[], fail?: (slide: string) => Error | undef
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** Runs the command with its output captured (and kept off the test's own). */
-async function segment(args: string[], segmenter: SlideSegmenter): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const [log, error, write] = [console.log, console.error, process.stderr.write.bind(process.stderr)];
-  console.log = (...a: unknown[]) => out.push(a.join(' '));
-  console.error = (...a: unknown[]) => err.push(a.join(' '));
-  process.stderr.write = ((chunk: string) => err.push(String(chunk)) > 0) as typeof process.stderr.write;
-  try {
-    const code = await run(args, async () => segmenter);
-    return { code, stdout: out.join('\n'), stderr: err.join('') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stderr.write = write;
-  }
+function segment(args: string[], segmenter: SlideSegmenter): Promise<CliResult> {
+  return runCaptured(segmentCommand(async () => segmenter).run, args);
 }
 
 describe('mmfd segment (cohorts)', async () => {
@@ -222,9 +210,11 @@ describe('mmfd segment (cohorts)', async () => {
 
   test('usage errors and missing inputs exit with 2 and say why', async () => {
     const cases: [string[], RegExp][] = [
-      [[slides], /give one slide, folder or list, and --out/],
-      [[slides, '--out', out, '--mpp', 'fast'], /--mpp needs microns per pixel/],
-      [[slides, '--out', out, '--model', 'big'], /--model is student or teacher/],
+      [[slides], /--out is required/],
+      [['--out', out], /expected 1 positional argument/],
+      [[slides, '--out', out, '--ot', 'x'], /unknown option --ot \(did you mean --out\?\)/],
+      [[slides, '--out', out, '--mpp', 'fast'], /--mpp needs a number in 0\.05-20 \(got 'fast'\)/],
+      [[slides, '--out', out, '--model', 'big'], /--model is one of student, teacher \(got 'big'\)/],
       [[join(dir, 'nothing'), '--out', out], /nothing: no such slide, folder or list/],
       [[slides, '--out', out, '--checkpoint', join(dir, 'none.pth')], /none\.pth: no such file/],
     ];

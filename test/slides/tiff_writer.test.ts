@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { type PyramidalTiffOptions, PyramidalTiffWriter, pyramidLevels } from '../../src/slides/tiff_writer.js';
+import { pyramidLevels } from '../../src/slides/pyramid.js';
+import { type PyramidalTiffOptions, PyramidalTiffWriter } from '../../src/slides/tiff_writer.js';
 import { numbers, readTiffDirectories, tagValue } from '../helpers/tiff_directory.js';
+import { leftoverTemps } from '../torch/io/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-tiff-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -106,7 +108,7 @@ describe('PyramidalTiffWriter', () => {
     const path = join(dir, 'rgb.tif');
     const image = pattern(700, 530, 3);
     await writeImage(path, image, { mpp: 0.252, description: 'test slide' });
-    assert.ok(!existsSync(`${path}.tmp`), 'the temporary file is renamed away');
+    assert.deepEqual(leftoverTemps(dir), [], 'the temporary file is renamed away');
     const tiff = readTiffDirectories(path);
     assert.equal(tiff.bigTiff, true);
     assert.equal(tiff.directories.length, 3);
@@ -220,6 +222,7 @@ describe('PyramidalTiffWriter', () => {
     await writer.writeBand(new Uint8Array(256 * 300 * 3));
     assert.ok(!existsSync(path), 'nothing at the final path while writing');
     await assert.rejects(writer.close(), /closed after 256 of 600 rows; nothing written/);
-    assert.ok(!existsSync(path) && !existsSync(`${path}.tmp`));
+    assert.ok(!existsSync(path));
+    assert.deepEqual(leftoverTemps(dir), [], 'the temporary file is deleted');
   });
 });

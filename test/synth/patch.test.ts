@@ -11,6 +11,7 @@ import { run } from '../../src/cli/synth.js';
 import { SPLIT_DIR, type SyntheticDataset, splitSamples, syntheticSample, writeSyntheticDataset } from '../../src/synth/patch/dataset.js';
 import { CLASS_TABLE, cls2clr, type RawClassName } from '../../src/synth/patch/labels.js';
 import { finalClassMasks, type SynthPatch, synthesizePatch } from '../../src/synth/patch/placenta.js';
+import { runCaptured } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/fixtures.js';
 
 const EXAMPLE = join(repoRoot(), '..', 'shared', 'data', 'placenta-example.jpg');
@@ -294,10 +295,14 @@ describe('mmfd synth command', () => {
   });
 
   it('rejects bad numbers and a missing --out clearly', async () => {
-    await assert.rejects(run(['--out', join(root, 'x'), '--count', 'ten', '--seed', '1']), /--count needs an integer \(got ten\)/);
+    const bad = await runCaptured(run, ['--out', join(root, 'x'), '--count', 'ten', '--seed', '1']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--count needs an integer \(got 'ten'\)/);
     await assert.rejects(run(['--out', join(root, 'x'), '--count', '0', '--seed', '1']), /count must be a positive integer/);
     await assert.rejects(run(['--out', join(root, 'x'), '--count', '1', '--seed', '1', '--size', '8']), /size must be an integer from 16/);
-    assert.equal(await run(['--count', '1']), 2);
+    const missing = await runCaptured(run, ['--count', '1']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--out is required\nusage: mmfd synth /);
     assert.equal(existsSync(join(root, 'x')), false);
   });
 });

@@ -8,9 +8,10 @@ import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { run } from '../../src/cli/synth-slide.js';
 import { LABEL_BITS, LABEL_CLASSES } from '../../src/data/classes.js';
-import { pyramidLevels } from '../../src/slides/tiff_writer.js';
+import { pyramidLevels } from '../../src/slides/pyramid.js';
 import { SlidePainter } from '../../src/synth/slide/paint.js';
 import { labelPaths, writeSyntheticSlide } from '../../src/synth/slide/slide.js';
+import { runCaptured } from '../helpers/cli.js';
 import { readTiffDirectories, tagValue } from '../helpers/tiff_directory.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-synth-slide-'));
@@ -162,9 +163,8 @@ describe('synthetic slide', async () => {
       console.log = log;
     }
     for (const f of [path, join(dir, 'cli_labels.tif'), join(dir, 'cli_labels.json')]) assert.ok(existsSync(f), f);
-    await assert.rejects(
-      run(['--out', path, '--width', 'wide', '--height', '200', '--seed', '3']),
-      /--width needs an integer \(got wide\)/,
-    );
+    const bad = await runCaptured(run, ['--out', path, '--width', 'wide', '--height', '200', '--seed', '3']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--width needs an integer \(got 'wide'\)/);
   });
 });

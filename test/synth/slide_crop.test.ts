@@ -96,6 +96,6 @@ describe('mmfd synth --from slides', () => {
     } finally {
       console.error = original;
     }
-    assert.match(errors.join('\n'), /--from must be one of patches, slides \(got 'tiles'\)/);
+    assert.match(errors.join('\n'), /--from is one of patches, slides \(got 'tiles'\)/);
   });
 });

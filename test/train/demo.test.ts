@@ -6,9 +6,10 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
-import { runCli, workspace } from './tiny_run.js';
+import { linkBuiltinDatasets, runCli, workspace } from './tiny_run.js';
 
-const ws = workspace({ synth_tiny: 'synth-tiny', synth_tiny_test: 'synth-tiny-test' }, 'mmfd-demo-');
+const TINY = { synth_tiny: 'synth-tiny', synth_tiny_test: 'synth-tiny-test' };
+const ws = workspace(TINY, 'mmfd-demo-');
 after(() => rmSync(ws.dir, { recursive: true, force: true }));
 const out = join(ws.dir, 'demo');
 const runs = {
@@ -27,6 +28,7 @@ describe('mmfd demo', () => {
   let output = '';
   let html = '';
   before(async () => {
+    await linkBuiltinDatasets(ws, TINY);
     output = await demo();
     html = readFileSync(join(out, 'report.html'), 'utf8');
   });

@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import * as torch from '../../src/torch/index.js';
-import { runCli, workspace } from './tiny_run.js';
+import { BUILTIN_SYNTHETIC } from '../../src/train/datasets.js';
+import { linkBuiltinDatasets, runCli, workspace } from './tiny_run.js';
 
-const ws = workspace({ synth_tiny: 'synth-tiny', synth_tiny_test: 'synth-tiny-test' }, 'mmfd-workflow-');
+const TINY = { synth_tiny: 'synth-tiny', synth_tiny_test: 'synth-tiny-test' };
+const ws = workspace(TINY, 'mmfd-workflow-');
 after(() => rmSync(ws.dir, { recursive: true, force: true }));
 
 const ITERATIONS = 4;
@@ -87,14 +89,25 @@ function assertRunFolder(dir: string, testImages: number, base: number): void {
 
 describe('train -> test -> distill -> test -> visualize on the tiny configs', () => {
   let trainOutput = '';
+  let cache = '';
   before(async () => {
+    cache = await linkBuiltinDatasets(ws, TINY);
     trainOutput = await mmfd('train', '--config', teacherCfg);
   });
 
-  test('the teacher run: dataset generated, checkpoints, log, curves, results, pictures', async () => {
-    assert.ok(existsSync(join(dataset, 'meta_info.json')), 'synth_tiny generated on first use');
-    assert.ok(existsSync(join(testDataset, 'meta_info.json')), 'synth_tiny_test generated on first use');
-    assert.match(trainOutput, /synthesising dataset synth_tiny/);
+  test('the built-in datasets, generated on first use (by ensureBuiltinDataset, as training does) from their built-in spec, split 140/60', () => {
+    for (const name of Object.keys(TINY)) {
+      const meta = readJson(join(cache, name, 'meta_info.json'));
+      const spec = BUILTIN_SYNTHETIC[name]!;
+      assert.deepEqual([meta.synthetic.seed, meta.synthetic.count, meta.synthetic.size], [spec.seed, spec.count, spec.size], name);
+      assert.equal(readdirSync(join(cache, name, 'jpg')).length, spec.count, name);
+    }
+    assert.deepEqual([count('train'), count('val')], [140, 60]);
+    assert.deepEqual([count('train', testDataset), count('val', testDataset)], [140, 60]);
+  });
+
+  test('the teacher run: checkpoints, log, curves, results, pictures', async () => {
+    assert.doesNotMatch(trainOutput, /synthesising dataset/, 'the datasets exist, so the run does not draw them again');
     assert.match(
       trainOutput,
       /teacher 4\/4 \(100%\) \| total [\d.]+ dice [\d.]+ bce [\d.]+ focal [\d.]+ \| lr [\d.e-]+ \| [\d.]+ img\/s \| done in/,

@@ -1,7 +1,9 @@
-// Low-level file helpers shared by the checkpoint readers and writers: positional reads that report
-// truncation with the file's name, and atomic writes (temporary file in the same folder, then rename).
+// Low-level file helpers: positional reads that report truncation with the file's name, and the project's
+// one atomic write (temporary file in the same folder, flushed, then renamed), which checkpoints, logs,
+// reports, pictures and slide outputs all use so a reader never sees a half-written file.
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Something bytes can be read from at any position: an open file or an in-memory buffer. */
@@ -85,14 +87,36 @@ export class FileSink {
 }
 
 /**
+ * Where an atomic write of `path` goes first: a hidden name beside it, unique so that two writers of one
+ * target never share (and clobber) a temporary file. Throws, naming `path`, when it cannot be written.
+ */
+function temporaryPath(path: string): string {
+  const dir = dirname(path);
+  if (!existsSync(dir)) throw new Error(`${path}: cannot write: the folder ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new Error(`${path}: cannot write: it is a folder`);
+  return join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+/** Makes a rename in `dir` durable where the platform allows fsync on a folder (not on Windows; the rename is still atomic). */
+function syncFolder(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // not supported here
+  }
+}
+
+/**
  * Writes `path` atomically: `write` fills a temporary file next to it, which is flushed and renamed
  * over `path` only when `write` returns. On any error the temporary file is removed and `path` is untouched.
  */
 export function writeAtomic(path: string, write: (sink: FileSink) => void): void {
-  const dir = dirname(path);
-  if (!existsSync(dir)) throw new Error(`${path}: cannot write: the folder ${dir} does not exist`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new Error(`${path}: cannot write: it is a folder`);
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const tmp = temporaryPath(path);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx');
@@ -120,17 +144,56 @@ export function writeAtomic(path: string, write: (sink: FileSink) => void): void
     }
     throw err;
   }
-  try {
-    // Make the rename itself durable where the platform allows fsync on a folder.
-    const dfd = openSync(dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // not supported (e.g. Windows): the rename is still atomic
+  syncFolder(dirname(path));
+}
+
+/**
+ * The same atomic write for a file written over time (a stream, a writer open across calls): its bytes go
+ * through `handle` to a temporary file beside `path`, which commit() flushes and renames over `path`;
+ * abort(), or a failed commit(), deletes it and leaves `path` untouched.
+ */
+export class AtomicFile {
+  readonly #tmp: string;
+
+  private constructor(
+    readonly path: string,
+    readonly handle: FileHandle,
+    tmp: string,
+  ) {
+    this.#tmp = tmp;
   }
+
+  static async open(path: string): Promise<AtomicFile> {
+    const tmp = temporaryPath(path);
+    try {
+      return new AtomicFile(path, await open(tmp, 'wx'), tmp);
+    } catch (err) {
+      throw new Error(`${path}: cannot write: ${(err as Error).message}`);
+    }
+  }
+
+  async commit(): Promise<void> {
+    try {
+      await this.handle.sync();
+      await this.handle.close();
+      await rename(this.#tmp, this.path);
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+    syncFolder(dirname(this.path));
+  }
+
+  async abort(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+    await rm(this.#tmp, { force: true });
+  }
+}
+
+/** Writes `data` (a string as UTF-8) to `path` atomically as writeAtomic does, creating the parent folder first. */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  writeAtomic(path, (sink) => sink.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
 }
 
 /** The elements of a little-endian host are written as they are; big-endian hosts are not supported. */

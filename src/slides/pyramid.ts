@@ -1,0 +1,115 @@
+// Streaming image pyramids, the one implementation behind the pyramidal TIFF writer and the DeepZoom views.
+// Level 0 arrives band by band (`bandRows` rows, the last band shorter). Each band is handed to the caller,
+// then halved into the next level's partial band, which is handed on in turn when full or complete, and so
+// on down. Memory is one band per level, never the image.
+
+export interface LevelSize {
+  width: number;
+  height: number;
+}
+
+/** The size of every level, largest first: halving (rounding up) until a level fits in `fit` x `fit` pixels. */
+export function pyramidLevels(width: number, height: number, fit: number): LevelSize[] {
+  const levels = [{ width, height }];
+  for (let last = levels[0]!; last.width > fit || last.height > fit; last = levels[levels.length - 1]!) {
+    levels.push({ width: Math.ceil(last.width / 2), height: Math.ceil(last.height / 2) });
+  }
+  return levels;
+}
+
+export interface BandPyramidOptions {
+  width: number;
+  height: number;
+  /** Samples per pixel, interleaved. */
+  channels: number;
+  /** Rows of a full band at every level. */
+  bandRows: number;
+  /** The smallest level fits in fit x fit pixels. */
+  fit: number;
+  /** How a level shrinks: the rounded mean of each 2x2 block, or its mode (one channel only: label maps). */
+  downsample: 'mean' | 'mode';
+}
+
+/**
+ * Called with each band of each level, top to bottom within a level: `rows` rows of `levels[level].width`
+ * pixels starting at row `firstRow`. `band` is reused once the call returns, so copy what must be kept.
+ */
+export type BandVisitor = (level: number, band: Uint8Array, rows: number, firstRow: number) => void;
+
+interface Level extends LevelSize {
+  band: Uint8Array; // [bandRows, width, channels]; empty for level 0, which is the caller's
+  bandRows: number; // rows of `band` filled
+  rowsDone: number; // rows of this level already handed over
+}
+
+export class BandPyramid {
+  readonly levels: readonly LevelSize[];
+  readonly #o: BandPyramidOptions;
+  readonly #levels: Level[];
+
+  constructor(o: BandPyramidOptions) {
+    if (o.downsample === 'mode' && o.channels !== 1) throw new Error(`mode downsampling is for one channel (got ${o.channels})`);
+    this.#o = o;
+    this.levels = pyramidLevels(o.width, o.height, o.fit);
+    this.#levels = this.levels.map((l, i) => ({
+      ...l,
+      band: new Uint8Array(i === 0 ? 0 : o.bandRows * l.width * o.channels),
+      bandRows: 0,
+      rowsDone: 0,
+    }));
+  }
+
+  /** Hands the next `rows` rows of level 0 (`band`), and every band of a smaller level they complete, to `visit`. */
+  push(band: Uint8Array, rows: number, visit: BandVisitor): void {
+    this.#flush(0, band, rows, visit);
+  }
+
+  #flush(index: number, src: Uint8Array, rows: number, visit: BandVisitor): void {
+    const level = this.#levels[index]!;
+    visit(index, src, rows, level.rowsDone);
+    level.rowsDone += rows;
+    const next = this.#levels[index + 1];
+    if (next === undefined) return;
+    this.#halve(level, src, rows, next);
+    if (next.bandRows === this.#o.bandRows || next.rowsDone + next.bandRows === next.height) {
+      const full = next.bandRows;
+      next.bandRows = 0;
+      this.#flush(index + 1, next.band, full, visit);
+    }
+  }
+
+  /**
+   * Appends `src` (`rows` rows of `level`) at half size to `next`'s partial band: 2x2 rounded mean, or 2x2 mode.
+   * At an odd right or bottom edge the last column or row pairs with itself.
+   */
+  #halve(level: Level, src: Uint8Array, rows: number, next: Level): void {
+    const c = this.#o.channels;
+    const mode = this.#o.downsample === 'mode';
+    const inW = level.width;
+    const outW = next.width;
+    const outRows = Math.ceil(rows / 2);
+    const out = next.band;
+    for (let y = 0; y < outRows; y++) {
+      const r0 = 2 * y * inW * c;
+      const r1 = 2 * y + 1 < rows ? r0 + inW * c : r0;
+      const o = (next.bandRows + y) * outW * c;
+      for (let x = 0; x < outW; x++) {
+        const a = 2 * x * c;
+        const b = 2 * x + 1 < inW ? a + c : a;
+        if (mode) {
+          const p = src[r0 + a]!;
+          const q = src[r0 + b]!;
+          const r = src[r1 + a]!;
+          const s = src[r1 + b]!;
+          // The most frequent of the four; ties go to the earliest (top-left first).
+          out[o + x] = p === q || p === r || p === s ? p : q === r || q === s ? q : r === s ? r : p;
+        } else {
+          for (let k = 0; k < c; k++) {
+            out[o + x * c + k] = (src[r0 + a + k]! + src[r0 + b + k]! + src[r1 + a + k]! + src[r1 + b + k]! + 2) >> 2;
+          }
+        }
+      }
+    }
+    next.bandRows += outRows;
+  }
+}
