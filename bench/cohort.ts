@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUE_NAME, type SlideJobResult } from '../src/cohort/job.js';
-import { writeSyntheticSlide } from '../src/data/synth_slide.js';
+import { writeSyntheticSlide } from '../src/synth/slide/slide.js';
 import { startRedis } from '../test/helpers/redis_server.js';
 import { writeBenchResult } from './results_file.js';
 

@@ -1,5 +1,5 @@
 // npm run bench:data — the data loader's throughput at the network size (512x512, batch 8) on a
-// synthetic PMFT dataset (src/data/synth), with the reference's training augmentation off and on,
+// synthetic PMFT dataset (src/synth/patch), with the reference's training augmentation off and on,
 // next to the decode workers alone. Writes bench/results/data.json.
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -9,7 +9,7 @@ import { buildAugmentations } from '../src/data/augment.js';
 import { DecodePool } from '../src/data/decode_pool.js';
 import { DataLoader } from '../src/data/loader.js';
 import { PmftDataset, type SampleFiles } from '../src/data/pmft.js';
-import { writeSyntheticDataset } from '../src/data/synth/dataset.js';
+import { writeSyntheticDataset } from '../src/synth/patch/dataset.js';
 import * as torch from '../src/torch/index.js';
 import { writeBenchResult } from './results_file.js';
 

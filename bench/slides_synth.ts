@@ -1,4 +1,4 @@
-// npm run bench:synth-slide — writes 10k, 20k and 40k square synthetic slides (src/data/synth_slide.ts),
+// npm run bench:synth-slide — writes 10k, 20k and 40k square synthetic slides (src/synth/slide/slide.ts),
 // then a 10k x 40k one, into a temporary folder, each in its own process so that its peak RSS is its own,
 // and reports time, throughput, file sizes and peak RSS. Memory is one band of tiles per pyramid level,
 // O(width), never O(area): from 10k to 40k square the area grows 16x and peak RSS must grow far less
@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSyntheticSlide } from '../src/data/synth_slide.js';
+import { writeSyntheticSlide } from '../src/synth/slide/slide.js';
 import { writeBenchResult } from './results_file.js';
 
 const _root = new URL('../..', import.meta.url).pathname;

@@ -1,7 +1,7 @@
 // `mmfd synth-slide --out <file.tif> --width W --height H --seed S [--mpp 0.5] [--tile-size 256] [--jpeg]`:
 // a synthetic placenta whole slide (tiled pyramidal BigTIFF) with its label image and class table beside it.
-import { writeSyntheticSlide } from '../data/synth_slide.js';
 import { progressCallback } from '../progress.js';
+import { writeSyntheticSlide } from '../synth/slide/slide.js';
 import { command } from './args.js';
 
 export const { spec, run } = command(

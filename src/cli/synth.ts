@@ -1,8 +1,8 @@
 // `mmfd synth --out <dir> --count N --seed S [--size 1024] [--mpp UM] [--from patches|slides] [--force]`: a synthetic
 // PMFT placenta dataset (images, both label layers, meta_info.json, sample list and a 70/30 split), drawn by the patch
 // generator or cut from synthetic whole slides.
-import { type SyntheticSource, writeSyntheticDataset } from '../data/synth/dataset.js';
 import { progressCallback } from '../progress.js';
+import { type SyntheticSource, writeSyntheticDataset } from '../synth/patch/dataset.js';
 import { command } from './args.js';
 
 const SOURCES = ['patches', 'slides'] as const satisfies readonly SyntheticSource[];

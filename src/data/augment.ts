@@ -5,7 +5,7 @@
 import type { AugmentationName, AugmentBlock } from '../config/index.js';
 import * as torch from '../torch/index.js';
 import { DataError } from './errors.js';
-import { mixSeed, Rng } from './rng.js';
+import { StreamRng, streamSeed } from './rng.js';
 import { hed2rgb, rgb2hed } from './stain.js';
 
 type Tensor = torch.Tensor;
@@ -17,8 +17,13 @@ export interface Sample {
 
 export interface Augmentation {
   readonly name: string;
+  /**
+   * Whether its output depends on the random draws (with these options): then a sample differs from epoch to
+   * epoch, and whatever is computed from it cannot be cached (train/teacher_cache.ts refuses the pipeline).
+   */
+  readonly random: boolean;
   /** A new sample (the caller owns the tensors, e.g. inside torch.tidy). */
-  apply(s: Sample, rng: Rng): Sample;
+  apply(s: Sample, rng: StreamRng): Sample;
 }
 
 const GRID_BILINEAR = 0;
@@ -28,6 +33,7 @@ const GRID_ZEROS = 0;
 /** HEBDecompose: the reference's rgb2hed input option; use: false (its setting) is the identity. */
 export class HEBDecompose implements Augmentation {
   readonly name = 'HEBDecompose';
+  readonly random = false;
   constructor(readonly use: boolean) {}
   apply(s: Sample): Sample {
     return this.use ? { image: rgb2hed(s.image), mask: s.mask } : s;
@@ -41,11 +47,14 @@ export class HEBDecompose implements Augmentation {
  */
 export class Flip implements Augmentation {
   readonly name = 'Flip';
+  readonly random: boolean;
   constructor(
     readonly h: boolean,
     readonly v: boolean,
-  ) {}
-  apply(s: Sample, rng: Rng): Sample {
+  ) {
+    this.random = h || v;
+  }
+  apply(s: Sample, rng: StreamRng): Sample {
     const dims: number[] = [];
     if (rng.next() > 0.5 && this.h) dims.push(1);
     if (rng.next() > 0.5 && this.v) dims.push(2);
@@ -70,16 +79,19 @@ const deg = (d: number): number => (d * Math.PI) / 180;
  */
 export class Affine implements Augmentation {
   readonly name = 'Affine';
+  readonly random: boolean;
   constructor(
     readonly scale: [number, number],
     readonly translate: [number, number],
     readonly rotate: [number, number],
     readonly shear: [number, number],
     readonly p: number,
-  ) {}
+  ) {
+    this.random = p > 0;
+  }
 
   /** The drawn parameters and the forward map in centred pixel coordinates, out = A·in + t (every draw is made, used or not). */
-  draw(rng: Rng, height: number, width: number): { apply: boolean; angle: number; scale: number; A: M2; t: [number, number] } {
+  draw(rng: StreamRng, height: number, width: number): { apply: boolean; angle: number; scale: number; A: M2; t: [number, number] } {
     const apply = rng.next() < this.p;
     const scale = rng.uniform(...this.scale);
     const angle = rng.uniform(...this.rotate);
@@ -91,7 +103,7 @@ export class Affine implements Augmentation {
     return { apply, angle, scale, A, t };
   }
 
-  apply(s: Sample, rng: Rng): Sample {
+  apply(s: Sample, rng: StreamRng): Sample {
     const [, height, width] = s.image.shape as [number, number, number];
     const { apply, A, t } = this.draw(rng, height, width);
     if (!apply) return s;
@@ -116,6 +128,7 @@ export class Affine implements Augmentation {
 /** Resize: image and mask bilinearly to `size` (soft labels, as the reference's resize_my); a no-op at that size. */
 export class Resize implements Augmentation {
   readonly name = 'Resize';
+  readonly random = false;
   constructor(readonly size: [number, number]) {}
   apply(s: Sample): Sample {
     const [, h, w] = s.image.shape;
@@ -133,12 +146,15 @@ export class Resize implements Augmentation {
  */
 export class HEDJitter implements Augmentation {
   readonly name = 'HEDJitter';
+  readonly random: boolean;
   constructor(
     readonly use: boolean,
     readonly alpha: number,
     readonly beta: number,
-  ) {}
-  apply(s: Sample, rng: Rng): Sample {
+  ) {
+    this.random = use;
+  }
+  apply(s: Sample, rng: StreamRng): Sample {
     const a = [0, 1, 2].map(() => rng.uniform(1 - this.alpha, 1 + this.alpha));
     const b = [0, 1, 2].map(() => rng.uniform(-this.beta, this.beta));
     if (!this.use) return s;
@@ -153,12 +169,15 @@ export class HEDJitter implements Augmentation {
 /** BrightnessContrast (mmfd): image·(1 + U(±contrast)) + U(±brightness), clipped to [0, 1]. */
 export class BrightnessContrast implements Augmentation {
   readonly name = 'BrightnessContrast';
+  readonly random: boolean;
   constructor(
     readonly use: boolean,
     readonly brightness: number,
     readonly contrast: number,
-  ) {}
-  apply(s: Sample, rng: Rng): Sample {
+  ) {
+    this.random = use;
+  }
+  apply(s: Sample, rng: StreamRng): Sample {
     const c = 1 + rng.uniform(-this.contrast, this.contrast);
     const b = rng.uniform(-this.brightness, this.brightness);
     if (!this.use) return s;
@@ -187,10 +206,11 @@ export function buildAugmentations(block: AugmentBlock): Augmentation[] {
 const AUGMENT_STREAM = 0xa6;
 
 /** The stream of sample `index` (its position in the split) in `epoch`. */
-export const sampleRng = (seed: number, epoch: number, index: number): Rng => new Rng(mixSeed(seed, AUGMENT_STREAM, epoch, index));
+export const sampleRng = (seed: number, epoch: number, index: number): StreamRng =>
+  new StreamRng(streamSeed(seed, AUGMENT_STREAM, epoch, index));
 
 /** Runs the augmentations in order; intermediate tensors are released, the result is the caller's. */
-export function augment(sample: Sample, augmentations: readonly Augmentation[], rng: Rng): Sample {
+export function augment(sample: Sample, augmentations: readonly Augmentation[], rng: StreamRng): Sample {
   const [is, ms] = [sample.image.shape, sample.mask.shape];
   if (is.length !== 3 || ms.length !== 3 || is[1] !== ms[1] || is[2] !== ms[2]) {
     throw new RangeError(`augment: image [${is}] and mask [${ms}] must be [C, H, W] of the same H and W`);

@@ -9,7 +9,7 @@ import { writeAtomic } from '../torch/io/files.js';
 import { formatColumns } from './csv.js';
 import { DataError } from './errors.js';
 import type { PmftDataset } from './pmft.js';
-import { mixSeed, Rng } from './rng.js';
+import { StreamRng, streamSeed } from './rng.js';
 
 /** Keeps the few-shot stream apart from other uses of the same config seed. */
 const FEWSHOT_STREAM = 0xf5;
@@ -26,7 +26,7 @@ export function fewshotCount(n: number, perc: number): number {
 
 /** The P % subset of `train` for the given seed, in the original order. */
 export function chooseFewshot(train: readonly string[], perc: number, seed: number): string[] {
-  const order = new Rng(mixSeed(seed, FEWSHOT_STREAM)).permutation(train.length);
+  const order = new StreamRng(streamSeed(seed, FEWSHOT_STREAM)).permutation(train.length);
   const chosen = new Set(order.slice(0, fewshotCount(train.length, perc)));
   return train.filter((_, i) => chosen.has(i));
 }

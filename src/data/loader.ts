@@ -11,7 +11,7 @@ import { DecodePool } from './decode_pool.js';
 import { ensureFewshotSplits } from './fewshot.js';
 import type { UnknownColours } from './labels.js';
 import { type DecodedSample, PmftDataset, type SampleFiles } from './pmft.js';
-import { mixSeed, Rng } from './rng.js';
+import { StreamRng, streamSeed } from './rng.js';
 import { imageTensor, rawMaskTensor, resizeBilinear, type Size, sameSize, semMask } from './sem_mask.js';
 
 type Tensor = torch.Tensor;
@@ -81,7 +81,9 @@ export class DataLoader {
   /** Sample indices in the order `epoch` visits them. */
   order(epoch: number): number[] {
     const n = this.samples.length;
-    return this.shuffle ? new Rng(mixSeed(this.seed, SHUFFLE_STREAM, epoch)).permutation(n) : Array.from({ length: n }, (_, i) => i);
+    return this.shuffle
+      ? new StreamRng(streamSeed(this.seed, SHUFFLE_STREAM, epoch)).permutation(n)
+      : Array.from({ length: n }, (_, i) => i);
   }
 
   /** The batches of one epoch; each batch's tensors belong to the caller (dispose them). */

@@ -1,6 +1,12 @@
 // Seeded random streams for the data pipeline. Every random choice (epoch shuffle, few-shot subset,
 // per-sample augmentation) draws from a stream keyed by integers, so a run repeats exactly and a
-// sample's augmentation does not depend on the batch or worker it lands in.
+// sample's augmentation does not depend on the batch or worker it lands in. The synthetic placenta has
+// another generator (synth/prng.ts, sfc32): the names differ and the seeds are branded, so a seed mixed for
+// one cannot be handed to the other.
+
+/** A seed mixed for StreamRng by streamSeed(); a plain number is accepted too, a SynthSeed (synth/prng.ts) is not. */
+export type StreamSeed = number & { readonly seedFor: 'stream' };
+type SeedIn = number & { readonly seedFor?: 'stream' };
 
 /** murmur3's 32-bit finaliser: a bijective scramble of a 32-bit integer. */
 function fmix32(h: number): number {
@@ -10,23 +16,23 @@ function fmix32(h: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-/** One 32-bit seed from a list of integer keys, e.g. mixSeed(seed, epoch, index). */
-export function mixSeed(...keys: number[]): number {
+/** One 32-bit seed from a list of integer keys, e.g. streamSeed(seed, epoch, index). */
+export function streamSeed(...keys: number[]): StreamSeed {
   let h = 0x9e3779b9;
   for (const k of keys) {
-    if (!Number.isSafeInteger(k)) throw new RangeError(`mixSeed: keys must be safe integers, got ${k}`);
+    if (!Number.isSafeInteger(k)) throw new RangeError(`streamSeed: keys must be safe integers, got ${k}`);
     // Both 32-bit halves, so that large keys (and negatives) still give distinct seeds.
     h = fmix32(h ^ (k >>> 0));
     h = fmix32(h ^ Math.floor(k / 2 ** 32) ^ 0x27d4eb2f);
   }
-  return h;
+  return h as StreamSeed;
 }
 
 /** mulberry32: small, fast, and good enough for sampling augmentation parameters and orders. */
-export class Rng {
+export class StreamRng {
   #state: number;
 
-  constructor(seed: number) {
+  constructor(seed: SeedIn) {
     this.#state = seed >>> 0;
   }
 

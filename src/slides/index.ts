@@ -1,11 +1,12 @@
 // Whole slides as library users see it (`import { slides } from 'mmfd'`): reading, segmenting one slide or
 // a cohort, and what is made from a label map (measurements, GeoJSON, overlay views, agreement with a truth).
 
+export { CLASS_BITS, TISSUE_BIT } from '../data/classes.js';
 export { type CohortOptions, runCohort, type SlideOutcome } from './cohort.js';
 export { compareLabels, type LabelAgreement } from './compare_labels.js';
 export { writeOverlayViews } from './deepzoom.js';
 export { writeGeoJson } from './geojson.js';
-export { CLASS_BITS, openLabelTiff, TISSUE_BIT } from './label_raster.js';
+export { openLabelTiff } from './label_raster.js';
 export { measureSlide, type SlideMeasurements } from './measure.js';
 export { type Engine, type EngineChoice, openPredictor, type Precision } from './onnx_predictor.js';
 export { OpenSlide } from './openslide.js';

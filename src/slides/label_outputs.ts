@@ -2,14 +2,12 @@
 // plane (bit c where class c's probability > threshold inside tissue, plus the tissue bit) and, when asked for, one
 // uint8 probability plane per class. Finished rows go to their pyramidal TIFFs band by band and to the
 // run's resume spool; the TIFFs appear under their names only when every row is written.
+import { TISSUE_BIT } from '../data/classes.js';
 import type { PartialRun } from './partial_run.js';
 import { PlaneBands } from './plane_bands.js';
 import { PyramidalTiffWriter } from './tiff_writer.js';
 import type { FinalBlockSink } from './tiling.js';
 import type { TissueMask } from './tissue.js';
-
-/** Bit 4 of the label image marks tissue, as in `mmfd synth-slide`'s labels; class bits are 0-3. */
-export const TISSUE_BIT = 1 << 4;
 
 /** Where each output pixel looks in the tissue mask: the mask column and row under its centre. */
 export interface TissueLookup {

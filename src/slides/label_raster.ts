@@ -1,21 +1,9 @@
 // A slide's label map as rows of bit flags, read band by band so that exports and measurements never hold
-// a whole slide. The encoding is the one the synthetic ground truth (src/data/synth_slide_paint.ts) and the
-// segmenter write: bit c is final class c in classes.ts order (villus, fibrin deposit, capillary,
+// a whole slide. The encoding is the one the synthetic ground truth (src/synth/slide/) and the segmenter
+// write, defined in data/classes.ts (LABEL_BITS): bit c is final class c (villus, fibrin deposit, capillary,
 // trophoblast aggregation), so classes may overlap; bit 4 marks tissue; 0 is glass.
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
-import { FINAL_CLASSES } from '../data/classes.js';
-import { LABEL_BITS } from '../data/synth_slide_paint.js';
-
-export const TISSUE_BIT = LABEL_BITS.tissue;
-
-/** The bit of final class c. */
-export function classBit(c: number): number {
-  return 1 << c;
-}
-
-/** Every class bit together. */
-export const CLASS_BITS = FINAL_CLASSES.reduce((bits, _, c) => bits | classBit(c), 0);
 
 export interface LabelRaster {
   readonly width: number;
@@ -107,6 +95,3 @@ export async function openLabelTiff(path: string, level = 0): Promise<LabelTiff>
     },
   };
 }
-
-/** Class names and colours as every export writes them. */
-export const CLASS_STYLES = FINAL_CLASSES.map((c, index) => ({ index, bit: classBit(index), name: c.display, colour: c.colour }));

@@ -17,7 +17,8 @@
 // and, by default, an interrupted run resumes from its last checkpoint; outputs appear only when complete.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { LabelOutputs, TISSUE_BIT } from './label_outputs.js';
+import { TISSUE_BIT } from '../data/classes.js';
+import { LabelOutputs } from './label_outputs.js';
 import { checkUpsample, chooseLevel, type ReadPlan, readableLevels, resolveSlideMpp } from './mpp.js';
 import { OpenSlide, SlideError } from './openslide.js';
 import { PartialRun } from './partial_run.js';
@@ -26,7 +27,7 @@ import { readGridWindow } from './resample.js';
 import { Stitcher, type TileGrid, tileGrid } from './tiling.js';
 import { slideTissueMask, TISSUE_DEFAULTS, type TissueMask, type TissueOptions, touchesTissue } from './tissue.js';
 
-export { TISSUE_BIT } from './label_outputs.js';
+export { TISSUE_BIT };
 
 /** Class bits the label image holds: bits 0-3; bit 4 is tissue. */
 const MAX_CLASSES = 4;

@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { lookupDataset } from '../data/catalog.js';
-import { type SyntheticDatasetOptions, writeSyntheticDataset } from '../data/synth/dataset.js';
 import { Progress } from '../progress.js';
+import { type SyntheticDatasetOptions, writeSyntheticDataset } from '../synth/patch/dataset.js';
 
 /** Built-in synthetic datasets by catalog name: what `mmfd synth` would be asked for. */
 type BuiltinSpec = Required<Pick<SyntheticDatasetOptions, 'count' | 'seed' | 'size' | 'mpp' | 'source'>>;

@@ -6,6 +6,7 @@
 //   loss = distill_mse_weight · MSE(student embedding, teacher X_f) + the segmentation losses of §6.
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/index.js';
+import { buildAugmentations } from '../data/augment.js';
 import type { Batch } from '../data/loader.js';
 import { loaderFromConfig } from '../data/loader.js';
 import type { Summary } from '../eval/evaluator.js';
@@ -19,7 +20,7 @@ import { forEachPercentage } from './datasets.js';
 import { type LossTerms, trainOnSplits } from './loop.js';
 import { loadNamedConfig, resolvedConfig, runDir, writeResolvedConfig } from './run_config.js';
 import { levelsLoss, loadTrainedTeacher, type StageRun, trainedCheckpoint } from './stage1.js';
-import { drawsAtRandom, TeacherEmbeddingCache } from './teacher_cache.js';
+import { TeacherEmbeddingCache } from './teacher_cache.js';
 import { testModel } from './test.js';
 
 type Tensor = torch.Tensor;
@@ -168,15 +169,10 @@ export async function distill(cfg: Config, source: string): Promise<StageRun[]> 
       teacher.model.to(device);
       student.to(device);
     }
-    const cache =
-      run.train.cache_teacher_embeddings && !drawsAtRandom(run.train.augment)
-        ? new TeacherEmbeddingCache(dir, checkpointId(teacher.stem))
-        : undefined;
-    if (run.train.cache_teacher_embeddings && cache === undefined) {
-      process.stderr.write(
-        `${source}: train.cache_teacher_embeddings ignored: train.augment draws at random, so embeddings change every epoch\n`,
-      );
-    }
+    const augment = buildAugmentations(run.train.augment);
+    const cache = run.train.cache_teacher_embeddings
+      ? new TeacherEmbeddingCache(dir, checkpointId(teacher.stem), augment, source)
+      : undefined;
     const teacherX = (b: Batch): Tensor =>
       cache ? cache.embeddings(b.names, device, () => teacherEmbedding(teacher.model, b.image)) : teacherEmbedding(teacher.model, b.image);
     const training = await trainOnSplits(

@@ -2,9 +2,10 @@
 // expensive part of distillation, and when no augmentation draws anything at random an image's
 // embedding is the same every epoch, so it is computed once and read back afterwards. One
 // safetensors file per image under <run>/teacher_embeddings/, valid for one teacher checkpoint.
+// The cache cannot be opened for a pipeline whose augmentations declare themselves random.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AugmentBlock } from '../config/index.js';
+import type { Augmentation } from '../data/augment.js';
 import * as torch from '../torch/index.js';
 import { writeAtomic } from '../torch/io/files.js';
 
@@ -13,29 +14,23 @@ type Tensor = torch.Tensor;
 export const CACHE_DIR = 'teacher_embeddings';
 const MANIFEST = 'teacher.json';
 
-/** Whether an augmentation block draws anything at random (then each epoch's images differ). */
-export function drawsAtRandom(block: AugmentBlock): boolean {
-  return Object.entries(block).some(([name, raw]) => {
-    const o = (raw ?? {}) as Record<string, unknown>;
-    switch (name) {
-      case 'Flip':
-        return o.h !== false || o.v !== false;
-      case 'Affine':
-        return o.p === undefined || Number(o.p) > 0;
-      case 'HEDJitter':
-      case 'BrightnessContrast':
-        return o.use === true;
-      default:
-        return false; // Resize, HEBDecompose: deterministic
-    }
-  });
-}
-
 export class TeacherEmbeddingCache {
   readonly dir: string;
 
-  /** Opens the cache of `runDir` for the teacher checkpoint `teacherId`; entries of another teacher are removed. */
-  constructor(runDir: string, teacherId: string) {
+  /**
+   * Opens the cache of `runDir` for the teacher checkpoint `teacherId`; entries of another teacher are removed.
+   * Throws, naming them, when any of the training `augmentations` is random: each epoch would see other images
+   * than the cached embeddings were computed from. `where` (the config file) starts the message.
+   */
+  constructor(runDir: string, teacherId: string, augmentations: readonly Augmentation[], where: string) {
+    const random = augmentations.filter((a) => a.random).map((a) => a.name);
+    if (random.length > 0) {
+      throw new Error(
+        `${where}: train.cache_teacher_embeddings needs train.augment without randomness, but ${random.join(', ')} ` +
+          `draw${random.length === 1 ? 's' : ''} at random (each epoch's images differ from the cached ones); ` +
+          'turn the cache off or make the augmentation fixed',
+      );
+    }
     this.dir = join(runDir, CACHE_DIR);
     const manifest = join(this.dir, MANIFEST);
     const current = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { teacher?: string }).teacher : undefined;

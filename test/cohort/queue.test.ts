@@ -29,7 +29,7 @@ import { segmentCommand } from '../../src/cli/segment.js';
 import { commandConnection } from '../../src/cohort/connection.js';
 import { QUEUE_NAME } from '../../src/cohort/job.js';
 import { parseRedisUrl } from '../../src/cohort/redis_url.js';
-import { writeSyntheticSlide } from '../../src/data/synth_slide.js';
+import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import { runCaptured } from '../helpers/cli.js';
 import { type RedisServer, startRedis } from '../helpers/redis_server.js';
 import { TRUTH_MODEL_SHA, truthSegmenter } from '../helpers/truth_segmenter.js';

@@ -10,8 +10,8 @@ import { parseRedisUrl } from '../../src/cohort/redis_url.js';
 import { writeCohortReportFromFolder } from '../../src/cohort/report.js';
 import { parseShard, shardSlides } from '../../src/cohort/shard.js';
 import { parseCsv } from '../../src/data/csv.js';
-import { writeSyntheticSlide } from '../../src/data/synth_slide.js';
 import { listSlides } from '../../src/slides/slide_list.js';
+import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import { truthSegmenter } from '../helpers/truth_segmenter.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-shard-'));

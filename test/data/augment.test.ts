@@ -16,7 +16,7 @@ import {
   type Sample,
   sampleRng,
 } from '../../src/data/augment.js';
-import { Rng } from '../../src/data/rng.js';
+import { StreamRng } from '../../src/data/rng.js';
 import { RGB_FROM_HED } from '../../src/data/stain.js';
 import * as torch from '../../src/torch/index.js';
 
@@ -76,7 +76,7 @@ test('alignment: after flips and rotations the mask still covers the pattern in 
 test('Affine: rotate 90 is a counter-clockwise quarter turn about the centre (image and mask)', () => {
   torch.tidy(() => {
     const s = patternSample();
-    const out = new Affine([1, 1], [0, 0], [90, 90], [0, 0], 1).apply(s, new Rng(1));
+    const out = new Affine([1, 1], [0, 0], [90, 90], [0, 0], 1).apply(s, new StreamRng(1));
     const quarter = (x: torch.Tensor) => x.transpose(1, 2).flip(1); // out[r][c] = in[c][N-1-r]
     assert.ok(out.image.sub(quarter(s.image)).abs().max().item() < 1e-5);
     assert.equal(out.mask.sub(quarter(s.mask)).abs().max().item(), 0);
@@ -98,12 +98,12 @@ test('Affine: rotate 30 matches a plain-TS nearest-neighbour rotation about the 
     }
   torch.tidy(() => {
     const s = patternSample();
-    const out = new Affine([1, 1], [0, 0], [30, 30], [0, 0], 1).apply(s, new Rng(1));
+    const out = new Affine([1, 1], [0, 0], [30, 30], [0, 0], 1).apply(s, new StreamRng(1));
     const got = out.mask.select(0, 0).toTypedArray() as Float32Array;
     const differ = got.reduce((n, v, i) => n + (v !== expected[i] ? 1 : 0), 0);
     assert.ok(differ <= 4, `${differ} pixels differ (rounding ties only)`);
     // The other direction would be far off: the test can tell the rotation sense.
-    const back = new Affine([1, 1], [0, 0], [-30, -30], [0, 0], 1).apply(s, new Rng(1));
+    const back = new Affine([1, 1], [0, 0], [-30, -30], [0, 0], 1).apply(s, new StreamRng(1));
     const wrong = (back.mask.select(0, 0).toTypedArray() as Float32Array).reduce((n, v, i) => n + (v !== expected[i] ? 1 : 0), 0);
     assert.ok(wrong > 50);
   });
@@ -222,17 +222,17 @@ test('HEDJitter and BrightnessContrast: off by default; change the image only; z
   torch.tidy(() => {
     const s = patternSample();
     const image = s.image.mul(0.6).add(0.2); // away from 0 and 1
-    for (const a of defaults) assert.equal(a.apply({ image, mask: s.mask }, new Rng(3)).image, image);
-    const still = new HEDJitter(true, 0, 0).apply({ image, mask: s.mask }, new Rng(3));
+    for (const a of defaults) assert.equal(a.apply({ image, mask: s.mask }, new StreamRng(3)).image, image);
+    const still = new HEDJitter(true, 0, 0).apply({ image, mask: s.mask }, new StreamRng(3));
     assert.ok(still.image.sub(image).abs().max().item() < 1e-5);
-    const j = new HEDJitter(true, 0.2, 0.05).apply({ image, mask: s.mask }, new Rng(3));
+    const j = new HEDJitter(true, 0.2, 0.05).apply({ image, mask: s.mask }, new StreamRng(3));
     assert.equal(j.mask, s.mask);
     assert.ok(j.image.sub(image).abs().max().item() > 0.01);
     assert.ok(j.image.min().item() >= 0 && j.image.max().item() <= 1);
-    const replay = new HEDJitter(true, 0.2, 0.05).apply({ image, mask: s.mask }, new Rng(3));
+    const replay = new HEDJitter(true, 0.2, 0.05).apply({ image, mask: s.mask }, new StreamRng(3));
     assert.equal(replay.image.sub(j.image).abs().max().item(), 0);
-    const bc = new BrightnessContrast(true, 0.1, 0.2).apply({ image, mask: s.mask }, new Rng(9));
-    const r = new Rng(9);
+    const bc = new BrightnessContrast(true, 0.1, 0.2).apply({ image, mask: s.mask }, new StreamRng(9));
+    const r = new StreamRng(9);
     const c = 1 + r.uniform(-0.2, 0.2);
     const b = r.uniform(-0.1, 0.1);
     assert.ok(bc.image.sub(image.mul(c).add(b).clamp(0, 1)).abs().max().item() < 1e-6);

@@ -10,7 +10,7 @@ import { DataError } from '../../src/data/errors.js';
 import { decodeRgb } from '../../src/data/images.js';
 import { decodeSample, PmftDataset } from '../../src/data/pmft.js';
 import { finalMask, imageTensor, rawMaskTensor, resizeBilinear, semMask } from '../../src/data/sem_mask.js';
-import { writeSyntheticDataset } from '../../src/data/synth/dataset.js';
+import { writeSyntheticDataset } from '../../src/synth/patch/dataset.js';
 import * as torch from '../../src/torch/index.js';
 import { type MiniDataset, writeMiniDataset } from '../helpers/pmft_dataset.js';
 
@@ -68,7 +68,7 @@ test('images may be in hsi/ (what the reference code reads) instead of jpg/', as
   rmSync(m.dir, { recursive: true, force: true });
 });
 
-test('a synthetic dataset (src/data/synth) reads strictly: every colour is in its table, every split sample decodes', async () => {
+test('a synthetic dataset (src/synth/patch) reads strictly: every colour is in its table, every split sample decodes', async () => {
   const dir = join(mini.dir, 'synth');
   await writeSyntheticDataset(dir, { count: 3, seed: 2, size: 48 });
   const ds = PmftDataset.open(dir);

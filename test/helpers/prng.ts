@@ -1,6 +1,6 @@
 // A small seeded PRNG (mulberry32) for test inputs, so that input data and the expected values
 // computed from it never come from libtorch's own generators. The stream is the data pipeline's mulberry32.
-import { Rng as Stream } from '../../src/data/rng.js';
+import { StreamRng as Stream } from '../../src/data/rng.js';
 
 export class Rng {
   readonly #stream: Stream;

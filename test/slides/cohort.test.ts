@@ -11,13 +11,13 @@ import { basename, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { segmentCommand } from '../../src/cli/segment.js';
 import { parseCsv } from '../../src/data/csv.js';
-import { labelPaths, writeSyntheticSlide } from '../../src/data/synth_slide.js';
 import { type CohortEvent, partialDir, runCohort, type SlideSegmenter } from '../../src/slides/cohort.js';
 import { openLabelTiff } from '../../src/slides/label_raster.js';
 import type { Manifest, SegmentSettings } from '../../src/slides/manifest.js';
 import { measureSlide } from '../../src/slides/measure.js';
 import { OpenSlide } from '../../src/slides/openslide.js';
 import { listSlides } from '../../src/slides/slide_list.js';
+import { labelPaths, writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import { type CliResult, runCaptured } from '../helpers/cli.js';
 import { deadPid } from '../helpers/pids.js';
 

@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { writeSyntheticSlide } from '../../src/data/synth_slide.js';
 import { compareLabels } from '../../src/slides/compare_labels.js';
 import { OpenSlide } from '../../src/slides/openslide.js';
 import { PyramidalTiffWriter } from '../../src/slides/tiff_writer.js';
+import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-compare-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

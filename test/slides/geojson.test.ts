@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { FINAL_CLASSES } from '../../src/data/classes.js';
-import { writeSyntheticSlide } from '../../src/data/synth_slide.js';
 import { ringArea2 } from '../../src/slides/contours.js';
 import { writeGeoJson } from '../../src/slides/geojson.js';
 import { type LabelRaster, labelRasterFromArray, openLabelTiff } from '../../src/slides/label_raster.js';
+import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import { componentSizes, rasterisePolygon } from '../helpers/label_truth.js';
 import { Rng } from '../helpers/prng.js';
 

@@ -6,11 +6,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { LABEL_BITS } from '../../src/data/classes.js';
 import { parseCsv } from '../../src/data/csv.js';
-import { LABEL_BITS, writeSyntheticSlide } from '../../src/data/synth_slide.js';
-import { SlidePainter } from '../../src/data/synth_slide_paint.js';
 import { labelRasterFromArray, openLabelTiff } from '../../src/slides/label_raster.js';
 import { COHORT_COLUMNS, measureSlide, writeCohortCsv, writeMeasurementsJson } from '../../src/slides/measure.js';
+import { SlidePainter } from '../../src/synth/slide/paint.js';
+import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import { componentSizes } from '../helpers/label_truth.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-measure-'));

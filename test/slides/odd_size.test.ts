@@ -9,15 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { writeSyntheticSlide } from '../../src/data/synth_slide.js';
+import { CLASS_STYLES } from '../../src/data/classes.js';
 import { runCohort } from '../../src/slides/cohort.js';
-import { CLASS_STYLES } from '../../src/slides/label_raster.js';
 import type { Manifest, SegmentSettings } from '../../src/slides/manifest.js';
 import type { SlideMeasurements } from '../../src/slides/measure.js';
 import { exactDownsample } from '../../src/slides/mpp.js';
 import { OpenSlide } from '../../src/slides/openslide.js';
 import type { Predictor } from '../../src/slides/predictor.js';
 import { networkSegmenter } from '../../src/slides/segmenter.js';
+import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import * as torch from '../../src/torch/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-odd-'));

@@ -6,11 +6,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { writeSyntheticSlide } from '../../src/data/synth_slide.js';
 import { OpenSlide } from '../../src/slides/openslide.js';
 import type { TensorPredictor } from '../../src/slides/predictor.js';
 import { type SegmentOptions, segmentSlide, TISSUE_BIT } from '../../src/slides/segment.js';
 import { PyramidalTiffWriter } from '../../src/slides/tiff_writer.js';
+import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import * as torch from '../../src/torch/index.js';
 import { numbers, readTiffDirectories } from '../helpers/tiff_directory.js';
 import { leftoverTemps } from '../torch/io/helpers.js';

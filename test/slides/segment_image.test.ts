@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { decodeRgb, type RgbImage } from '../../src/data/images.js';
-import { synthesizePatch } from '../../src/data/synth/placenta.js';
 import type { Predictor } from '../../src/slides/predictor.js';
 import { segmentImage } from '../../src/slides/segment_image.js';
+import { synthesizePatch } from '../../src/synth/patch/placenta.js';
 import * as torch from '../../src/torch/index.js';
 
 /** Two classes from each pixel's own colour: p0 = R, p1 = (G + B) / 2. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Config, parseConfig } from '../../src/config/index.js';
 import { loaderFromConfig } from '../../src/data/loader.js';
-import { writeSyntheticDataset } from '../../src/data/synth/dataset.js';
+import { writeSyntheticDataset } from '../../src/synth/patch/dataset.js';
 import * as torch from '../../src/torch/index.js';
 import { type TrainingResult, train } from '../../src/train/loop.js';
 import { segmentationLoss } from '../../src/train/losses.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { writeSyntheticDataset } from '../../src/data/synth/dataset.js';
+import { writeSyntheticDataset } from '../../src/synth/patch/dataset.js';
 import * as torch from '../../src/torch/index.js';
 import { deadPid } from '../helpers/pids.js';
 import { finished, runCli, startCli, workspace } from './tiny_run.js';

@@ -1,27 +1,51 @@
-// The stage II teacher-embedding cache: used only when no augmentation draws at random; an image's
+// The stage II teacher-embedding cache: refused when an augmentation draws at random; an image's
 // embedding is computed once, read back bit for bit afterwards, and dropped when the teacher changes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseConfig } from '../../src/config/index.js';
+import { buildAugmentations } from '../../src/data/augment.js';
 import * as torch from '../../src/torch/index.js';
-import { drawsAtRandom, TeacherEmbeddingCache } from '../../src/train/teacher_cache.js';
+import { TeacherEmbeddingCache } from '../../src/train/teacher_cache.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-cache-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const block = (yaml: string) => parseConfig(`train:\n  augment: ${yaml}`).train.augment;
+/** The augmentations of a train.augment block, as stage II builds them (missing options from the defaults). */
+const pipeline = (yaml: string) => buildAugmentations(parseConfig(`train:\n  augment: ${yaml}`).train.augment);
+const randomOnes = (yaml: string) =>
+  pipeline(yaml)
+    .filter((a) => a.random)
+    .map((a) => a.name);
 
-test('which augment blocks draw at random', () => {
-  assert.equal(drawsAtRandom(block('{Flip: {h: true, v: true}, Affine: {p: 1}, Resize: {size: [64, 64]}}')), true, 'the reference block');
-  assert.equal(drawsAtRandom(block('{Resize: {size: [64, 64]}}')), false);
-  assert.equal(drawsAtRandom(block('{HEBDecompose: {use: true}, Resize: {size: [64, 64]}}')), false, 'a fixed colour transform');
-  assert.equal(drawsAtRandom(block('{Flip: {h: false, v: false}, Affine: {p: 0}}')), false);
-  assert.equal(drawsAtRandom(block('{Flip: {h: false, v: true}}')), true);
-  assert.equal(drawsAtRandom(block('{HEDJitter: {use: true}}')), true);
-  assert.equal(drawsAtRandom(block('{BrightnessContrast: {use: false}}')), false);
+test('each augmentation declares whether it draws at random with its options', () => {
+  assert.deepEqual(
+    randomOnes('{Flip: {h: true, v: true}, Affine: {p: 1}, Resize: {size: [64, 64]}}'),
+    ['Flip', 'Affine'],
+    'the reference block',
+  );
+  assert.deepEqual(randomOnes('{Resize: {size: [64, 64]}}'), []);
+  assert.deepEqual(randomOnes('{HEBDecompose: {use: true}, Resize: {size: [64, 64]}}'), [], 'a fixed colour transform');
+  assert.deepEqual(randomOnes('{Flip: {h: false, v: false}, Affine: {p: 0}}'), []);
+  assert.deepEqual(randomOnes('{Flip: {h: false, v: true}}'), ['Flip']);
+  assert.deepEqual(randomOnes('{Flip: null, Affine: null}'), ['Flip', 'Affine'], 'the defaults draw');
+  assert.deepEqual(randomOnes('{HEDJitter: {use: true}}'), ['HEDJitter']);
+  assert.deepEqual(randomOnes('{BrightnessContrast: {use: false}}'), []);
+});
+
+test('the cache refuses a random pipeline, naming the augmentation, before touching the run folder', () => {
+  const run = join(dir, 'refused');
+  assert.throws(
+    () => new TeacherEmbeddingCache(run, 'teacher-1', pipeline('{Resize: {size: [64, 64]}, HEDJitter: {use: true}}'), 'distill.yaml'),
+    /^Error: distill\.yaml: train\.cache_teacher_embeddings needs train\.augment without randomness, but HEDJitter draws at random/,
+  );
+  assert.throws(
+    () => new TeacherEmbeddingCache(run, 'teacher-1', pipeline('{Flip: {h: true, v: false}, Affine: {p: 0.5}}'), 'x.yaml'),
+    /Flip, Affine draw at random/,
+  );
+  assert.equal(existsSync(run), false);
 });
 
 test('an embedding is computed once, read back equal, and recomputed for another teacher', () => {
@@ -30,7 +54,8 @@ test('an embedding is computed once, read back equal, and recomputed for another
     calls++;
     return torch.tensor(values).view(values.length, 1, 1, 1).expand([values.length, 2, 3, 3]).contiguous();
   };
-  const cache = new TeacherEmbeddingCache(dir, 'teacher-1');
+  const fixed = pipeline('{Resize: {size: [64, 64]}}');
+  const cache = new TeacherEmbeddingCache(dir, 'teacher-1', fixed, 'distill.yaml');
   const first = cache.embeddings(['a', 'b'], 'cpu', compute([1.5, -2.25]));
   assert.equal(calls, 1);
   const again = cache.embeddings(['b', 'a'], 'cpu', compute([9, 9]));
@@ -44,7 +69,7 @@ test('an embedding is computed once, read back equal, and recomputed for another
   assert.equal(calls, 2);
   assert.equal(c.max().item(), 8);
   // The same folder for another teacher: nothing cached any more.
-  const other = new TeacherEmbeddingCache(dir, 'teacher-2');
+  const other = new TeacherEmbeddingCache(dir, 'teacher-2', fixed, 'distill.yaml');
   other.embeddings(['a'], 'cpu', compute([3])).dispose();
   assert.equal(calls, 3);
   torch.dispose([first, again, c]);

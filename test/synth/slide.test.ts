@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { run } from '../../src/cli/synth-slide.js';
-import { LABEL_BITS, LABEL_CLASSES, labelPaths, writeSyntheticSlide } from '../../src/data/synth_slide.js';
-import { SlidePainter } from '../../src/data/synth_slide_paint.js';
+import { LABEL_BITS, LABEL_CLASSES } from '../../src/data/classes.js';
 import { pyramidLevels } from '../../src/slides/pyramid.js';
+import { SlidePainter } from '../../src/synth/slide/paint.js';
+import { labelPaths, writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import { runCaptured } from '../helpers/cli.js';
 import { readTiffDirectories, tagValue } from '../helpers/tiff_directory.js';
 

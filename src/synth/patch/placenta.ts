@@ -1,11 +1,11 @@
 // One synthetic H&E placenta patch and its labels: layout.ts draws the label geometry, paint.ts paints dyes from
-// it, texture.ts renders them through a random stain. The labels are the drawn geometry itself.
-import { FINAL_CLASSES } from '../classes.js';
+// it, ../stain.ts renders them through a random stain. The labels are the drawn geometry itself.
+import { FINAL_CLASSES } from '../../data/classes.js';
+import { SynthRng } from '../prng.js';
+import { emptyDyeMaps, randomStain, renderStain } from '../stain.js';
 import { CLASS_TABLE, encodeLayer, type RawClassName } from './labels.js';
 import { Scene } from './layout.js';
 import { Painter } from './paint.js';
-import { Rng } from './prng.js';
-import { emptyDyeMaps, randomStain, renderStain } from './texture.js';
 
 export interface SynthPatch {
   size: number;
@@ -25,7 +25,7 @@ export interface SynthPatch {
 
 /**
  * Microns per pixel of the tissue the generator draws at scale 1. Its nuclei (3.5-5.5 px semi-axes), capillaries and
- * villi have the sizes in pixels that synthetic slides (synth_slide_paint.ts) and real tissue have in microns.
+ * villi have the sizes in pixels that synthetic slides (../slide/paint.ts) and real tissue have in microns.
  */
 export const SYNTH_BASE_MPP = 1.0;
 
@@ -41,7 +41,7 @@ export function defaultPatchMpp(size: number): number {
 export function synthesizePatch(seed: number, size = 1024, mpp = defaultPatchMpp(size)): SynthPatch {
   if (!Number.isInteger(size) || size < 16) throw new Error(`synthesizePatch: size must be an integer >= 16, got ${size}`);
   if (!(mpp >= 0.05 && mpp <= 50)) throw new Error(`synthesizePatch: mpp must be between 0.05 and 50 microns per pixel, got ${mpp}`);
-  const rng = new Rng(seed);
+  const rng = new SynthRng(seed);
   const scene = new Scene(rng.fork(), size, SYNTH_BASE_MPP / mpp);
   scene.layOut();
   const paintRng = rng.fork();

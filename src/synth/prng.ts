@@ -1,5 +1,11 @@
 // Seeded pseudo-random numbers for the synthetic placenta: sfc32 seeded through splitmix32. Pure 32-bit
-// integer arithmetic, so the same seed gives the same stream on every platform and Node version.
+// integer arithmetic, so the same seed gives the same stream on every platform and Node version. The data
+// pipeline has another generator (data/rng.ts, mulberry32): the names differ and the seeds are branded, so a
+// seed mixed for one cannot be handed to the other (it would compile and silently change every dataset).
+
+/** A seed mixed for SynthRng by synthSeed(); a plain number is accepted too, a StreamSeed (data/rng.ts) is not. */
+export type SynthSeed = number & { readonly seedFor: 'synth' };
+type SeedIn = number & { readonly seedFor?: 'synth' };
 
 /** One splitmix32 step: a well-mixed 32-bit value from a 32-bit state. */
 function splitmix32(state: number): number {
@@ -10,22 +16,22 @@ function splitmix32(state: number): number {
 }
 
 /** A 32-bit seed from a non-negative integer seed (up to 2^53) and stream indices, e.g. (dataset seed, image index). */
-export function mixSeed(seed: number, ...indices: number[]): number {
+export function synthSeed(seed: number, ...indices: number[]): SynthSeed {
   const lo = seed >>> 0;
   const hi = Math.floor(seed / 2 ** 32) >>> 0;
   let h = splitmix32(splitmix32(lo) ^ hi);
   for (const index of indices) h = splitmix32(h ^ (index >>> 0));
-  return h;
+  return h as SynthSeed;
 }
 
-export class Rng {
+export class SynthRng {
   private a: number;
   private b: number;
   private c: number;
   private d: number;
   private spareNormal: number | undefined;
 
-  constructor(seed: number) {
+  constructor(seed: SeedIn) {
     let s = seed >>> 0;
     s = splitmix32(s);
     this.a = s;
@@ -81,8 +87,8 @@ export class Rng {
   }
 
   /** An independent generator, so that adding draws to one part of a scene does not shift the others. */
-  fork(): Rng {
-    return new Rng(this.u32());
+  fork(): SynthRng {
+    return new SynthRng(this.u32());
   }
 
   /** Fisher–Yates shuffle in place. */

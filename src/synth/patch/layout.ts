@@ -3,9 +3,10 @@
 // shape is rasterised once into the class maps; paint.ts then paints the dyes from those maps, so the label
 // layers are exactly what is drawn. Lengths are in microns (pixels at SYNTH_BASE_MPP) times `k` (the scale
 // asked for times a per-image zoom).
+
+import type { SynthRng } from '../prng.js';
+import { blob, distanceToRegionEdge, forEachSpan, type Polygon, polygonPixels, scalePolygon } from '../shapes.js';
 import { classCode } from './labels.js';
-import type { Rng } from './prng.js';
-import { blob, distanceToRegionEdge, forEachSpan, type Polygon, polygonPixels, scalePolygon } from './shapes.js';
 
 export type VillusKind = 'villi' | 'villiu' | 'stem';
 
@@ -57,7 +58,7 @@ export class Scene {
   private readonly knotRate: number;
 
   constructor(
-    private readonly rng: Rng,
+    private readonly rng: SynthRng,
     readonly size: number,
     scale: number,
   ) {
@@ -112,7 +113,7 @@ export class Scene {
     return this.villusId[i] === 0 && this.level0[i] === 0;
   }
 
-  private placeVilli(rng: Rng): void {
+  private placeVilli(rng: SynthRng): void {
     const { k, size } = this;
     let covered = 0;
     if (rng.chance(0.3)) {
@@ -142,7 +143,7 @@ export class Scene {
    * (`gap` pixels of clearance, a little overlap tolerated). Returns the pixels it took.
    */
   private addVillus(
-    rng: Rng,
+    rng: SynthRng,
     kind: VillusKind,
     cx: number,
     cy: number,
@@ -195,7 +196,7 @@ export class Scene {
   }
 
   /** Syncytial knots: dense clusters of trophoblast nuclei bulging from a villus border into the intervillous space. */
-  private placeKnots(rng: Rng): void {
+  private placeKnots(rng: SynthRng): void {
     const { k, size } = this;
     const hosts = this.villi.filter((v) => v.kind !== 'stem' && v.radius > 30 * k);
     if (hosts.length === 0) return;
@@ -235,7 +236,7 @@ export class Scene {
   }
 
   /** Fibrin deposits fill intervillous space between villi or run in from the patch edge; villi stay on top. */
-  private placeFibrin(rng: Rng): void {
+  private placeFibrin(rng: SynthRng): void {
     const { k, size } = this;
     const count = rng.next() < 0.15 ? 0 : rng.int(1, 5);
     for (let attempt = 0; attempt < count * 30 && this.fibrin.length < count; attempt++) {
@@ -268,7 +269,7 @@ export class Scene {
   }
 
   /** Fetal capillaries inside villi, clear of the trophoblast layer, of knots and of each other. */
-  private placeCapillaries(rng: Rng): void {
+  private placeCapillaries(rng: SynthRng): void {
     const { k, size } = this;
     const members = this.pixelsByVillus();
     for (const v of this.villi) {
@@ -351,7 +352,7 @@ class FreeSpace {
   }
 
   /** A random spot with room, or undefined when the patch is full. */
-  pick(rng: Rng): { x: number; y: number; room: number } | undefined {
+  pick(rng: SynthRng): { x: number; y: number; room: number } | undefined {
     if (this.spots.length === 0) return undefined;
     const i = this.spots[rng.int(0, this.spots.length)]!;
     return { x: ((i % this.cols) + rng.next()) * this.cell, y: (Math.floor(i / this.cols) + rng.next()) * this.cell, room: this.roomAt(i) };

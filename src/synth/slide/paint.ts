@@ -1,16 +1,16 @@
 // Paints any window of a synthetic whole slide: its label bits and its RGB. Every pixel is a function of
-// the slide seed and its level-0 position only (shapes from synth_slide_layout.ts, textures from noise
-// lattices hashed at global coordinates), so windows painted separately tile the slide without seams, and
-// the labels are exactly what is drawn. The dye recipes and the Beer-Lambert stain follow the patch
-// generator (synth/placenta.ts, synth/texture.ts) so that slides and patches look alike.
-import { FINAL_CLASSES } from './classes.js';
-import { mixSeed, Rng } from './synth/prng.js';
-import type { Polygon } from './synth/shapes.js';
-import { type Ellipse, randomStain, type Stain, stampEllipse } from './synth/texture.js';
+// the slide seed and its level-0 position only (shapes from layout.ts, textures from noise lattices hashed at
+// global coordinates), so windows painted separately tile the slide without seams, and the labels are exactly
+// what is drawn. Cells, stain and shapes are the patch painter's (../cells.ts, ../stain.ts, ../shapes.ts), so
+// slides and patches look alike; cells are placed in their objects' polygons, with one stream per object.
+import { LABEL_BITS } from '../../data/classes.js';
+import * as cells from '../cells.js';
+import { Fibres, hash3, LatticeNoise } from '../noise.js';
+import { SynthRng, synthSeed } from '../prng.js';
+import { area, type Box, boxesMeet, forEachSpanIn, grow, type Polygon, pointIn, pointOnRim } from '../shapes.js';
+import { randomStain, type Stain, transmittanceStep } from '../stain.js';
 import {
   aggregatesNear,
-  type Box,
-  boxesMeet,
   fibrinNear,
   KNOT_REACH_UM,
   layoutSections,
@@ -19,20 +19,7 @@ import {
   type Section,
   type Villus,
   villiNear,
-} from './synth_slide_layout.js';
-
-/**
- * Label bits: bit c is final class c (classes.ts order: villus, fibrin deposit, capillary, trophoblast
- * aggregation), so overlapping truth (a capillary inside a villus, a knot on a villus border) is exact;
- * bit 4 marks tissue, i.e. inside a section outline. 0 is glass, 16 is intervillous space.
- */
-export const LABEL_BITS = {
-  villus: 1 << FINAL_CLASSES.findIndex((c) => c.code === 'villit'),
-  fibrin: 1 << FINAL_CLASSES.findIndex((c) => c.code === 'thrombus'),
-  capillary: 1 << FINAL_CLASSES.findIndex((c) => c.code === 'bloodvessel'),
-  aggregate: 1 << FINAL_CLASSES.findIndex((c) => c.code === 'cellgroup'),
-  tissue: 1 << 4,
-} as const;
+} from './layout.js';
 
 const { villus: VILLUS, fibrin: FIBRIN, capillary: CAPILLARY, aggregate: AGGREGATE, tissue: TISSUE } = LABEL_BITS;
 
@@ -53,156 +40,8 @@ enum Zone {
 const STAMP_REACH_UM = 8;
 const STAMP_EDGE_PX = 2;
 
-/** A 32-bit hash of integer coordinates, for lattice values and per-pixel noise. */
-function hash3(seed: number, x: number, y: number): number {
-  let h = Math.imul(seed ^ Math.imul(x, 0x27d4eb2d), 0x165667b1) ^ Math.imul(y, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** Value noise in [0, 1] on a lattice of `cell` pixels hashed at global coordinates, precomputed over a box. */
-class LatticeNoise {
-  private readonly values: Float32Array;
-  private readonly gx0: number;
-  private readonly gy0: number;
-  private readonly cols: number;
-
-  constructor(
-    seed: number,
-    salt: number,
-    private readonly cell: number,
-    box: Box,
-  ) {
-    const s = mixSeed(seed, salt);
-    this.gx0 = Math.floor(box.x0 / cell) - 1;
-    this.gy0 = Math.floor(box.y0 / cell) - 1;
-    this.cols = Math.floor(box.x1 / cell) + 3 - this.gx0;
-    const rows = Math.floor(box.y1 / cell) + 3 - this.gy0;
-    this.values = new Float32Array(this.cols * rows);
-    for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < this.cols; c++) this.values[r * this.cols + c] = hash3(s, this.gx0 + c, this.gy0 + r) / 4294967296;
-    }
-  }
-
-  /** Smoothstep-interpolated noise at global pixel coordinates inside the box given to the constructor. */
-  at(x: number, y: number): number {
-    const fx = x / this.cell;
-    const fy = y / this.cell;
-    const ix = Math.floor(fx);
-    const iy = Math.floor(fy);
-    let tx = fx - ix;
-    let ty = fy - iy;
-    tx = tx * tx * (3 - 2 * tx);
-    ty = ty * ty * (3 - 2 * ty);
-    const i = (iy - this.gy0) * this.cols + (ix - this.gx0);
-    const v = this.values;
-    const top = v[i]! + (v[i + 1]! - v[i]!) * tx;
-    const bottom = v[i + this.cols]! + (v[i + this.cols + 1]! - v[i + this.cols]!) * tx;
-    return top + (bottom - top) * ty;
-  }
-}
-
-/** Wavy thread-like texture in [0, 1] (synth/texture.ts fibres(), at global coordinates). */
-class Fibres {
-  private readonly fine: LatticeNoise;
-  private readonly warpX: LatticeNoise;
-  private readonly warpY: LatticeNoise;
-  private readonly reach: number;
-
-  constructor(seed: number, salt: number, cell: number, box: Box) {
-    this.reach = cell * 2.5;
-    const grown = grow(box, this.reach);
-    this.fine = new LatticeNoise(seed, salt, cell, grown);
-    this.warpX = new LatticeNoise(seed, salt + 1, cell * 4, box);
-    this.warpY = new LatticeNoise(seed, salt + 2, cell * 4, box);
-  }
-
-  at(x: number, y: number): number {
-    const n = this.fine.at(x + this.reach * (this.warpX.at(x, y) - 0.5), y + this.reach * (this.warpY.at(x, y) - 0.5));
-    const ridge = 1 - Math.abs(2 * n - 1);
-    return ridge * ridge * ridge;
-  }
-}
-
-function grow(b: Box, by: number): Box {
-  return { x0: b.x0 - by, y0: b.y0 - by, x1: b.x1 + by, y1: b.y1 + by };
-}
-
-/**
- * Calls visit(row, x0, x1) for each run of window pixels [x0, x1) on window row `row` whose centres lie inside
- * the polygon (even-odd rule; the rule of synth/shapes.ts forEachSpan), with the polygon in level-0
- * coordinates. Only edges that cross the window's rows are looked at, so large outlines stay cheap.
- */
-function forEachSpanIn(poly: Polygon, win: Box, visit: (row: number, x0: number, x1: number) => void): void {
-  const n = poly.length / 2;
-  const edges: number[] = [];
-  for (let i = 0, j = n - 1; i < n; j = i++) {
-    const ay = poly[2 * i + 1]!;
-    const by = poly[2 * j + 1]!;
-    if (Math.max(ay, by) >= win.y0 && Math.min(ay, by) <= win.y1) edges.push(poly[2 * i]!, ay, poly[2 * j]!, by);
-  }
-  if (edges.length === 0) return;
-  const width = win.x1 - win.x0;
-  const xs: number[] = [];
-  for (let y = win.y0; y < win.y1; y++) {
-    const yc = y + 0.5;
-    xs.length = 0;
-    for (let e = 0; e < edges.length; e += 4) {
-      const ay = edges[e + 1]!;
-      const by = edges[e + 3]!;
-      if (ay <= yc !== by <= yc) xs.push(edges[e]! + ((yc - ay) / (by - ay)) * (edges[e + 2]! - edges[e]!));
-    }
-    if (xs.length < 2) continue;
-    xs.sort((p, q) => p - q);
-    for (let k = 0; k + 1 < xs.length; k += 2) {
-      const xa = Math.max(0, Math.ceil(xs[k]! - 0.5) - win.x0);
-      const xb = Math.min(width, Math.ceil(xs[k + 1]! - 0.5) - win.x0);
-      if (xb > xa) visit(y - win.y0, xa, xb);
-    }
-  }
-}
-
-/** Even-odd point-in-polygon test. */
-function inside(poly: Polygon, x: number, y: number): boolean {
-  let odd = false;
-  const n = poly.length / 2;
-  for (let i = 0, j = n - 1; i < n; j = i++) {
-    const ay = poly[2 * i + 1]!;
-    const by = poly[2 * j + 1]!;
-    if (ay <= y !== by <= y && x < poly[2 * i]! + ((y - ay) / (by - ay)) * (poly[2 * j]! - poly[2 * i]!)) odd = !odd;
-  }
-  return odd;
-}
-
-function area(poly: Polygon): number {
-  let a = 0;
-  const n = poly.length / 2;
-  for (let i = 0, j = n - 1; i < n; j = i++) a += poly[2 * j]! * poly[2 * i + 1]! - poly[2 * i]! * poly[2 * j + 1]!;
-  return Math.abs(a) / 2;
-}
-
-/** A uniformly random point inside `poly` (rejection in `box`), or undefined after a few misses. */
-function pointIn(rng: Rng, poly: Polygon, box: Box): [number, number] | undefined {
-  for (let t = 0; t < 8; t++) {
-    const x = rng.uniform(box.x0, box.x1);
-    const y = rng.uniform(box.y0, box.y1);
-    if (inside(poly, x, y)) return [x, y];
-  }
-  return undefined;
-}
-
-/** A point `inset` pixels inside a random point of the outline, towards (cx, cy). */
-function pointOnRim(rng: Rng, poly: Polygon, cx: number, cy: number, inset: number): [number, number] {
-  const j = rng.int(0, poly.length / 2);
-  const k = (j + 1) % (poly.length / 2);
-  const t = rng.next();
-  const x = poly[2 * j]! + t * (poly[2 * k]! - poly[2 * j]!);
-  const y = poly[2 * j + 1]! + t * (poly[2 * k + 1]! - poly[2 * j + 1]!);
-  const len = Math.hypot(x - cx, y - cy) || 1;
-  const f = Math.max(0, 1 - inset / len);
-  return [cx + (x - cx) * f, cy + (y - cy) * f];
-}
+const NUCLEUS: cells.NucleusLook = { edge: 0.75, membrane: 1.15, body: 1, stackGain: 0.7, stackCap: 2.4 };
+const RED_CELL: cells.RedCellLook = { radius: [3.2, 4.3], amount: [0.75, 1.05] };
 
 /** Sections and stain of one synthetic slide; paintWindow() renders any part of it. */
 export class SlidePainter {
@@ -222,7 +61,7 @@ export class SlidePainter {
   ) {
     this.scale = { seed, px: 1 / mpp };
     this.sections = layoutSections(width, height, seed);
-    const rng = new Rng(mixSeed(seed, 0x57a1));
+    const rng = new SynthRng(synthSeed(seed, 0x57a1));
     const stain = randomStain(rng);
     // Bright scanner white behind the glass; the patch stain's white is the intervillous cream of a cropped patch.
     this.glass = [rng.uniform(238, 246), rng.uniform(237, 244), rng.uniform(234, 242)].map(Math.round) as [number, number, number];
@@ -272,16 +111,6 @@ class Scratch {
     }
     return this;
   }
-}
-
-/** exp(-od) for od in [0, EXP_MAX) in steps of 1/EXP_STEPS: within 0.2% of exp, under half a grey level. */
-const EXP_STEPS = 512;
-const EXP_MAX = 12;
-const EXP_TABLE = Float32Array.from({ length: EXP_MAX * EXP_STEPS + 1 }, (_, i) => Math.exp(-(i + 0.5) / EXP_STEPS));
-
-function expNeg(od: number): number {
-  const i = (od * EXP_STEPS) | 0;
-  return i < EXP_TABLE.length ? EXP_TABLE[i]! : 0;
 }
 
 /** The dyes of one window, from its objects; then RGB through the stain. */
@@ -380,7 +209,7 @@ class WindowPainter {
     }
   }
 
-  /** Base dyes of each compartment (synth/placenta.ts paintCompartments). */
+  /** Base dyes of each compartment (the slide calibration of ../patch/paint.ts paintCompartments). */
   private paintCompartments(): void {
     const { labels, zone, win, w, grain, H, E, F } = this;
     const px = this.scale.px;
@@ -425,27 +254,18 @@ class WindowPainter {
     }
   }
 
-  /** Stamps a nucleus: haematoxylin with a grainy chromatin texture and a darker membrane. */
-  private nucleus(e: Ellipse, amount: number, where: (i: number) => boolean, stack = false): void {
-    const { H, grain, win, w } = this;
-    const local = { ...e, cx: e.cx - win.x0, cy: e.cy - win.y0 };
-    stampEllipse(w, win.y1 - win.y0, local, (i, coverage, q) => {
-      if (!where(i)) return;
-      const g = grain.at(win.x0 + (i % w) + 0.5, win.y0 + Math.floor(i / w) + 0.5);
-      const value = amount * coverage * (0.75 + 0.5 * g) * (q > 0.75 ? 1.15 : 1);
-      H[i] = stack ? Math.min(2.4, H[i]! + 0.7 * value) : Math.max(H[i]!, value);
-    });
+  /** Stamps a nucleus given at level-0 coordinates. */
+  private nucleus(n: cells.Nucleus, where: cells.Where, stack = false): void {
+    const { grain, win, w } = this;
+    const local = { amount: n.amount, e: { ...n.e, cx: n.e.cx - win.x0, cy: n.e.cy - win.y0 } };
+    const g = (i: number) => grain.at(win.x0 + (i % w) + 0.5, win.y0 + Math.floor(i / w) + 0.5);
+    cells.stampNucleus(this.H, w, win.y1 - win.y0, local, where, g, NUCLEUS, stack);
   }
 
-  /** Stamps a red cell: a small disc of haemoglobin, paler in the centre. */
-  private redCell(rng: Rng, cx: number, cy: number, where: (i: number) => boolean): void {
-    const { B, win, w } = this;
-    const r = rng.uniform(3.2, 4.3) * this.scale.px;
-    const amount = rng.uniform(0.75, 1.05);
-    const e = { cx: cx - win.x0, cy: cy - win.y0, a: r, b: r * rng.uniform(0.75, 1), angle: rng.uniform(0, Math.PI) };
-    stampEllipse(w, win.y1 - win.y0, e, (i, coverage, q) => {
-      if (where(i)) B[i] = Math.max(B[i]!, amount * coverage * (1 - 0.3 * Math.exp(-((q / 0.5) ** 2))));
-    });
+  /** Stamps a red cell at level-0 coordinates. */
+  private redCell(rng: SynthRng, cx: number, cy: number, where: cells.Where): void {
+    const { win, w } = this;
+    cells.stampRedCell(this.B, w, win.y1 - win.y0, rng, { cx: cx - win.x0, cy: cy - win.y0, k: this.scale.px }, RED_CELL, where);
   }
 
   /** Stromal nuclei (fibroblast-like, elongated) and the small round nuclei lined up in the trophoblast layer. */
@@ -456,7 +276,7 @@ class WindowPainter {
       (zone[i] === Zone.TerminalStroma || zone[i] === Zone.StemStroma) && !(labels[i]! & (FIBRIN | CAPILLARY));
     const rimOf = (i: number) => zone[i] === Zone.Trophoblast && !(labels[i]! & FIBRIN);
     for (const v of this.villi) {
-      const rng = new Rng(v.seed);
+      const rng = new SynthRng(v.seed);
       const stem = v.kind === 'stem';
       const count = Math.round((area(v.core) * (stem ? 0.45 : 1)) / (30 * um) ** 2);
       for (let c = 0; c < count; c++) {
@@ -465,14 +285,15 @@ class WindowPainter {
         const b = Math.min(a, rng.uniform(1.8, 3.2) * um);
         const angle = rng.uniform(0, Math.PI);
         const amount = rng.uniform(0.75, 1.15);
-        if (p !== undefined) this.nucleus({ cx: p[0], cy: p[1], a, b, angle }, amount, stromaOf);
+        if (p !== undefined) this.nucleus({ e: { cx: p[0], cy: p[1], a, b, angle }, amount }, stromaOf);
       }
       const perimeter = Math.sqrt(4 * Math.PI * area(v.outline)) * 1.1;
       const rimCount = Math.round(perimeter / ((stem ? 30 : 11) * um));
       for (let c = 0; c < rimCount; c++) {
         const [cx, cy] = pointOnRim(rng, v.outline, v.cx, v.cy, v.rim / 2);
         const a = rng.uniform(2.3, 3.6) * um;
-        this.nucleus({ cx, cy, a, b: a * rng.uniform(0.65, 1), angle: rng.uniform(0, Math.PI) }, rng.uniform(0.9, 1.3), rimOf);
+        const e = { cx, cy, a, b: a * rng.uniform(0.65, 1), angle: rng.uniform(0, Math.PI) };
+        this.nucleus({ e, amount: rng.uniform(0.9, 1.3) }, rimOf);
       }
     }
   }
@@ -485,19 +306,19 @@ class WindowPainter {
     for (const v of this.villi) {
       for (const cap of v.capillaries) {
         if (!boxesMeet(cap.box, this.reach)) continue;
-        const rng = new Rng(cap.seed);
+        const rng = new SynthRng(cap.seed);
         const ccx = (cap.box.x0 + cap.box.x1) / 2;
         const ccy = (cap.box.y0 + cap.box.y1) / 2;
         const radius = Math.sqrt(area(cap.outline) / Math.PI);
-        const endothelial = Math.round((2 * Math.PI * radius) / (30 * um)) + (rng.chance(0.5) ? 1 : 0);
+        const endothelial = cells.endothelialCount(rng, radius, um);
         for (let c = 0; c < endothelial; c++) {
           const [cx, cy] = pointOnRim(rng, cap.outline, ccx, ccy, 0.8 * um);
           const angle = Math.atan2(cy - ccy, cx - ccx) + Math.PI / 2;
-          this.nucleus({ cx, cy, a: rng.uniform(3.5, 5.5) * um, b: rng.uniform(1.3, 2) * um, angle }, rng.uniform(0.8, 1.1), own);
+          this.nucleus(cells.endothelialNucleus(rng, um, cx, cy, angle), own);
         }
         const fill = rng.chance(0.25) ? rng.uniform(0, 0.15) : rng.uniform(0.35, 1);
-        const cells = Math.round((fill * area(cap.lumen)) / (Math.PI * (3.6 * um) ** 2));
-        for (let c = 0; c < cells; c++) {
+        const redCells = cells.lumenRedCellCount(fill, area(cap.lumen), um);
+        for (let c = 0; c < redCells; c++) {
           const p = pointIn(rng, cap.lumen, cap.box);
           if (p !== undefined) this.redCell(rng, p[0], p[1], own);
         }
@@ -511,14 +332,13 @@ class WindowPainter {
     const um = this.scale.px;
     const own = (i: number) => (labels[i]! & AGGREGATE) !== 0 && !(labels[i]! & CAPILLARY);
     for (const a of this.aggregates) {
-      const rng = new Rng(a.seed);
-      const count = Math.round(area(a.outline) / (18 * um * um)) + 1;
+      const rng = new SynthRng(a.seed);
+      const count = cells.aggregateCount(area(a.outline), um);
       for (let c = 0; c < count; c++) {
         const p = pointIn(rng, a.outline, a.box);
-        const r = rng.uniform(2.8, 4.8) * um;
-        const shape = { a: r, b: r * rng.uniform(0.6, 1), angle: rng.uniform(0, Math.PI) };
-        const amount = rng.uniform(1, 1.5);
-        if (p !== undefined) this.nucleus({ cx: p[0], cy: p[1], ...shape }, amount, own, true);
+        // Drawn with or without a point, so that a miss does not shift the cells after it.
+        const n = cells.aggregateNucleus(rng, um, p?.[0] ?? 0, p?.[1] ?? 0);
+        if (p !== undefined) this.nucleus(n, own, true);
       }
     }
   }
@@ -529,14 +349,13 @@ class WindowPainter {
     const um = this.scale.px;
     const own = (i: number) => (labels[i]! & FIBRIN) !== 0;
     for (const f of this.fibrin) {
-      const rng = new Rng(f.seed);
-      const count = Math.round((area(f.outline) / (70 * um) ** 2) * rng.uniform(0, 1.5));
+      const rng = new SynthRng(f.seed);
+      const count = cells.fibrinCellCount(rng, area(f.outline), um);
       for (let c = 0; c < count; c++) {
         const p = pointIn(rng, f.outline, f.box);
-        const r = rng.uniform(3, 5) * um;
-        const shape = { a: r, b: r * rng.uniform(0.7, 1), angle: rng.uniform(0, Math.PI) };
-        const amount = rng.uniform(0.6, 0.9);
-        if (p !== undefined) this.nucleus({ cx: p[0], cy: p[1], ...shape }, amount, own);
+        // Drawn with or without a point, so that a miss does not shift the cells after it.
+        const n = cells.fibrinCellNucleus(rng, um, p?.[0] ?? 0, p?.[1] ?? 0);
+        if (p !== undefined) this.nucleus(n, own);
       }
     }
   }
@@ -547,25 +366,24 @@ class WindowPainter {
     const um = this.scale.px;
     const free = (i: number) => labels[i] === TISSUE;
     const reach = 4.3 * um + STAMP_EDGE_PX; // the largest red cell's radius
-    const each = (cellUm: number, salt: number, spread: number, draw: (rng: Rng, x: number, y: number) => void) => {
+    const each = (cellUm: number, salt: number, spread: number, draw: (rng: SynthRng, x: number, y: number) => void) => {
       const cell = cellUm * um;
       const margin = reach + spread;
       for (let gy = Math.floor((win.y0 - margin) / cell); gy <= Math.floor((win.y1 + margin) / cell); gy++) {
         for (let gx = Math.floor((win.x0 - margin) / cell); gx <= Math.floor((win.x1 + margin) / cell); gx++) {
-          const rng = new Rng(mixSeed(mixSeed(this.scale.seed, salt), (((gy & 0xffff) << 16) | (gx & 0xffff)) >>> 0));
+          const rng = new SynthRng(synthSeed(synthSeed(this.scale.seed, salt), (((gy & 0xffff) << 16) | (gx & 0xffff)) >>> 0));
           draw(rng, (gx + rng.next()) * cell, (gy + rng.next()) * cell);
         }
       }
     };
-    each(40, 21, 0, (rng, x, y) => {
+    each(cells.MATERNAL_BLOOD.SCATTER_UM, 21, 0, (rng, x, y) => {
       if (rng.chance(this.bloodDensity)) this.redCell(rng, x, y, free);
     });
     // Clusters: up to 45 cells spread normally around the cell's point, clipped at 3 sigma so the reach is bounded.
-    each(160, 22, 3 * 40 * um, (rng, x, y) => {
+    each(cells.MATERNAL_BLOOD.CLUSTER_UM, 22, 3 * 40 * um, (rng, x, y) => {
       if (!rng.chance(this.bloodDensity)) return;
-      const spread = rng.uniform(12, 40) * um;
-      const cells = rng.int(8, 45);
-      for (let j = 0; j < cells; j++) {
+      const { spread, cells: count } = cells.bloodCluster(rng, um);
+      for (let j = 0; j < count; j++) {
         const dx = Math.max(-3, Math.min(3, rng.normal())) * spread;
         const dy = Math.max(-3, Math.min(3, rng.normal())) * spread;
         this.redCell(rng, x + dx, y + dy, free);
@@ -577,7 +395,7 @@ class WindowPainter {
   private render(rgb: Uint8Array): void {
     const { labels, win, w, H, E, F, B, stain } = this;
     const light = new LatticeNoise(this.scale.seed, 31, 1500 * this.scale.px, win);
-    const noiseSeed = mixSeed(this.scale.seed, 32);
+    const noiseSeed = synthSeed(this.scale.seed, 32);
     const bg = stain.background;
     const [h0, h1, h2] = stain.haematoxylin;
     const [e0, e1, e2] = stain.eosin;
@@ -610,9 +428,9 @@ class WindowPainter {
       // Sensor noise: a triangular distribution (std ~2.2) from the two halves of one hash.
       const hsh = hash3(noiseSeed, gx, gy);
       const noise = ((hsh & 0xffff) + (hsh >>> 16)) / 65536 - 1;
-      rgb[o] = clampByte(bg[0] * lum * expNeg(hh * h0 + ee * e0 + ff * f0 + bb * b0) + 5.4 * noise);
-      rgb[o + 1] = clampByte(bg[1] * lum * expNeg(hh * h1 + ee * e1 + ff * f1 + bb * b1) + 5.4 * noise);
-      rgb[o + 2] = clampByte(bg[2] * lum * expNeg(hh * h2 + ee * e2 + ff * f2 + bb * b2) + 5.4 * noise);
+      rgb[o] = clampByte(bg[0] * lum * transmittanceStep(hh * h0 + ee * e0 + ff * f0 + bb * b0) + 5.4 * noise);
+      rgb[o + 1] = clampByte(bg[1] * lum * transmittanceStep(hh * h1 + ee * e1 + ff * f1 + bb * b1) + 5.4 * noise);
+      rgb[o + 2] = clampByte(bg[2] * lum * transmittanceStep(hh * h2 + ee * e2 + ff * f2 + bb * b2) + 5.4 * noise);
     }
   }
 }

@@ -1,14 +1,12 @@
 // A synthetic H&E placenta whole slide: tissue sections on white glass, painted band by band
-// (synth_slide_paint.ts) into a tiled pyramidal BigTIFF with its mpp, and its ground truth beside it as a
+// (paint.ts) into a tiled pyramidal BigTIFF with its mpp, and its ground truth beside it as a
 // one-channel pyramidal TIFF of label bits plus a JSON class table. Memory is bounded by the slide width
 // (one band of tiles per pyramid level), not its area, so 40,000 x 40,000 slides are fine.
 import { rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { PyramidalTiffWriter, type TiffCompression } from '../slides/tiff_writer.js';
-import { FINAL_CLASSES } from './classes.js';
-import { LABEL_BITS, SlidePainter } from './synth_slide_paint.js';
-
-export { LABEL_BITS } from './synth_slide_paint.js';
+import { LABEL_CLASSES } from '../../data/classes.js';
+import { PyramidalTiffWriter, type TiffCompression } from '../../slides/tiff_writer.js';
+import { SlidePainter } from './paint.js';
 
 export interface SynthSlideOptions {
   /** The slide file, `.tif` or `.tiff`; the labels go to `<stem>_labels.tif` and `<stem>_labels.json`. */
@@ -26,15 +24,6 @@ export interface SynthSlideOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** One row of the label table: a bit of the label image and what it means. */
-export interface LabelClass {
-  bit: number;
-  value: number;
-  code: string;
-  name: string;
-  colour: readonly [number, number, number];
-}
-
 export interface SynthSlideResult {
   slide: string;
   labels: string;
@@ -42,12 +31,6 @@ export interface SynthSlideResult {
   /** Level-0 pixels carrying each label bit, by class code. */
   pixelCounts: Record<string, number>;
 }
-
-/** The label image's bits: the four final classes (classes.ts order), then tissue. */
-export const LABEL_CLASSES: readonly LabelClass[] = [
-  ...FINAL_CLASSES.map((c, bit) => ({ bit, value: 1 << bit, code: c.code, name: c.display, colour: c.colour })),
-  { bit: 4, value: LABEL_BITS.tissue, code: 'tissue', name: 'Tissue section', colour: [160, 160, 160] },
-];
 
 /** Width of the windows a band is painted in: wide enough to amortise laying out objects, small enough to stay in cache. */
 const WINDOW = 1024;

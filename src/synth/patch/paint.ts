@@ -1,9 +1,16 @@
-// Painting a laid-out scene: per-pixel dye amounts (haematoxylin, eosin, fibrin, blood) from the class maps,
-// then nuclei and red cells stamped only where their compartment is, so no paint strays outside its label.
-
+// Painting a laid-out patch scene: per-pixel dye amounts (haematoxylin, eosin, fibrin, blood) from the class maps,
+// then nuclei and red cells (../cells.ts) stamped only where their compartment is, so no paint strays outside its
+// label. Cells are placed at random pixels of their compartment; the slide painter places them in its polygons.
+import * as cells from '../cells.js';
+import { fibres, fractalNoise } from '../noise.js';
+import type { SynthRng } from '../prng.js';
+import type { DyeMaps } from '../stain.js';
 import { BLOODVESSEL, CELLGROUP, type Scene, THROMBUS, type VillusKind } from './layout.js';
-import type { Rng } from './prng.js';
-import { type DyeMaps, type Ellipse, fibres, fractalNoise, stampEllipse } from './texture.js';
+
+const SOLID: cells.NucleusLook = { edge: 0.7, membrane: 1.15, body: 1, stackGain: 0.6, stackCap: 1.6 };
+/** Open nuclei: a pale body inside a dark membrane. */
+const VESICULAR: cells.NucleusLook = { ...SOLID, membrane: 2, body: 0.45 };
+const RED_CELL: cells.RedCellLook = { radius: [2.8, 4], amount: [1.2, 1.6] };
 
 export class Painter {
   private readonly broad: Float32Array;
@@ -15,7 +22,7 @@ export class Painter {
   constructor(
     private readonly s: Scene,
     private readonly dyes: DyeMaps,
-    private readonly rng: Rng,
+    private readonly rng: SynthRng,
   ) {
     const { size, k } = s;
     this.broad = fractalNoise(rng, size, size, Math.max(4, 120 * k), 3);
@@ -87,33 +94,22 @@ export class Painter {
    * Adds a nucleus: haematoxylin with a grainy chromatin texture and a darker membrane (much darker for open,
    * vesicular nuclei); `halo` clears the eosin of the cytoplasm around it, as around stromal cells.
    */
-  private nucleus(e: Ellipse, amount: number, where: (i: number) => boolean, options: { stack?: boolean; halo?: boolean } = {}): void {
-    const { haematoxylin: H, eosin: E } = this.dyes;
+  private nucleus(n: cells.Nucleus, where: cells.Where, options: { stack?: boolean; halo?: boolean } = {}): void {
     const { size } = this.s;
     if (options.halo) {
-      stampEllipse(size, size, { ...e, a: e.a * 1.9 + 1, b: e.b * 1.9 + 1 }, (i, coverage) => {
+      const E = this.dyes.eosin;
+      cells.stampEllipse(size, size, { ...n.e, a: n.e.a * 1.9 + 1, b: n.e.b * 1.9 + 1 }, (i, coverage) => {
         if (where(i)) E[i]! *= 1 - 0.45 * coverage;
       });
     }
     const vesicular = !options.stack && this.rng.chance(0.25);
-    const body = vesicular ? 0.45 : 1;
-    const membrane = vesicular ? 2 : 1.15;
-    stampEllipse(size, size, e, (i, coverage, q) => {
-      if (!where(i)) return;
-      const value = amount * coverage * (0.75 + 0.5 * this.grain[i]!) * (q > 0.7 ? membrane * body : body);
-      H[i] = options.stack ? Math.min(1.6, H[i]! + 0.6 * value) : Math.max(H[i]!, value);
-    });
+    const grain = (i: number) => this.grain[i]!;
+    cells.stampNucleus(this.dyes.haematoxylin, size, size, n, where, grain, vesicular ? VESICULAR : SOLID, options.stack ?? false);
   }
 
-  /** Adds a red cell: a small disc of haemoglobin, paler in the centre. */
-  private redCell(cx: number, cy: number, where: (i: number) => boolean): void {
-    const { rng, s } = this;
-    const r = rng.uniform(2.8, 4) * s.k;
-    const amount = rng.uniform(1.2, 1.6);
-    const R = this.dyes.blood;
-    stampEllipse(s.size, s.size, { cx, cy, a: r, b: r * rng.uniform(0.75, 1), angle: rng.uniform(0, Math.PI) }, (i, coverage, q) => {
-      if (where(i)) R[i] = Math.max(R[i]!, amount * coverage * (1 - 0.3 * Math.exp(-((q / 0.5) ** 2))));
-    });
+  private redCell(cx: number, cy: number, where: cells.Where): void {
+    const { size, k } = this.s;
+    cells.stampRedCell(this.dyes.blood, size, size, this.rng, { cx, cy, k }, RED_CELL, where);
   }
 
   /** Direction of the compartment edge nearest pixel i (across the gradient of the edge distance). */
@@ -147,14 +143,8 @@ export class Painter {
         const [cx, cy] = this.at(pool[rng.int(0, pool.length)]!);
         const a = rng.uniform(2.5, v.kind === 'stem' ? 8.5 : 7.5) * k;
         const b = Math.max(1.5 * k, a / rng.uniform(1, 3.2));
-        this.nucleus(
-          { cx, cy, a, b, angle: rng.uniform(0, Math.PI) },
-          rng.uniform(0.75, 1.7),
-          (i) => s.villusId[i] === v.id && s.level1[i] === 0,
-          {
-            halo: true,
-          },
-        );
+        const e = { cx, cy, a, b, angle: rng.uniform(0, Math.PI) };
+        this.nucleus({ e, amount: rng.uniform(0.75, 1.7) }, (i) => s.villusId[i] === v.id && s.level1[i] === 0, { halo: true });
       }
     }
   }
@@ -177,11 +167,8 @@ export class Painter {
         if (this.clefts[i]! < 0.15) continue; // clusters of nuclei along the rim, not an even string of beads
         const [cx, cy] = this.at(i);
         const a = rng.uniform(2.5, 4.2) * k;
-        this.nucleus(
-          { cx, cy, a, b: a * rng.uniform(0.5, 0.9), angle: this.alongEdge(i) },
-          rng.uniform(0.9, 1.3),
-          (i) => s.villusId[i] === v.id,
-        );
+        const e = { cx, cy, a, b: a * rng.uniform(0.5, 0.9), angle: this.alongEdge(i) };
+        this.nucleus({ e, amount: rng.uniform(0.9, 1.3) }, (i) => s.villusId[i] === v.id);
       }
     }
   }
@@ -190,16 +177,10 @@ export class Painter {
   private paintKnots(): void {
     const { s, rng } = this;
     for (const knot of s.knots) {
-      const count = Math.round(knot.pixels.length / (18 * s.k * s.k)) + 1;
+      const count = cells.aggregateCount(knot.pixels.length, s.k);
       for (let c = 0; c < count; c++) {
         const [cx, cy] = this.at(knot.pixels[rng.int(0, knot.pixels.length)]!);
-        const a = rng.uniform(2.8, 4.8) * s.k;
-        this.nucleus(
-          { cx, cy, a, b: a * rng.uniform(0.6, 1), angle: rng.uniform(0, Math.PI) },
-          rng.uniform(1, 1.5),
-          (i) => s.level1[i] === CELLGROUP,
-          { stack: true },
-        );
+        this.nucleus(cells.aggregateNucleus(rng, s.k, cx, cy), (i) => s.level1[i] === CELLGROUP, { stack: true });
       }
     }
   }
@@ -209,14 +190,14 @@ export class Painter {
     const { s, rng } = this;
     const k = s.k;
     for (const cap of s.capillaries) {
-      const own = (i: number): boolean => s.capillaryId[i] === cap.id;
+      const own: cells.Where = (i) => s.capillaryId[i] === cap.id;
       const wall = cap.pixels.filter((i) => s.capillaryEdgeDistance[i]! < 1.6 * k + 0.5);
       const lumen = cap.pixels.filter((i) => s.capillaryEdgeDistance[i]! >= 1.6 * k + 0.5);
-      const endothelial = Math.round((2 * Math.PI * cap.radius) / (30 * k)) + (rng.chance(0.5) ? 1 : 0);
+      const endothelial = cells.endothelialCount(rng, cap.radius, k);
       for (let c = 0; c < endothelial && wall.length > 0; c++) {
         const [cx, cy] = this.at(wall[rng.int(0, wall.length)]!);
         const angle = Math.atan2(cy - cap.cy, cx - cap.cx) + Math.PI / 2;
-        this.nucleus({ cx, cy, a: rng.uniform(3.5, 5.5) * k, b: rng.uniform(1.3, 2) * k, angle }, rng.uniform(0.8, 1.1), own);
+        this.nucleus(cells.endothelialNucleus(rng, k, cx, cy, angle), own);
       }
       const fill = rng.chance(0.2) ? rng.uniform(0, 0.15) : rng.uniform(0.5, 1);
       if (fill > 0.6) {
@@ -224,8 +205,8 @@ export class Painter {
         const R = this.dyes.blood;
         for (const i of lumen) R[i] = (fill - 0.2) * (0.7 + 0.8 * this.grain[i]!);
       }
-      const cells = Math.round((fill * lumen.length) / (Math.PI * (3.6 * k) ** 2));
-      for (let c = 0; c < cells && lumen.length > 0; c++) {
+      const redCells = cells.lumenRedCellCount(fill, lumen.length, k);
+      for (let c = 0; c < redCells && lumen.length > 0; c++) {
         const [cx, cy] = this.at(lumen[rng.int(0, lumen.length)]!);
         this.redCell(cx, cy, own);
       }
@@ -236,15 +217,10 @@ export class Painter {
   private paintFibrinCells(): void {
     const { s, rng } = this;
     for (const deposit of s.fibrin) {
-      const count = Math.round((deposit.pixels.length / (70 * s.k) ** 2) * rng.uniform(0, 1.5));
+      const count = cells.fibrinCellCount(rng, deposit.pixels.length, s.k);
       for (let c = 0; c < count; c++) {
         const [cx, cy] = this.at(deposit.pixels[rng.int(0, deposit.pixels.length)]!);
-        const a = rng.uniform(3, 5) * s.k;
-        this.nucleus(
-          { cx, cy, a, b: a * rng.uniform(0.7, 1), angle: rng.uniform(0, Math.PI) },
-          rng.uniform(0.6, 0.9),
-          (i) => s.level0[i] === THROMBUS,
-        );
+        this.nucleus(cells.fibrinCellNucleus(rng, s.k, cx, cy), (i) => s.level0[i] === THROMBUS);
       }
     }
   }
@@ -256,18 +232,17 @@ export class Painter {
     const space: number[] = [];
     for (let i = 0; i < s.n; i++) if (s.villusId[i] === 0 && s.level0[i] === 0 && s.edgeDistance[i]! > 2 * k) space.push(i);
     if (space.length === 0) return;
-    const free = (i: number): boolean => s.villusId[i] === 0 && s.level0[i] === 0;
-    const scattered = Math.round((s.bloodDensity * space.length) / (40 * k) ** 2);
+    const free: cells.Where = (i) => s.villusId[i] === 0 && s.level0[i] === 0;
+    const scattered = Math.round((s.bloodDensity * space.length) / (cells.MATERNAL_BLOOD.SCATTER_UM * k) ** 2);
     for (let c = 0; c < scattered; c++) {
       const [cx, cy] = this.at(space[rng.int(0, space.length)]!);
       this.redCell(cx, cy, free);
     }
-    const clusters = Math.round((s.bloodDensity * space.length) / (160 * k) ** 2);
+    const clusters = Math.round((s.bloodDensity * space.length) / (cells.MATERNAL_BLOOD.CLUSTER_UM * k) ** 2);
     for (let c = 0; c < clusters; c++) {
       const [x0, y0] = this.at(space[rng.int(0, space.length)]!);
-      const spread = rng.uniform(12, 40) * k;
-      const cells = rng.int(8, 45);
-      for (let j = 0; j < cells; j++) {
+      const { spread, cells: count } = cells.bloodCluster(rng, k);
+      for (let j = 0; j < count; j++) {
         const cx = x0 + spread * rng.normal();
         const cy = y0 + spread * rng.normal();
         const i = Math.floor(cy) * s.size + Math.floor(cx);

@@ -2,32 +2,10 @@
 // villi, fibrin deposits and trophoblast aggregates of the jittered grid cells around any window. Any window
 // of the slide can be laid out on its own and agrees with its neighbours, which is what lets the slide be
 // painted band by band (or tile by tile) in bounded memory with no seams. Sizes are in microns, turned into
-// pixels with the slide's mpp. The shapes come from the patch generator (synth/shapes.ts), so slide and
-// patch tissue are drawn alike.
-import { mixSeed, Rng } from './synth/prng.js';
-import { blob, type Polygon, scalePolygon } from './synth/shapes.js';
-
-export interface Box {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
-
-export function boxOf(poly: Polygon): Box {
-  const box = { x0: Number.POSITIVE_INFINITY, y0: Number.POSITIVE_INFINITY, x1: Number.NEGATIVE_INFINITY, y1: Number.NEGATIVE_INFINITY };
-  for (let i = 0; i < poly.length; i += 2) {
-    box.x0 = Math.min(box.x0, poly[i]!);
-    box.x1 = Math.max(box.x1, poly[i]!);
-    box.y0 = Math.min(box.y0, poly[i + 1]!);
-    box.y1 = Math.max(box.y1, poly[i + 1]!);
-  }
-  return box;
-}
-
-export function boxesMeet(a: Box, b: Box): boolean {
-  return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
-}
+// pixels with the slide's mpp. The shapes are the patch painter's (../shapes.ts), so slide and patch tissue
+// are drawn alike.
+import { SynthRng, synthSeed } from '../prng.js';
+import { type Box, blob, boxesMeet, boxOf, type Polygon, scalePolygon } from '../shapes.js';
 
 /** A tissue section: an irregular outline (level-0 pixels) with a ragged edge. */
 export interface Section {
@@ -40,7 +18,7 @@ export interface Section {
  * on a square one), stretched along its cell and filling most of it, with white glass around them.
  */
 export function layoutSections(width: number, height: number, seed: number): Section[] {
-  const rng = new Rng(mixSeed(seed, 0x5ec7));
+  const rng = new SynthRng(synthSeed(seed, 0x5ec7));
   const count = rng.int(1, 4);
   const aspect = width / height;
   const cols = count === 1 ? 1 : aspect >= 1.5 ? count : aspect <= 1 / 1.5 ? 1 : 2;
@@ -80,25 +58,8 @@ export function layoutSections(width: number, height: number, seed: number): Sec
 }
 
 /** A closed outline whose radius wobbles at every scale (harmonics 2..64, amplitude ~ 1/k), like a cut tissue edge. */
-function raggedOutline(rng: Rng, cx: number, cy: number, radius: number, elongation: number, angle: number): Polygon {
-  const n = 1024;
-  const harmonics: { k: number; amp: number; phase: number }[] = [];
-  for (let k = 2; k <= 64; k++) harmonics.push({ k, amp: (0.2 * rng.normal()) / k, phase: rng.uniform(0, 2 * Math.PI) });
-  const stretch = Math.sqrt(elongation);
-  const cos = Math.cos(angle);
-  const sin = Math.sin(angle);
-  const poly = new Float64Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    const t = (2 * Math.PI * i) / n;
-    let wobble = 1;
-    for (const h of harmonics) wobble += h.amp * Math.cos(h.k * t + h.phase);
-    const r = radius * Math.max(0.45, wobble);
-    const u = r * Math.cos(t) * stretch;
-    const v = (r * Math.sin(t)) / stretch;
-    poly[2 * i] = cx + u * cos - v * sin;
-    poly[2 * i + 1] = cy + u * sin + v * cos;
-  }
-  return poly;
+function raggedOutline(rng: SynthRng, cx: number, cy: number, radius: number, elongation: number, angle: number): Polygon {
+  return blob(rng, { cx, cy, radius, elongation, angle, roughness: 0.2, vertices: 1024, maxHarmonic: 64, falloff: 1, minRadius: 0.45 });
 }
 
 export interface Capillary {
@@ -162,7 +123,7 @@ function objectsNear<T extends { box: Box }>(
   grid: Grid,
   scale: Scale,
   window: Box,
-  make: (rng: Rng, x0: number, y0: number) => T | undefined,
+  make: (rng: SynthRng, x0: number, y0: number) => T | undefined,
 ): T[] {
   const out: T[] = [];
   const cell = grid.cellUm * scale.px;
@@ -175,7 +136,7 @@ function objectsNear<T extends { box: Box }>(
     for (let gx = gx0; gx <= gx1; gx++) {
       const x0 = gx * cell;
       const y0 = gy * cell;
-      const o = make(new Rng(mixSeed(mixSeed(scale.seed, grid.salt), (((gy & 0xffff) << 16) | (gx & 0xffff)) >>> 0)), x0, y0);
+      const o = make(new SynthRng(synthSeed(synthSeed(scale.seed, grid.salt), (((gy & 0xffff) << 16) | (gx & 0xffff)) >>> 0)), x0, y0);
       if (o === undefined || !boxesMeet(o.box, window)) continue;
       const b = o.box;
       if (b.x0 >= x0 - reach && b.y0 >= y0 - reach && b.x1 <= x0 + cell + reach && b.y1 <= y0 + cell + reach) out.push(o);
@@ -224,7 +185,7 @@ export function villiNear(scale: Scale, window: Box): Villus[] {
 }
 
 function makeVillus(
-  rng: Rng,
+  rng: SynthRng,
   kind: Villus['kind'],
   cx: number,
   cy: number,
@@ -270,23 +231,38 @@ function makeVillus(
   return { kind, cx, cy, outline, core, rim: o.rimUm * um, box: boxOf(outline), capillaries, seed: rng.u32() };
 }
 
-/** Fibrin deposits: large irregular blobs between villi (they cover the villi they fall on). */
-export function fibrinNear(scale: Scale, window: Box): Patch[] {
+/** How a population of blobs is drawn: the chance a grid cell has one, radius (um) and elongation ranges, outline. */
+interface BlobLook {
+  chance: number;
+  radiusUm: [number, number];
+  elongation: [number, number];
+  roughness: number;
+  vertices?: number;
+}
+
+/** Blobs anywhere in their grid cells, one chance per cell. */
+function blobsNear(grid: Grid, look: BlobLook, scale: Scale, window: Box): Patch[] {
   const um = scale.px;
-  return objectsNear(FIBRIN, scale, window, (rng, x0, y0) => {
-    if (!rng.chance(0.3)) return undefined;
-    const cx = x0 + rng.uniform(0, FIBRIN.cellUm * um);
-    const cy = y0 + rng.uniform(0, FIBRIN.cellUm * um);
+  return objectsNear(grid, scale, window, (rng, x0, y0) => {
+    if (!rng.chance(look.chance)) return undefined;
+    const cx = x0 + rng.uniform(0, grid.cellUm * um);
+    const cy = y0 + rng.uniform(0, grid.cellUm * um);
     const outline = blob(rng, {
       cx,
       cy,
-      radius: rng.uniform(60, 190) * um,
-      elongation: rng.uniform(1, 2.5),
+      radius: rng.uniform(...look.radiusUm) * um,
+      elongation: rng.uniform(...look.elongation),
       angle: rng.uniform(0, Math.PI),
-      roughness: 0.25,
+      roughness: look.roughness,
+      vertices: look.vertices,
     });
     return { outline, box: boxOf(outline), seed: rng.u32() };
   });
+}
+
+/** Fibrin deposits: large irregular blobs between villi (they cover the villi they fall on). */
+export function fibrinNear(scale: Scale, window: Box): Patch[] {
+  return blobsNear(FIBRIN, { chance: 0.3, radiusUm: [60, 190], elongation: [1, 2.5], roughness: 0.25 }, scale, window);
 }
 
 /** How far a syncytial knot may reach beyond its villus's box; callers pass villi laid out for a window grown by this. */
@@ -302,7 +278,7 @@ export function aggregatesNear(scale: Scale, villi: readonly Villus[], window: B
   const out: Patch[] = [];
   for (const v of villi) {
     if (v.kind !== 'terminal') continue;
-    const rng = new Rng(mixSeed(v.seed, 0x4b));
+    const rng = new SynthRng(synthSeed(v.seed, 0x4b));
     if (!rng.chance(0.2)) continue;
     const j = rng.int(0, v.outline.length / 2);
     const px = v.outline[2 * j]!;
@@ -323,20 +299,7 @@ export function aggregatesNear(scale: Scale, villi: readonly Villus[], window: B
     const inReach = box.x0 >= v.box.x0 - reach && box.y0 >= v.box.y0 - reach && box.x1 <= v.box.x1 + reach && box.y1 <= v.box.y1 + reach;
     if (inReach && boxesMeet(box, window)) out.push({ outline, box, seed: rng.u32() });
   }
-  const free = objectsNear(FREE_AGGREGATES, scale, window, (rng, x0, y0) => {
-    if (!rng.chance(0.25)) return undefined;
-    const cx = x0 + rng.uniform(0, FREE_AGGREGATES.cellUm * um);
-    const cy = y0 + rng.uniform(0, FREE_AGGREGATES.cellUm * um);
-    const outline = blob(rng, {
-      cx,
-      cy,
-      radius: rng.uniform(10, 25) * um,
-      elongation: rng.uniform(1, 1.8),
-      angle: rng.uniform(0, Math.PI),
-      roughness: 0.2,
-      vertices: 36,
-    });
-    return { outline, box: boxOf(outline), seed: rng.u32() };
-  });
+  const freeLook: BlobLook = { chance: 0.25, radiusUm: [10, 25], elongation: [1, 1.8], roughness: 0.2, vertices: 36 };
+  const free = blobsNear(FREE_AGGREGATES, freeLook, scale, window);
   return [...out, ...free];
 }

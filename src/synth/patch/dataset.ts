@@ -4,10 +4,10 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { formatColumns } from '../csv.js';
+import { formatColumns } from '../../data/csv.js';
+import { SynthRng, synthSeed } from '../prng.js';
 import { CLASS_TABLE, cls2clr } from './labels.js';
 import { defaultPatchMpp, type SynthPatch, synthesizePatch } from './placenta.js';
-import { mixSeed, Rng } from './prng.js';
 import { slideCropPatch } from './slide_crop.js';
 
 /** The split folder the reference reads for fewshot_perc 100 (spec §7.1). */
@@ -22,7 +22,7 @@ export interface SyntheticDatasetOptions {
   /** Microns per pixel (default: defaultPatchMpp(size), a 1 mm field). */
   mpp?: number;
   /**
-   * What the patches are drawn by: 'patches' (default) the patch generator (placenta.ts), 'slides' windows of
+   * What the patches are drawn by: 'patches' (default) the patch painter (placenta.ts), 'slides' windows of
    * synthetic whole slides (slide_crop.ts), the distribution the slide benchmark segments.
    */
   source?: SyntheticSource;
@@ -42,12 +42,12 @@ export interface SyntheticDataset {
 
 /** Sample `index` of a dataset: its name and the seed of its patch, independent of how many samples there are. */
 export function syntheticSample(seed: number, index: number): { name: string; seed: number } {
-  return { name: `synth_${seed}_${String(index).padStart(4, '0')}`, seed: mixSeed(seed, index) };
+  return { name: `synth_${seed}_${String(index).padStart(4, '0')}`, seed: synthSeed(seed, index) };
 }
 
 /** The seeded split: ~30 % of the names to val (at least one when there are two or more), the rest to train. */
 export function splitSamples(names: readonly string[], seed: number): { train: string[]; val: string[] } {
-  const shuffled = new Rng(mixSeed(seed, 0x5eed, names.length)).shuffle([...names]);
+  const shuffled = new SynthRng(synthSeed(seed, 0x5eed, names.length)).shuffle([...names]);
   const nVal = names.length < 2 ? 0 : Math.max(1, Math.round(0.3 * names.length));
   return { train: shuffled.slice(nVal).sort(), val: shuffled.slice(0, nVal).sort() };
 }

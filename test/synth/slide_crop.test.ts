@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { run } from '../../src/cli/synth.js';
-import { writeSyntheticDataset } from '../../src/data/synth/dataset.js';
-import { finalClassMasks } from '../../src/data/synth/placenta.js';
-import { slideCropPatch } from '../../src/data/synth/slide_crop.js';
-import { LABEL_BITS, SlidePainter } from '../../src/data/synth_slide_paint.js';
+import { LABEL_BITS } from '../../src/data/classes.js';
+import { writeSyntheticDataset } from '../../src/synth/patch/dataset.js';
+import { finalClassMasks } from '../../src/synth/patch/placenta.js';
+import { slideCropPatch } from '../../src/synth/patch/slide_crop.js';
+import { SlidePainter } from '../../src/synth/slide/paint.js';
 
 const SIZE = 96;
 const MPP = 1;

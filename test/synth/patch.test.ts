@@ -8,9 +8,9 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { run } from '../../src/cli/synth.js';
-import { SPLIT_DIR, type SyntheticDataset, splitSamples, syntheticSample, writeSyntheticDataset } from '../../src/data/synth/dataset.js';
-import { CLASS_TABLE, cls2clr, type RawClassName } from '../../src/data/synth/labels.js';
-import { finalClassMasks, type SynthPatch, synthesizePatch } from '../../src/data/synth/placenta.js';
+import { SPLIT_DIR, type SyntheticDataset, splitSamples, syntheticSample, writeSyntheticDataset } from '../../src/synth/patch/dataset.js';
+import { CLASS_TABLE, cls2clr, type RawClassName } from '../../src/synth/patch/labels.js';
+import { finalClassMasks, type SynthPatch, synthesizePatch } from '../../src/synth/patch/placenta.js';
 import { runCaptured } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/fixtures.js';
 

@@ -1,12 +1,13 @@
-// A synthetic patch cut from a synthetic whole slide (synth_slide_paint.ts) rather than drawn by the patch generator:
+// A synthetic patch cut from a synthetic whole slide (../slide/paint.ts) rather than drawn by the patch painter:
 // the objects, sizes, intervillous space, glass and stain of the slides that bench:slide segments, so a network
-// trained on these patches is tested on slides from its own distribution. The patch generator fills most of a patch
+// trained on these patches is tested on slides from its own distribution. The patch painter fills most of a patch
 // with villi; a slide is 35-40 % intervillous space, has fibrin plaques wider than a tile, and glass around its
 // sections, which a student trained on generator patches calls villus.
-import { LABEL_BITS, SlidePainter } from '../synth_slide_paint.js';
+import { LABEL_BITS } from '../../data/classes.js';
+import { SynthRng, synthSeed } from '../prng.js';
+import { SlidePainter } from '../slide/paint.js';
 import { classCode } from './labels.js';
 import { patchFromCodes, type SynthPatch } from './placenta.js';
-import { mixSeed, Rng } from './prng.js';
 
 /** Side of the virtual slide each crop comes from, in microns: room for sections of realistic size. */
 const SLIDE_SIDE_UM = 6000;
@@ -42,7 +43,7 @@ export function slideCropPatch(seed: number, size: number, mpp: number): SlideCr
   if (size > side / 4) throw new Error(`slideCropPatch: a ${size}-pixel patch at ${mpp} um/px is too large a field`);
   const painter = new SlidePainter(side, side, seed, mpp);
   const scan = new SlidePainter(SCAN_FACTOR * side, SCAN_FACTOR * side, seed, mpp / SCAN_FACTOR);
-  const rng = new Rng(mixSeed(seed, 0xc40b));
+  const rng = new SynthRng(synthSeed(seed, 0xc40b));
   const anywhere = rng.chance(ANYWHERE);
   const bits = new Uint8Array(size * size);
   const preview = new Uint8Array(size * size * 3); // the window at the crop's own pixel size, to choose it
