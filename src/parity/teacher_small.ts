@@ -147,7 +147,6 @@ export function run(f: Fixture): KindResult {
     const g = params.get(name)?.grad;
     const zero = g === undefined || torch.tidy(() => g.abs().max().item() === 0);
     checks.push({ name: `${name} gets no gradient`, ok: zero, detail: g === undefined ? 'grad undefined' : 'grad all zero' });
-    g?.dispose();
   }
 
   // Trainable / frozen parameters as parameters.json lists them.
