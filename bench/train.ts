@@ -14,9 +14,11 @@ import { writeBenchResult } from './results_file.js';
 const here = new URL('../..', import.meta.url).pathname;
 const baseline = process.env.MMFD_BASELINE ?? '/tmp/mmfd-before';
 const worker = new URL('./train/worker.js', import.meta.url).pathname;
+// A full teacher step is 9-20 s on 2 threads (minutes under load): few rounds. MMFD_BENCH_ROUNDS overrides both.
+const rounds = (n: number): number => Number(process.env.MMFD_BENCH_ROUNDS ?? n);
 const NETS = [
-  { name: 'student', rounds: 3, runs: 2 },
-  { name: 'teacher', rounds: 2, runs: 1 },
+  { name: 'student', rounds: rounds(3), runs: 2 },
+  { name: 'teacher', rounds: rounds(2), runs: 1 },
 ] as const;
 
 type Figures = Record<string, number>;
@@ -81,9 +83,10 @@ function main(): void {
         .join(', ')}`,
     );
     result[name] = { rounds, timed_runs_per_process: runs, before, now, ratios };
+    // Written after each network, so that the student's figures survive a teacher run cut short.
+    result.load_average = { min: Math.min(...load), max: Math.max(...load), samples: load };
+    writeBenchResult('train', result);
   }
-  result.load_average = { min: Math.min(...load), max: Math.max(...load), samples: load };
-  writeBenchResult('train', result);
 }
 
 main();
