@@ -51,7 +51,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-echo "setup: building the native addon${LIBTORCH:+ against $LIBTORCH}"
+echo "setup: building the native addons (libtorch, OpenSlide)${LIBTORCH:+ against $LIBTORCH}"
 npm run --silent build:native >/tmp/mmfd-native-build.log 2>&1 || {
   tail -40 /tmp/mmfd-native-build.log >&2
   echo "setup: the native addon failed to build (full log: /tmp/mmfd-native-build.log)" >&2

@@ -1,4 +1,4 @@
-// mmfd's native addon: a thin N-API binding over libtorch (and OpenSlide for whole slides). It marshals values and nothing else;
+// mmfd's native addon: a thin N-API binding over libtorch (OpenSlide is a separate addon, openslide.cc). It marshals values and nothing else;
 // the API and all argument checks live in src/torch/.
 #include "tensor_handle.h"
 
@@ -7,7 +7,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mmfd::initOps(env, exports);
   mmfd::initAutograd(env, exports);
   mmfd::initRuntime(env, exports);
-  mmfd::initOpenSlide(env, exports);
   return exports;
 }
 

@@ -27,8 +27,13 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   });
 }
 
+// grad(handle, cached | undefined): the tensor's .grad; `cached` itself when it is a live handle on
+// that same gradient (so a parameter's grad keeps one handle while backward accumulates in place),
+// else a new handle (undefined when there is no gradient).
 Napi::Value Grad(const Napi::CallbackInfo& info) {
-  return wrapTensor(info.Env(), unwrapTensor(info[0], "grad").grad());
+  const auto& grad = unwrapTensor(info[0], "grad").grad();
+  if (grad.defined() && isLiveTensorHandle(info[1]) && unwrapTensor(info[1], "grad").is_same(grad)) return info[1];
+  return wrapTensor(info.Env(), grad);
 }
 
 // setGrad(handle, gradHandle | undefined): undefined clears it (PyTorch's zero_grad(set_to_none=True)).

@@ -1,10 +1,11 @@
 // OpenSlide, bound thinly: open/close a slide, its levels, properties and associated images, and
 // read a region as RGBA bytes. Validation and the slide API live in src/slides/.
+// An addon of its own (mmfd_openslide.node), loaded only when a slide is read, so that the tensor
+// addon and `import { torch }` work on a machine without libopenslide (a GPU training box).
+#include <napi.h>
 #include <openslide/openslide.h>
 
 #include <cstring>
-
-#include "tensor_handle.h"
 
 namespace mmfd {
 namespace {
@@ -163,8 +164,7 @@ Napi::Value Version(const Napi::CallbackInfo& info) { return Napi::String::New(i
 
 }  // namespace
 
-void initOpenSlide(Napi::Env env, Napi::Object exports) {
-  auto os = Napi::Object::New(env);
+Napi::Object Init(Napi::Env env, Napi::Object os) {
   os.Set("detectVendor", Napi::Function::New(env, DetectVendor));
   os.Set("open", Napi::Function::New(env, Open));
   os.Set("close", Napi::Function::New(env, Close));
@@ -174,7 +174,11 @@ void initOpenSlide(Napi::Env env, Napi::Object exports) {
   os.Set("associatedImages", Napi::Function::New(env, AssociatedImages));
   os.Set("readAssociatedImage", Napi::Function::New(env, ReadAssociatedImage));
   os.Set("version", Napi::Function::New(env, Version));
-  exports.Set("openslide", os);
+  return os;
 }
 
 }  // namespace mmfd
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return mmfd::Init(env, exports); }
+
+NODE_API_MODULE(mmfd_openslide, InitAddon)

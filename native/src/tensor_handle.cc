@@ -84,6 +84,10 @@ at::Tensor& unwrapTensor(const Napi::Value& value, const char* what) {
   return table(value.Env()).slots[index].tensor;
 }
 
+bool isLiveTensorHandle(const Napi::Value& value) {
+  return value.IsExternal() && value.As<Napi::External<void>>().CheckTypeTag(&kTensorTag) && liveIndex(value, "") >= 0;
+}
+
 Napi::Value wrapGenerator(Napi::Env env, at::Generator generator) {
   auto ext = Napi::External<at::Generator>::New(env, new at::Generator(std::move(generator)),
                                                 [](Napi::Env, at::Generator* g) { delete g; });

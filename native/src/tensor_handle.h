@@ -9,6 +9,7 @@ namespace mmfd {
 
 Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor);  // an undefined tensor becomes `undefined`
 at::Tensor& unwrapTensor(const Napi::Value& value, const char* what);
+bool isLiveTensorHandle(const Napi::Value& value);  // a tensor handle not yet disposed
 
 Napi::Value wrapGenerator(Napi::Env env, at::Generator generator);
 at::Generator& unwrapGenerator(const Napi::Value& value);
@@ -33,6 +34,5 @@ void initTensorHandle(Napi::Env env, Napi::Object exports);
 void initOps(Napi::Env env, Napi::Object exports);
 void initAutograd(Napi::Env env, Napi::Object exports);
 void initRuntime(Napi::Env env, Napi::Object exports);
-void initOpenSlide(Napi::Env env, Napi::Object exports);
 
 }  // namespace mmfd

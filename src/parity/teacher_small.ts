@@ -140,14 +140,13 @@ export function run(f: Fixture): KindResult {
   for (const name of c.grad_params as string[]) {
     const p = params.get(name);
     if (p === undefined) throw new Error(`teacher_small: no parameter ${name}`);
-    outputs.set(`grad.${name}`, p.grad ?? torch.zeros_like(p));
+    outputs.set(`grad.${name}`, p.grad?.detach() ?? torch.zeros_like(p)); // its own handle: the grad is the parameter's
   }
   const noGrad = (c.trainable_params_without_gradient as string[] | undefined) ?? [];
   for (const name of noGrad) {
     const g = params.get(name)?.grad;
     const zero = g === undefined || torch.tidy(() => g.abs().max().item() === 0);
     checks.push({ name: `${name} gets no gradient`, ok: zero, detail: g === undefined ? 'grad undefined' : 'grad all zero' });
-    g?.dispose();
   }
 
   // Trainable / frozen parameters as parameters.json lists them.

@@ -1,5 +1,7 @@
 // Loads the native addon (native/build/Release/mmfd_native.node) and describes what it exports.
-// Nothing here validates arguments: the TS layer above does that.
+// OpenSlide is a second addon (mmfd_openslide.node), loaded on the first use of `native.openslide`,
+// so the engine runs where libopenslide is not installed. Nothing here validates arguments: the TS
+// layer above does that.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -35,7 +37,7 @@ export interface NativeBinding {
   layout(h: Handle): [number, boolean, string, ...number[]];
   sameTensor(a: Handle, b: Handle): boolean;
   backward(outputs: Handle[], grads: Handle[] | undefined, retainGraph: boolean): void;
-  grad(h: Handle): Handle | undefined;
+  grad(h: Handle, cached: Handle | undefined): Handle | undefined;
   setGrad(h: Handle, g: Handle | undefined): void;
   setRequiresGrad(h: Handle, flag: boolean): void;
   setData(h: Handle, source: Handle): void;
@@ -64,20 +66,44 @@ function packageRoot(): string {
   return dir;
 }
 
-function load(): NativeBinding {
-  const file = join(packageRoot(), 'native', 'build', 'Release', 'mmfd_native.node');
+function addonFile(name: string): string {
+  const file = join(packageRoot(), 'native', 'build', 'Release', `${name}.node`);
   if (!existsSync(file)) {
     throw new Error(
       `mmfd: the native addon is not built (${file} is missing). Run 'bash scripts/setup.sh' ` +
-        `(installs libtorch-dev and builds it) or 'npm run build:native'.`,
+        `(installs libtorch-dev and OpenSlide and builds it) or 'npm run build:native'.`,
     );
   }
+  return file;
+}
+
+let openslideAddon: OpenSlideBinding | undefined;
+
+function loadOpenSlide(): OpenSlideBinding {
+  if (openslideAddon === undefined) {
+    const file = addonFile('mmfd_openslide');
+    try {
+      openslideAddon = createRequire(import.meta.url)(file) as OpenSlideBinding;
+    } catch (err) {
+      throw new Error(
+        `mmfd: reading slides needs OpenSlide, and ${file} could not be loaded (${(err as Error).message}). ` +
+          `Install it with 'apt-get install libopenslide0' (or run 'bash scripts/setup.sh').`,
+      );
+    }
+  }
+  return openslideAddon;
+}
+
+function load(): NativeBinding {
+  const file = addonFile('mmfd_native');
   // libgomp (libtorch's and OpenBLAS's thread pool) spin-waits after each parallel region by default.
   // When the cores are shared (decode workers, other processes) that spinning starves everyone:
   // measured a TinyViT forward at 2-8 s instead of 0.35 s under load. Passive waiting removes it; it
   // must be set before libgomp loads, i.e. before the addon. A user's own setting wins.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
-  return createRequire(import.meta.url)(file) as NativeBinding;
+  const binding = createRequire(import.meta.url)(file) as NativeBinding;
+  Object.defineProperty(binding, 'openslide', { get: loadOpenSlide, enumerable: true });
+  return binding;
 }
 
 export const native: NativeBinding = load();

@@ -101,6 +101,8 @@ export class Tensor implements Disposable {
   #handle: Handle | undefined;
   #meta: Meta | undefined;
   #gcRegistered = false;
+  /** The handle `grad` last returned, owned by this tensor. */
+  #grad: Tensor | undefined;
 
   /** Wraps a native handle. Use the creation functions (tensor, zeros, ...) rather than this. */
   constructor(handle: Handle) {
@@ -119,6 +121,7 @@ export class Tensor implements Disposable {
 
   /** Releases the native memory now. Safe to call twice. */
   dispose(): void {
+    this.#dropGrad();
     if (this.#handle !== undefined) {
       if (this.#gcRegistered) gcFallback.unregister(this);
       native.dispose(this.#handle);
@@ -271,13 +274,28 @@ export class Tensor implements Disposable {
     native.setRequiresGrad(this.handle, flag);
     return this;
   }
-  /** The accumulated gradient (a new handle on it), or undefined. */
+  /**
+   * The accumulated gradient, or undefined. As in PyTorch it is the same tensor on every access while
+   * the gradient is (backward accumulates into it in place); this tensor owns it, so do not dispose it:
+   * it is released when the gradient is cleared or replaced (zero_grad, `grad = ...`) or this tensor is disposed.
+   */
   get grad(): Tensor | undefined {
-    const g = native.grad(this.handle);
-    return g === undefined ? undefined : new Tensor(g);
+    const cached = this.#grad?.isDisposed === false ? this.#grad : undefined;
+    const h = native.grad(this.handle, cached?.handle);
+    if (cached !== undefined && h === cached.handle) return cached;
+    this.#dropGrad();
+    if (h === undefined) return undefined;
+    this.#grad = new Tensor(h).keep();
+    return this.#grad;
   }
+  /** Sets the gradient to g's data (g stays the caller's), or clears it. */
   set grad(g: Tensor | undefined) {
     native.setGrad(this.handle, g?.handle);
+    this.#dropGrad();
+  }
+  #dropGrad(): void {
+    this.#grad?.dispose();
+    this.#grad = undefined;
   }
   get is_leaf(): boolean {
     return native.isLeaf(this.handle);

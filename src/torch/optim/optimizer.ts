@@ -105,9 +105,7 @@ export abstract class Optimizer<H extends GroupOptions = GroupOptions> {
           continue;
         }
         const g = p.grad;
-        if (g === undefined) continue;
-        no_grad(() => g.zero_());
-        g.dispose();
+        if (g !== undefined) no_grad(() => g.zero_());
       }
     }
   }

@@ -76,6 +76,41 @@ describe('.grad accumulation and clearing', () => {
     });
   });
 
+  test('.grad is one tensor owned by its parameter, as in PyTorch: same object each access, released with it', () => {
+    const x = leaf([1, 2, 3]);
+    tidy(() => x.mul(x).sum().backward());
+    const g = gradOf(x);
+    const live = torch.memory_stats().tensors;
+    for (let i = 0; i < 50; i++) assert.equal(x.grad, g);
+    assert.equal(torch.memory_stats().tensors, live, 'reading .grad made no new handles');
+    // backward accumulates in place: the same tensor, now holding the sum
+    tidy(() => x.mul(3).sum().backward());
+    assert.equal(x.grad, g);
+    assertTensor(g, [3], [5, 7, 9], 0);
+    // zero_grad(set_to_none=false) zeroes that same tensor; the default set_to_none releases it
+    const opt = new torch.optim.SGD([x], { lr: 0.1 });
+    opt.zero_grad(false);
+    assert.equal(x.grad, g);
+    assertTensor(g, [3], [0, 0, 0], 0);
+    opt.zero_grad();
+    assert.equal(g.isDisposed, true);
+    assert.equal(x.grad, undefined);
+    // a gradient assigned from outside: the caller's tensor stays the caller's
+    const mine = T([3], [1, 1, 1]);
+    x.grad = mine;
+    const owned = gradOf(x);
+    assert.notEqual(owned, mine);
+    mine.dispose();
+    assertTensor(owned, [3], [1, 1, 1], 0);
+    // a caller that disposes the grad anyway gets a fresh handle next time, not an error
+    owned.dispose();
+    assertTensor(gradOf(x), [3], [1, 1, 1], 0);
+    const last = gradOf(x);
+    x.dispose();
+    assert.equal(last.isDisposed, true);
+    assert.equal(torch.memory_stats().tensors, live - 2, 'x and its grad released, nothing else left');
+  });
+
   test('a non-leaf has no .grad unless retain_grad()', () => {
     tidy(() => {
       const x = leaf([1, -2]);

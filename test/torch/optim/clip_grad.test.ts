@@ -66,6 +66,7 @@ test('float32 gradients, a single tensor, parameters without grads, and temporar
   const p = param([3, 4]);
   const q = param([1]);
   setGrad(p, [3, 4]);
+  assert.ok(p.grad !== undefined); // the parameter's own handle on its grad, made on first access
   const before = torch.memory_stats().tensors;
   assert.equal(torch.optim.clip_grad_norm_([p, q], 1), 5);
   assert.equal(torch.memory_stats().tensors, before);

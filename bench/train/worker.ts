@@ -1,0 +1,89 @@
+// One side of bench:train, in its own process: builds the full-size student or teacher from the mmfd
+// checkout at `root` (this one or an older one, through its dist/) and times training steps at batch
+// 1 and forward passes at batch 1 and 4 (512 x 512, random weights), printing one JSON line. Wall and
+// CPU time are both reported: on a shared machine CPU time is the steadier of the two.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const [root, which, stepsArg] = process.argv.slice(2) as [string, 'student' | 'teacher', string];
+const steps = Number(stepsArg);
+const LOSS = { dice: [0.5, 0, 0, 1.5], bce: [0.5, 2, 2, 0], focal: [0, 0, 0, 0] };
+
+// biome-ignore lint/suspicious/noExplicitAny: the other checkout's modules, whose types this build does not see
+type Any = any;
+const load = (rel: string): Promise<Any> => import(pathToFileURL(join(root, 'dist/src', rel)).href);
+const [{ loadConfig }, { buildStudent, buildTeacher }, torch, { segmentationLoss }] = await Promise.all([
+  load('config/index.js'),
+  load('models/build.js'),
+  load('torch/index.js'),
+  load('train/losses.js'),
+]);
+
+interface Cost {
+  wall: number;
+  cpu: number;
+  /** Minor page faults: memory the allocator took from the kernel afresh (its churn). */
+  faults: number;
+}
+
+function clock(): Cost {
+  const u = process.resourceUsage();
+  return { wall: Number(process.hrtime.bigint()) / 1e6, cpu: (u.userCPUTime + u.systemCPUTime) / 1000, faults: u.minorPageFault };
+}
+
+/** Wall ms, CPU ms and page faults of fn, each the least of `runs` after one untimed warm-up. */
+function time(fn: () => void, runs: number): Cost {
+  fn();
+  let best = { wall: Number.POSITIVE_INFINITY, cpu: Number.POSITIVE_INFINITY, faults: Number.POSITIVE_INFINITY };
+  for (let i = 0; i < runs; i++) {
+    const a = clock();
+    fn();
+    const b = clock();
+    best = {
+      wall: Math.min(best.wall, b.wall - a.wall),
+      cpu: Math.min(best.cpu, b.cpu - a.cpu),
+      faults: Math.min(best.faults, b.faults - a.faults),
+    };
+  }
+  return best;
+}
+
+const configs = join(root, 'configs');
+torch.manual_seed(0);
+const net =
+  which === 'student'
+    ? buildStudent(loadConfig(join(configs, 'mobilesam-simple-t1i1-iter5k.yaml')))
+    : buildTeacher(loadConfig(join(configs, 'multimodel2s-pidinet-plip-d2t512-iter5k-b8.yaml')));
+const params = which === 'student' ? net.parameters() : net.trainable_parameters().map(([, p]: [string, Any]) => p);
+const result: Record<string, number> = {};
+
+net.train(true);
+const opt = new torch.optim.AdamW(params, { lr: 1e-4 });
+const image = torch.rand([1, 3, 512, 512]);
+const target = torch.rand([1, 4, 512, 512]).gt(0.5).float();
+const step = time(
+  () =>
+    torch.tidy(() => {
+      const loss = segmentationLoss(net.forward(image).masks, target, LOSS).total;
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+    }),
+  steps,
+);
+result.train_step_wall_ms = step.wall;
+result.train_step_cpu_ms = step.cpu;
+result.train_step_page_faults = step.faults;
+opt.dispose();
+
+net.train(false);
+for (const batch of [1, 4]) {
+  const x = torch.rand([batch, 3, 512, 512]);
+  const t = time(() => torch.no_grad(() => torch.tidy(() => net.forward(x))), batch === 1 ? 2 : 1);
+  result[`forward_b${batch}_wall_ms_per_image`] = t.wall / batch;
+  result[`forward_b${batch}_cpu_ms_per_image`] = t.cpu / batch;
+  result[`forward_b${batch}_page_faults_per_image`] = t.faults / batch;
+  x.dispose();
+}
+result.peak_rss_mb = process.resourceUsage().maxRSS / 1024;
+process.stdout.write(`${JSON.stringify(result)}\n`);
