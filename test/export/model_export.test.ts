@@ -15,6 +15,7 @@ import { createSession, loadOrt } from '../../src/onnx/runtime.js';
 import * as torch from '../../src/torch/index.js';
 import { ZipReader } from '../../src/torch/io/zip.js';
 import { repoRoot } from '../helpers/fixtures.js';
+import { TINY_TEACHER_YAML } from '../helpers/tiny_configs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-export-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,22 +28,7 @@ writeFileSync(
   'task: multimodel2s_distill\nimg_size: 64\narch:\n  TINYVIT: {EMBED_DIMS: [16, 32, 48, 64], DEPTHS: [1, 1, 1, 1], NUM_HEADS: [1, 2, 3, 4], WINDOW_SIZES: [2, 2, 3, 2]}\n  DECODER: {TRANSFORMER_DIM: 32, MLP_DIM: 64, NUM_HEADS: 2, MASK_IN_CHANS: 8}\n',
 );
 const teacherYaml = join(dir, 'teacher.yaml');
-writeFileSync(
-  teacherYaml,
-  `task: multimodel2s
-img_size: 64
-component: { fuse_depth: 1, fuse_token_num: 8 }
-train: { rank: 2 }
-arch:
-  MED_SAM_VIT: { EMBED_DIM: 32, DEPTH: 2, NUM_HEADS: 2, GLOBAL_ATTN_INDEXES: [1], WINDOW_SIZE: 2, OUT_DIM: 16 }
-  PLIP: { HIDDEN_SIZE: 16, INTERMEDIATE_SIZE: 32, NUM_LAYERS: 1, NUM_HEADS: 2 }
-  PIDINET: { INPLANE: 8, DIL: 4 }
-  FUSE_PRE: { OUT_DIM: 24 }
-  FUSE_PRO: { NUM_HEADS: 2 }
-  FUSE_FIN: { OUT_DIM: 32 }
-  DECODER: { TRANSFORMER_DIM: 32, MLP_DIM: 64, NUM_HEADS: 2, MASK_IN_CHANS: 8 }
-`,
-);
+writeFileSync(teacherYaml, TINY_TEACHER_YAML);
 
 /** Saves a network as an mmfd checkpoint and returns its .json and its state dict (the truth). */
 function checkpoint(name: string, role: 'student' | 'teacher', yaml: string, seed: number) {

@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { buildStudent } from '../../src/models/build.js';
 import { loadPredictor } from '../../src/slides/predictor.js';
 import * as torch from '../../src/torch/index.js';
+import { TINY_TEACHER_YAML } from '../helpers/tiny_configs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-predictor-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,22 +20,7 @@ writeFileSync(smallConfig, 'task: multimodel2s_distill\nimg_size: 128\n');
 
 /** The fused teacher (MedSAM + PiDiNet + PLIP) shrunk to 64 pixels and a few channels. */
 const tinyTeacher = join(dir, 'teacher.yaml');
-writeFileSync(
-  tinyTeacher,
-  `task: multimodel2s
-img_size: 64
-component: { fuse_depth: 1, fuse_token_num: 8 }
-train: { rank: 2 }
-arch:
-  MED_SAM_VIT: { EMBED_DIM: 32, DEPTH: 2, NUM_HEADS: 2, GLOBAL_ATTN_INDEXES: [1], WINDOW_SIZE: 2, OUT_DIM: 16 }
-  PLIP: { HIDDEN_SIZE: 16, INTERMEDIATE_SIZE: 32, NUM_LAYERS: 1, NUM_HEADS: 2 }
-  PIDINET: { INPLANE: 8, DIL: 4 }
-  FUSE_PRE: { OUT_DIM: 24 }
-  FUSE_PRO: { NUM_HEADS: 2 }
-  FUSE_FIN: { OUT_DIM: 32 }
-  DECODER: { TRANSFORMER_DIM: 32, MLP_DIM: 64, NUM_HEADS: 2, MASK_IN_CHANS: 8 }
-`,
-);
+writeFileSync(tinyTeacher, TINY_TEACHER_YAML);
 
 describe('loadPredictor', () => {
   test('a student without trained weights is refused unless random weights are asked for', () => {
