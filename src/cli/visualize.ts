@@ -41,6 +41,7 @@ export const { spec, run } = command(
       image: { type: 'string', value: '<img>', required: true, help: 'the image to segment' },
       checkpoint: { type: 'string', value: '<ckpt>', required: true, help: "the student's trained weights" },
       mpp: { type: 'string', value: '<um/px>', help: "the image's pixel size (default: its resolution metadata)" },
+      'allow-upsample': { type: 'boolean', help: "segment an image more than 2x coarser than the network's input (upsampled)" },
       out: { type: 'string', value: '<dir>', default: 'data/output', help: 'output folder' },
     },
   },
@@ -69,7 +70,17 @@ export const { spec, run } = command(
       student.dispose();
       throw err;
     }
-    const seg = await segmentImage(original, mpp.mpp, predictor);
+    let seg: Awaited<ReturnType<typeof segmentImage>>;
+    try {
+      seg = await segmentImage(original, mpp.mpp, predictor, {
+        name: values.image,
+        mppSource: mpp.source,
+        allowUpsample: args.flag('allow-upsample'),
+      });
+    } catch (err) {
+      predictor.dispose();
+      throw err;
+    }
     const [C, h, w] = [predictor.classes.length, seg.height, seg.width];
     const image = torch.fromTypedArray(seg.image, [3, h, w]);
     const maps = torch.fromTypedArray(seg.probabilities, [C, h, w]);

@@ -3,7 +3,7 @@
 // overlapping tiles of the network's input size (white past the image's edge) and blended seam-free
 // (tiling.ts). An image smaller than one input is one tile; nothing is stretched to the input size.
 import type { RgbImage } from '../data/images.js';
-import { chooseLevel, type ReadPlan } from './mpp.js';
+import { checkUpsample, chooseLevel, type ReadPlan, type SlideMpp } from './mpp.js';
 import { type Predictor, predictTiles } from './predictor.js';
 import { resampleImage } from './resample.js';
 import { Stitcher, tileGrid } from './tiling.js';
@@ -27,6 +27,11 @@ export interface ImageSegmentOptions {
   margin?: number;
   /** Tiles per model call; default 2. */
   batchSize?: number;
+  /** Allow an image more than MAX_UPSAMPLE times coarser than the network's input (mpp.ts's checkUpsample). */
+  allowUpsample?: boolean;
+  /** The image's name in messages, and where its mpp came from ('override': the user's --mpp). */
+  name?: string;
+  mppSource?: SlideMpp['source'];
 }
 
 /** Float RGB planes [3, height, width] in [0, 1] of 8-bit interleaved RGB. */
@@ -64,6 +69,7 @@ export async function segmentImage(
   predictor: Predictor,
   o: ImageSegmentOptions = {},
 ): Promise<ImageSegmentation> {
+  checkUpsample(o.name ?? 'image', { mpp, source: o.mppSource ?? 'override' }, undefined, predictor.inputMpp, o.allowUpsample);
   const plan = chooseLevel([{ width: img.width, height: img.height, downsample: 1 }], mpp, predictor.inputMpp);
   const { width, height } = plan;
   const image = resampleImage(planesOf(img), img.width, img.height, plan);

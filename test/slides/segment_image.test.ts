@@ -77,6 +77,13 @@ describe('segmentImage', () => {
     assert.ok(worst < 1e-6, `max error ${worst}`);
   });
 
+  test('an image more than 2x coarser than the input is refused, naming it, unless upsampling is allowed', async () => {
+    const coarse: RgbImage = { data: patch.image.slice(0, 20 * 3 * 16), width: 20, height: 16 };
+    await assert.rejects(segmentImage(coarse, 4.0, pixelwise(64), { name: 'coarse.png' }), /coarse\.png: .*4\.0x coarser/);
+    const seg = await segmentImage(coarse, 4.0, pixelwise(64), { allowUpsample: true });
+    assert.deepEqual([seg.width, seg.height], [80, 64]);
+  });
+
   test('a coarser image is enlarged bilinearly: 2.0 -> 1.0 um/px doubles each side', async () => {
     const coarse: RgbImage = { data: patch.image.slice(0, 75 * 3 * 60), width: 75, height: 60 };
     const seg = await segmentImage(coarse, 2.0, pixelwise(64));
