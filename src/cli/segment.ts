@@ -105,9 +105,11 @@ export function segmentCommand(makeSegmenter: SegmenterFactory = networkSegmente
     let outcomes: Awaited<ReturnType<typeof runCohort>>;
     try {
       if (queue !== undefined) return await enqueueCommand(slides, { url: queue, attempts, retryDelayMs, out, settings, segmenter });
-      if (shard !== undefined) return await shardCommand(slides, { shard, out, settings, segmenter, onEvent: cohortProgressPrinter() });
-      process.stderr.write(`mmfd segment: ${slides.length} slide(s) -> ${out} (model ${segmenter.id})\n`);
       const allowUpsample = args.flag('allow-upsample');
+      if (shard !== undefined) {
+        return await shardCommand(slides, { shard, out, settings, segmenter, allowUpsample, onEvent: cohortProgressPrinter() });
+      }
+      process.stderr.write(`mmfd segment: ${slides.length} slide(s) -> ${out} (model ${segmenter.id})\n`);
       const ran = await interruptible(() =>
         runCohort(slides, { out, segmenter, settings, allowUpsample, signal: interruption(), onEvent: cohortProgressPrinter() }),
       );

@@ -14,6 +14,7 @@ import type { SegmentSettings } from '../slides/manifest.js';
 import type { SlideInput } from '../slides/slide_list.js';
 import { UsageError } from './args.js';
 
+/** What both modes take; the caller owns (and disposes) the segmenter. */
 interface Common {
   out: string;
   settings: SegmentSettings;
@@ -25,7 +26,6 @@ export async function enqueueCommand(
   slides: readonly SlideInput[],
   o: Common & { url: string; attempts: number; retryDelayMs: number },
 ): Promise<number> {
-  o.segmenter.dispose?.();
   let target: ReturnType<typeof parseRedisUrl>;
   try {
     target = parseRedisUrl(o.url);
@@ -61,18 +61,20 @@ export async function enqueueCommand(
 /** Runs this shard's slides; cohort.csv and report.html wait for `mmfd cohort report`. Exit code 1 when any failed. */
 export async function shardCommand(
   slides: readonly SlideInput[],
-  o: Common & { shard: Shard; onEvent: (event: CohortEvent) => void },
+  o: Common & { shard: Shard; allowUpsample: boolean; onEvent: (event: CohortEvent) => void },
 ): Promise<number> {
   const mine = shardSlides(slides, o.shard);
   const { id, sha256 } = o.segmenter;
   await writeCohortList(o.out, { slides: [...slides], settings: o.settings, model: { id, sha256 } });
   process.stderr.write(`mmfd segment: shard ${o.shard.index}/${o.shard.count}: ${mine.length} of ${slides.length} slide(s)\n`);
-  let outcomes: Awaited<ReturnType<typeof runCohort>>;
-  try {
-    outcomes = await runCohort(mine, { out: o.out, segmenter: o.segmenter, settings: o.settings, onEvent: o.onEvent, writeReport: false });
-  } finally {
-    o.segmenter.dispose?.();
-  }
+  const outcomes = await runCohort(mine, {
+    out: o.out,
+    segmenter: o.segmenter,
+    settings: o.settings,
+    allowUpsample: o.allowUpsample,
+    onEvent: o.onEvent,
+    writeReport: false,
+  });
   for (const r of outcomes)
     if (r.status === 'failed') await recordFailure(o.out, r.name, r.error ?? 'failed');
     else await clearFailure(o.out, r.name);
