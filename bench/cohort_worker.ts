@@ -4,8 +4,8 @@
 import { join } from 'node:path';
 import { segmentCommand } from '../src/cli/segment.js';
 import { workerCommand } from '../src/cli/worker.js';
-import { loadPredictor } from '../src/slides/predictor.js';
-import { networkSegmenter } from '../src/slides/segmenter.js';
+import { networkSegmenter } from '../src/cohort/segmenter.js';
+import { loadPredictor } from '../src/slides/pipeline/predictor.js';
 
 const config = join(new URL('../..', import.meta.url).pathname, 'configs', 'tiny-mobilesam-slides.yaml');
 const [name, ...args] = process.argv.slice(2);

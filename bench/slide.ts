@@ -1,4 +1,4 @@
-// npm run bench:slide — whole-slide segmentation (src/slides/segment.ts) on synthetic slides of 10k, 20k and
+// npm run bench:slide — whole-slide segmentation (src/slides/pipeline/segment.ts) on synthetic slides of 10k, 20k and
 // 40k pixels square at 0.5 um/px (read at the student's input_mpp: 1.0 um/px halves them), 2 CPU threads.
 // Every measurement runs in its own process, so its peak RSS is its own:
 //   student-band   the student on a full-width band
@@ -16,7 +16,7 @@
 //                  --only real-full runs just these and updates the real_size section of slide.json.
 // The student is --checkpoint <file>, or else configs/tiny-mobilesam-slides.yaml trained first (in .tmp/bench-slide;
 // about 13 minutes on 2 cores, reused by later runs) on windows of other synthetic slides. The smallest whole slide
-// is scored against its ground truth: per-class Dice and area fractions (src/slides/compare_labels.ts).
+// is scored against its ground truth: per-class Dice and area fractions (src/slides/export/compare_labels.ts).
 // Writes bench/results/slide.json.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -26,12 +26,12 @@ import { parseArgs } from 'node:util';
 import { writeDerivedConfig } from '../src/config/derive.js';
 import { loadConfig } from '../src/config/index.js';
 import { FINAL_CLASSES } from '../src/data/classes.js';
-import { compareLabels } from '../src/slides/compare_labels.js';
-import { type Engine, openPredictor, type Precision } from '../src/slides/onnx_predictor.js';
-import { OpenSlide } from '../src/slides/openslide.js';
-import { loadPredictor, type Predictor } from '../src/slides/predictor.js';
-import { type SegmentResult, segmentSlide, TISSUE_BIT } from '../src/slides/segment.js';
-import { slideTissueMask, type TissueMask } from '../src/slides/tissue.js';
+import { compareLabels } from '../src/slides/export/compare_labels.js';
+import { OpenSlide } from '../src/slides/io/openslide.js';
+import { type Engine, openPredictor, type Precision } from '../src/slides/pipeline/onnx_predictor.js';
+import { loadPredictor, type Predictor } from '../src/slides/pipeline/predictor.js';
+import { type SegmentResult, segmentSlide, TISSUE_BIT } from '../src/slides/pipeline/segment.js';
+import { slideTissueMask, type TissueMask } from '../src/slides/pipeline/tissue.js';
 import { labelPaths, writeSyntheticSlide } from '../src/synth/slide/slide.js';
 import * as torch from '../src/torch/index.js';
 import { trainStudentAlone } from '../src/train/baseline.js';

@@ -1,5 +1,6 @@
-// mmfd's public entry point: `import { torch, models, synth, slides } from 'mmfd'`. One namespace per role;
+// mmfd's public entry point: `import { torch, models, synth, slides, cohort } from 'mmfd'`. One namespace per role;
 // each lists its public names in its folder's index.ts, and nothing else is part of the API.
+export * as cohort from './cohort/index.js';
 export * as config from './config/index.js';
 export * as data from './data/index.js';
 export * as evaluate from './eval/index.js';

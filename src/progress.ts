@@ -2,7 +2,7 @@
 // (LiveLine), printed as full lines only now and then elsewhere (a log file, a CI job) so the output stays
 // readable; the counted form `<label> 120/500 (24%) <fields> ETA 3m05s` (Progress); and the cohort's
 // per-slide and per-stage report (cohortProgressPrinter).
-import type { CohortEvent } from './slides/cohort.js';
+import type { CohortEvent } from './cohort/run.js';
 
 /** 75 -> "1m15s", 3725 -> "1h02m", 9 -> "9s". */
 export function formatDuration(seconds: number): string {

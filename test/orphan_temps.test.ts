@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { processAlive, removeOrphanTemps } from '../src/orphan_temps.js';
-import { OVERLAY_TEMP_NAME } from '../src/slides/deepzoom.js';
+import { OVERLAY_TEMP_NAME } from '../src/slides/export/deepzoom.js';
 import { atomicTempPattern } from '../src/torch/io/files.js';
 import { deadPid } from './helpers/pids.js';
 

@@ -2,8 +2,8 @@
 // `every` units otherwise, with an ETA from the rate since the (re)start; durations as people read them.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { CohortEvent } from '../src/cohort/run.js';
 import { cohortProgressPrinter, formatDuration, Progress } from '../src/progress.js';
-import type { CohortEvent } from '../src/slides/cohort.js';
 
 function sink(isTTY: boolean) {
   const writes: string[] = [];

@@ -7,8 +7,8 @@ import { commandConnection } from '../cohort/connection.js';
 import { QUEUE_NAME } from '../cohort/job.js';
 import { parseRedisUrl } from '../cohort/redis_url.js';
 import { writeCohortReportFromFolder } from '../cohort/report.js';
+import { COHORT_CSV, REPORT_FILE } from '../cohort/run.js';
 import { cohortStatus, formatStatus } from '../cohort/status.js';
-import { COHORT_CSV, REPORT_FILE } from '../slides/cohort.js';
 import { command, UsageError } from './args.js';
 
 const SPEC = {

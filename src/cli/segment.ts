@@ -1,19 +1,19 @@
 // `mmfd segment <slide|folder|list.txt> --out <dir> [--model student|teacher] [--checkpoint <ckpt>] [--mpp <um/px>]
 //   [--min-object-um2 20] [--geojson-level 0] [--overlay-level 0] [--thumbnail 1024]
 //   [--queue <redis-url> [--attempts 3] [--retry-delay 10] | --shard i/n]`:
-// segments one slide or a cohort (slides/cohort.ts), with progress per slide and overall, and an ETA; or
+// segments one slide or a cohort (cohort/run.ts), with progress per slide and overall, and an ETA; or
 // enqueues the cohort for `mmfd worker`s (--queue), or runs one part of it (--shard; segment_cohort.ts).
 // Exit code 0 when every slide is done or was already done, 1 when any failed, 2 for a usage error.
 import { existsSync } from 'node:fs';
+import type { SegmentSettings } from '../cohort/manifest.js';
+import { COHORT_CSV, REPORT_FILE, runCohort, type SlideSegmenter } from '../cohort/run.js';
+import { type ModelSelection, networkSegmenter } from '../cohort/segmenter.js';
 import { parseShard, type Shard } from '../cohort/shard.js';
+import { listSlides } from '../cohort/slide_list.js';
 import { interruptible, interruption } from '../interrupt.js';
 import { cohortProgressPrinter } from '../progress.js';
-import { COHORT_CSV, REPORT_FILE, runCohort, type SlideSegmenter } from '../slides/cohort.js';
-import type { SegmentSettings } from '../slides/manifest.js';
-import { DEFAULT_MIN_OBJECT_UM2 } from '../slides/measure.js';
-import { PLAUSIBLE_MPP } from '../slides/mpp.js';
-import { type ModelSelection, networkSegmenter } from '../slides/segmenter.js';
-import { listSlides } from '../slides/slide_list.js';
+import { DEFAULT_MIN_OBJECT_UM2 } from '../slides/export/measure.js';
+import { PLAUSIBLE_MPP } from '../slides/io/mpp.js';
 import { command, UsageError } from './args.js';
 import { enqueueCommand, shardCommand } from './segment_cohort.js';
 

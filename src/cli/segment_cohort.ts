@@ -6,12 +6,12 @@ import { Queue } from 'bullmq';
 import { commandConnection } from '../cohort/connection.js';
 import { enqueueCohort } from '../cohort/enqueue.js';
 import { QUEUE_NAME } from '../cohort/job.js';
+import type { SegmentSettings } from '../cohort/manifest.js';
 import { clearFailure, recordFailure, writeCohortList } from '../cohort/record.js';
 import { parseRedisUrl } from '../cohort/redis_url.js';
+import { type CohortEvent, runCohort, type SlideSegmenter } from '../cohort/run.js';
 import { type Shard, shardSlides } from '../cohort/shard.js';
-import { type CohortEvent, runCohort, type SlideSegmenter } from '../slides/cohort.js';
-import type { SegmentSettings } from '../slides/manifest.js';
-import type { SlideInput } from '../slides/slide_list.js';
+import type { SlideInput } from '../cohort/slide_list.js';
 import { UsageError } from './args.js';
 
 /** What both modes take; the caller owns (and disposes) the segmenter. */

@@ -4,8 +4,8 @@
 import { hostname } from 'node:os';
 import { workerConnection } from '../cohort/connection.js';
 import { parseRedisUrl } from '../cohort/redis_url.js';
+import { type ModelSelection, networkSegmenter } from '../cohort/segmenter.js';
 import { startWorker } from '../cohort/worker.js';
-import { type ModelSelection, networkSegmenter } from '../slides/segmenter.js';
 import { command, UsageError } from './args.js';
 import type { SegmenterFactory } from './segment.js';
 

@@ -6,11 +6,11 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Queue } from 'bullmq';
-import type { SlideSegmenter } from '../slides/cohort.js';
-import { fileSha256, readManifest, type SegmentSettings, sameKey } from '../slides/manifest.js';
-import type { SlideInput } from '../slides/slide_list.js';
 import { parseSlideJob, slideJobId } from './job.js';
+import { fileSha256, readManifest, type SegmentSettings, sameKey } from './manifest.js';
 import { recordFailure, writeCohortList } from './record.js';
+import type { SlideSegmenter } from './run.js';
+import type { SlideInput } from './slide_list.js';
 
 export interface EnqueueOptions {
   /** The shared output folder, absolute. */

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import type { SegmentSettings } from '../slides/manifest.js';
+import type { SegmentSettings } from './manifest.js';
 
 /** The BullMQ queue every mmfd cohort job goes to (a cohort is told apart by its output folder). */
 export const QUEUE_NAME = 'mmfd-segment';

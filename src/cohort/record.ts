@@ -7,9 +7,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SegmentSettings } from '../slides/manifest.js';
-import type { SlideInput } from '../slides/slide_list.js';
 import { writeFileAtomic } from '../torch/io/files.js';
+import type { SegmentSettings } from './manifest.js';
+import type { SlideInput } from './slide_list.js';
 
 const FORMAT = 'mmfd cohort, version 1';
 const RECORD_DIR = '.cohort';

@@ -4,10 +4,10 @@
 // list (a one-machine run's) has a row per finished slide folder, by name.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MEASUREMENTS_FILE, type SlideOutcome, writeCohortOutputs } from '../slides/cohort.js';
-import { type Manifest, readManifest } from '../slides/manifest.js';
-import type { SlideMeasurements } from '../slides/measure.js';
+import type { SlideMeasurements } from '../slides/export/measure.js';
+import { type Manifest, readManifest } from './manifest.js';
 import { readCohortList, recordedFailure } from './record.js';
+import { MEASUREMENTS_FILE, type SlideOutcome, writeCohortOutputs } from './run.js';
 
 export async function writeCohortReportFromFolder(out: string): Promise<SlideOutcome[]> {
   if (!existsSync(out)) throw new Error(`${out}: no such output folder`);

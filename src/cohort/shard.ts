@@ -3,7 +3,7 @@
 // coordination: slides go, largest first, to the part with the fewest bytes so far (ties to the lower part,
 // then list order), so the parts take about equal time; each part keeps its slides in list order.
 import { existsSync, statSync } from 'node:fs';
-import type { SlideInput } from '../slides/slide_list.js';
+import type { SlideInput } from './slide_list.js';
 
 export interface Shard {
   index: number;

@@ -1,5 +1,5 @@
 // A queue worker (`mmfd worker`): takes slide jobs from Redis and runs each through the same per-slide
-// function as a one-machine cohort (slides/cohort.ts runSlide: built in `<out>/.<name>.partial/`, then renamed),
+// function as a one-machine cohort (cohort/run.ts runSlide: built in `<out>/.<name>.partial/`, then renamed),
 // so its outputs are those of a one-machine run. BullMQ holds a lock on each running job and renews it; a
 // worker that dies stops renewing, and once the lock expires another worker's stalled-job check puts the job
 // back in the queue (it then resumes from what the partial folder holds, as a rerun does).
@@ -10,10 +10,10 @@ import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { runSlide, type SlideSegmenter, type Stage } from '../slides/cohort.js';
-import type { SegmentSettings } from '../slides/manifest.js';
 import { parseSlideJob, QUEUE_NAME, type SlideJob, type SlideJobResult } from './job.js';
+import type { SegmentSettings } from './manifest.js';
 import { clearFailure, recordFailure } from './record.js';
+import { runSlide, type SlideSegmenter, type Stage } from './run.js';
 
 export interface WorkerOptions {
   connection: Redis;

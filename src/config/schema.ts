@@ -180,7 +180,7 @@ const shape = {
   skip_eval: bool().default(false),
   num_classes: int(1).default(4),
   img_size: int(1, MAX_IMG_SIZE).default(512),
-  // mmfd: microns per pixel of the network input (the resolution contract, src/slides/mpp.ts): stored in
+  // mmfd: microns per pixel of the network input (the resolution contract, src/slides/io/mpp.ts): stored in
   // every checkpoint, so slides are resampled to it. 1.0 for the reference's data (1024-pixel patches at
   // ~0.5 um/px resized to 512).
   input_mpp: real({ gt: 0 }).default(1.0),

@@ -7,7 +7,7 @@ import { FINAL_CLASSES } from '../data/classes.js';
 import type { Student } from '../models/student.js';
 import { quantizeDynamic } from '../onnx/quantize.js';
 import { studentGraph } from '../onnx/student.js';
-import { loadNetwork, type ModelChoice } from '../slides/predictor.js';
+import { loadNetwork, type ModelChoice } from '../slides/pipeline/predictor.js';
 import * as torch from '../torch/index.js';
 import { writeAtomic } from '../torch/io/files.js';
 

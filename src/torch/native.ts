@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 /** An opaque native object: a tensor or generator handle. */
 export type Handle = object;
 
-/** OpenSlide, bound thinly (native/src/openslide.cc); src/slides/openslide.ts is the API. */
+/** OpenSlide, bound thinly (native/src/openslide.cc); src/slides/io/openslide.ts is the API. */
 export interface OpenSlideBinding {
   detectVendor(path: string): string | null;
   open(path: string): Handle;

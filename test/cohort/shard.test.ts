@@ -9,8 +9,8 @@ import { segmentCommand } from '../../src/cli/segment.js';
 import { parseRedisUrl } from '../../src/cohort/redis_url.js';
 import { writeCohortReportFromFolder } from '../../src/cohort/report.js';
 import { parseShard, shardSlides } from '../../src/cohort/shard.js';
+import { listSlides } from '../../src/cohort/slide_list.js';
 import { parseCsv } from '../../src/data/csv.js';
-import { listSlides } from '../../src/slides/slide_list.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import { truthSegmenter } from '../helpers/truth_segmenter.js';
 

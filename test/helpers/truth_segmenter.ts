@@ -6,8 +6,8 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { SlideSegmenter } from '../../src/slides/cohort.js';
-import { OpenSlide } from '../../src/slides/openslide.js';
+import type { SlideSegmenter } from '../../src/cohort/run.js';
+import { OpenSlide } from '../../src/slides/io/openslide.js';
 import { labelPaths } from '../../src/synth/slide/slide.js';
 
 export const TRUTH_MODEL_SHA = 'ab'.repeat(32);

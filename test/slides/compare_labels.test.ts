@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { compareLabels } from '../../src/slides/compare_labels.js';
-import { OpenSlide } from '../../src/slides/openslide.js';
-import { PyramidalTiffWriter } from '../../src/slides/tiff_writer.js';
+import { compareLabels } from '../../src/slides/export/compare_labels.js';
+import { PyramidalTiffWriter } from '../../src/slides/export/tiff_writer.js';
+import { OpenSlide } from '../../src/slides/io/openslide.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-compare-'));

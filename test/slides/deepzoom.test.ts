@@ -7,10 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { blendLabels, DZI_NAME, DZI_TILE_SIZE, dziLevels, THUMBNAIL, VIEWER_PAGE, writeOverlayViews } from '../../src/slides/deepzoom.js';
-import { labelRasterFromArray, openLabelTiff } from '../../src/slides/label_raster.js';
-import { OpenSlide } from '../../src/slides/openslide.js';
-import { rgbBandsFromArray, slideRgbBands } from '../../src/slides/rgb_bands.js';
+import {
+  blendLabels,
+  DZI_NAME,
+  DZI_TILE_SIZE,
+  dziLevels,
+  THUMBNAIL,
+  VIEWER_PAGE,
+  writeOverlayViews,
+} from '../../src/slides/export/deepzoom.js';
+import { labelRasterFromArray, openLabelTiff } from '../../src/slides/io/label_raster.js';
+import { OpenSlide } from '../../src/slides/io/openslide.js';
+import { rgbBandsFromArray, slideRgbBands } from '../../src/slides/io/rgb_bands.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import { blendOverlay } from '../../src/viz/overlay.js';
 import { Rng } from '../helpers/prng.js';

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { PyramidalTiffWriter } from '../../src/slides/export/tiff_writer.js';
 import {
   chooseLevel,
   DEFAULT_INPUT_MPP,
@@ -14,10 +15,9 @@ import {
   MppError,
   readableLevels,
   resolveSlideMpp,
-} from '../../src/slides/mpp.js';
-import { OpenSlide, type SlideLevel } from '../../src/slides/openslide.js';
-import { axisTaps, readGridWindow } from '../../src/slides/resample.js';
-import { PyramidalTiffWriter } from '../../src/slides/tiff_writer.js';
+} from '../../src/slides/io/mpp.js';
+import { OpenSlide, type SlideLevel } from '../../src/slides/io/openslide.js';
+import { axisTaps, readGridWindow } from '../../src/slides/io/resample.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-mpp-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -13,10 +13,10 @@ import { after, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { FINAL_CLASSES } from '../../src/data/classes.js';
 import { buildStudent } from '../../src/models/build.js';
-import { compareLabels } from '../../src/slides/compare_labels.js';
-import { openPredictor, resolveEngine } from '../../src/slides/onnx_predictor.js';
-import type { Predictor } from '../../src/slides/predictor.js';
-import { segmentSlide, TISSUE_BIT } from '../../src/slides/segment.js';
+import { compareLabels } from '../../src/slides/export/compare_labels.js';
+import { openPredictor, resolveEngine } from '../../src/slides/pipeline/onnx_predictor.js';
+import type { Predictor } from '../../src/slides/pipeline/predictor.js';
+import { segmentSlide, TISSUE_BIT } from '../../src/slides/pipeline/segment.js';
 import { synthesizePatch } from '../../src/synth/patch/placenta.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import * as torch from '../../src/torch/index.js';
@@ -143,7 +143,7 @@ test('ONNX Runtime fp32 equals libtorch; int8 agrees with fp32 on a slide; witho
 
   // onnxruntime-node absent (simulated): the default is libtorch, asking for ONNX Runtime is a clear error
   const script = `
-    const { openPredictor } = await import(${JSON.stringify(join(repoRoot(), 'dist', 'src', 'slides', 'onnx_predictor.js'))});
+    const { openPredictor } = await import(${JSON.stringify(join(repoRoot(), 'dist', 'src', 'slides', 'pipeline', 'onnx_predictor.js'))});
     const p = await openPredictor({ model: ${JSON.stringify(checkpoint)} });
     console.log('predict' in p ? 'torch' : 'onnx'); p.dispose();
     await openPredictor({ model: ${JSON.stringify(checkpoint)}, engine: 'onnx' }).catch((e) => console.log(e.message));`;

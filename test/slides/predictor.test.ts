@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { buildStudent } from '../../src/models/build.js';
-import { loadPredictor } from '../../src/slides/predictor.js';
+import { loadPredictor } from '../../src/slides/pipeline/predictor.js';
 import * as torch from '../../src/torch/index.js';
 import { TINY_TEACHER_YAML } from '../helpers/tiny_configs.js';
 

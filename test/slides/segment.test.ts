@@ -6,10 +6,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { OpenSlide } from '../../src/slides/openslide.js';
-import type { TensorPredictor } from '../../src/slides/predictor.js';
-import { type SegmentOptions, segmentSlide, TISSUE_BIT } from '../../src/slides/segment.js';
-import { PyramidalTiffWriter } from '../../src/slides/tiff_writer.js';
+import { PyramidalTiffWriter } from '../../src/slides/export/tiff_writer.js';
+import { OpenSlide } from '../../src/slides/io/openslide.js';
+import type { TensorPredictor } from '../../src/slides/pipeline/predictor.js';
+import { type SegmentOptions, segmentSlide, TISSUE_BIT } from '../../src/slides/pipeline/segment.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import * as torch from '../../src/torch/index.js';
 import { numbers, readTiffDirectories } from '../helpers/tiff_directory.js';

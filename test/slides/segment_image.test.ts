@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { decodeRgb, type RgbImage } from '../../src/data/images.js';
-import type { Predictor } from '../../src/slides/predictor.js';
-import { segmentImage } from '../../src/slides/segment_image.js';
+import type { Predictor } from '../../src/slides/pipeline/predictor.js';
+import { segmentImage } from '../../src/slides/pipeline/segment_image.js';
 import { synthesizePatch } from '../../src/synth/patch/placenta.js';
 import * as torch from '../../src/torch/index.js';
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { pyramidLevels } from '../../src/slides/pyramid.js';
-import { type PyramidalTiffOptions, PyramidalTiffWriter } from '../../src/slides/tiff_writer.js';
+import { pyramidLevels } from '../../src/slides/export/pyramid.js';
+import { type PyramidalTiffOptions, PyramidalTiffWriter } from '../../src/slides/export/tiff_writer.js';
 import { numbers, readTiffDirectories, tagValue } from '../helpers/tiff_directory.js';
 import { leftoverTemps } from '../torch/io/helpers.js';
 

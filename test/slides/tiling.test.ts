@@ -4,7 +4,7 @@
 // every pixel, so no tile is misplaced; tiles left out cost zeros only where no run tile reaches.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { axisWeights, Stitcher, type TileGrid, tileGrid } from '../../src/slides/tiling.js';
+import { axisWeights, Stitcher, type TileGrid, tileGrid } from '../../src/slides/pipeline/tiling.js';
 import * as torch from '../../src/torch/index.js';
 import { Rng } from '../helpers/prng.js';
 

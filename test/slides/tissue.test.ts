@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { OpenSlide } from '../../src/slides/openslide.js';
-import { detectTissue, otsuThreshold, type RgbImage, slideTissueMask, touchesTissue } from '../../src/slides/tissue.js';
+import { OpenSlide } from '../../src/slides/io/openslide.js';
+import { detectTissue, otsuThreshold, type RgbImage, slideTissueMask, touchesTissue } from '../../src/slides/pipeline/tissue.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import { Rng } from '../helpers/prng.js';
 

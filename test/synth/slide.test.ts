@@ -8,7 +8,7 @@ import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { run } from '../../src/cli/synth-slide.js';
 import { LABEL_BITS, LABEL_CLASSES } from '../../src/data/classes.js';
-import { pyramidLevels } from '../../src/slides/pyramid.js';
+import { pyramidLevels } from '../../src/slides/export/pyramid.js';
 import { SlidePainter } from '../../src/synth/slide/paint.js';
 import { labelPaths, writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import { runCaptured } from '../helpers/cli.js';

@@ -5,7 +5,7 @@
 import { rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { LABEL_CLASSES } from '../../data/classes.js';
-import { PyramidalTiffWriter, type TiffCompression } from '../../slides/tiff_writer.js';
+import { PyramidalTiffWriter, type TiffCompression } from '../../slides/export/tiff_writer.js';
 import { SlidePainter } from './paint.js';
 
 export interface SynthSlideOptions {

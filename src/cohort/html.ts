@@ -3,9 +3,9 @@
 // with their error) and every thumbnail. Pictures are linked relative to the report, so a slide folder or the
 // whole output folder can be moved or zipped and still opens offline.
 import { FINAL_CLASSES } from '../data/classes.js';
+import { CLASS_KEYS, type SlideMeasurements } from '../slides/export/measure.js';
 import { type Cell, type MetricsTable, writeReport } from '../viz/report.js';
 import type { Manifest } from './manifest.js';
-import { CLASS_KEYS, type SlideMeasurements } from './measure.js';
 
 const value = (v: number | null): Cell => (v === null ? '—' : v);
 

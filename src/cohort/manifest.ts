@@ -68,7 +68,7 @@ export function readManifest(dir: string): Manifest | undefined {
 }
 
 export function mmfdVersion(): string {
-  // dist/src/slides/manifest.js -> the package root, three folders up.
+  // dist/src/cohort/manifest.js -> the package root, three folders up.
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }

@@ -4,9 +4,9 @@
 // between villi is tissue, but no more saturated than glass), holes smaller than an area filled, specks
 // smaller than an area removed. Glass is grey or white and barely saturated; stained tissue is not. Segmentation runs only the
 // tiles that touch the mask, and its area is the denominator of every tissue fraction.
-import { squaredDistanceTransform } from '../eval/distance.js';
-import { MPP_TOLERANCE, readableLevels } from './mpp.js';
-import type { OpenSlide } from './openslide.js';
+import { squaredDistanceTransform } from '../../eval/distance.js';
+import { MPP_TOLERANCE, readableLevels } from '../io/mpp.js';
+import type { OpenSlide } from '../io/openslide.js';
 
 export interface TissueOptions {
   /** Pixel size of the view the mask is computed on: the coarsest level at most this, box-averaged up to it; default 16. */

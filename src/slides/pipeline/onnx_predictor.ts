@@ -3,12 +3,12 @@
 // default ONNX Runtime for the student on the CPU when onnxruntime-node loads (it is several times faster
 // than libtorch's op-by-op execution there), libtorch on CUDA, for the teacher, and wherever ONNX Runtime is
 // absent.
-import { FINAL_CLASSES } from '../data/classes.js';
-import type { Student } from '../models/student.js';
-import { quantizeDynamic } from '../onnx/quantize.js';
-import { createSession, loadOrt, type OrtModule, ortUnavailableReason } from '../onnx/runtime.js';
-import { studentGraph } from '../onnx/student.js';
-import * as torch from '../torch/index.js';
+import { FINAL_CLASSES } from '../../data/classes.js';
+import type { Student } from '../../models/student.js';
+import { quantizeDynamic } from '../../onnx/quantize.js';
+import { createSession, loadOrt, type OrtModule, ortUnavailableReason } from '../../onnx/runtime.js';
+import { studentGraph } from '../../onnx/student.js';
+import * as torch from '../../torch/index.js';
 import { type ArrayPredictor, loadNetwork, type ModelChoice, networkPredictor, type Predictor } from './predictor.js';
 
 export type Engine = 'torch' | 'onnx';

@@ -16,11 +16,11 @@ import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { CLASS_STYLES } from '../data/classes.js';
-import { escapeMarkup } from '../viz/svg.js';
-import type { LabelRaster } from './label_raster.js';
+import { CLASS_STYLES } from '../../data/classes.js';
+import { escapeMarkup } from '../../viz/svg.js';
+import type { LabelRaster } from '../io/label_raster.js';
+import type { RgbBands } from '../io/rgb_bands.js';
 import { BandPyramid, type BandVisitor, type LevelSize, pyramidLevels } from './pyramid.js';
-import type { RgbBands } from './rgb_bands.js';
 
 export const DZI_TILE_SIZE = 256;
 export const DZI_NAME = 'slide';

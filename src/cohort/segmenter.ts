@@ -1,11 +1,11 @@
 // The cohort runner's SlideSegmenter for real networks: the model loaded by predictor.ts, run over each
 // slide by segment.ts (which resumes an interrupted slide from `<labels>.partial/` by itself).
 import { createHash } from 'node:crypto';
-import type { SlideSegmenter } from './cohort.js';
+import { type Engine, type EngineChoice, openPredictor, type Precision } from '../slides/pipeline/onnx_predictor.js';
+import type { Predictor } from '../slides/pipeline/predictor.js';
+import { segmentSlide } from '../slides/pipeline/segment.js';
 import { fileSha256 } from './manifest.js';
-import { type Engine, type EngineChoice, openPredictor, type Precision } from './onnx_predictor.js';
-import type { Predictor } from './predictor.js';
-import { segmentSlide } from './segment.js';
+import type { SlideSegmenter } from './run.js';
 
 export interface ModelSelection {
   model: 'student' | 'teacher';

@@ -13,7 +13,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { deflate } from 'node:zlib';
 import sharp from 'sharp';
-import { AtomicFile } from '../torch/io/files.js';
+import { AtomicFile } from '../../torch/io/files.js';
 import { BandPyramid } from './pyramid.js';
 
 const deflateAsync = promisify(deflate);

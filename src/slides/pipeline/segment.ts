@@ -17,13 +17,13 @@
 // and, by default, an interrupted run resumes from its last checkpoint; outputs appear only when complete.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { TISSUE_BIT } from '../data/classes.js';
+import { TISSUE_BIT } from '../../data/classes.js';
+import { checkUpsample, chooseLevel, type ReadPlan, readableLevels, resolveSlideMpp } from '../io/mpp.js';
+import { OpenSlide, SlideError } from '../io/openslide.js';
+import { readGridWindow } from '../io/resample.js';
 import { LabelOutputs } from './label_outputs.js';
-import { checkUpsample, chooseLevel, type ReadPlan, readableLevels, resolveSlideMpp } from './mpp.js';
-import { OpenSlide, SlideError } from './openslide.js';
 import { PartialRun } from './partial_run.js';
 import { type Predictor, predictTiles } from './predictor.js';
-import { readGridWindow } from './resample.js';
 import { Stitcher, type TileGrid, tileGrid } from './tiling.js';
 import { slideTissueMask, TISSUE_DEFAULTS, type TissueMask, type TissueOptions, touchesTissue } from './tissue.js';
 

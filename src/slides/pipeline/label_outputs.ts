@@ -2,10 +2,10 @@
 // plane (bit c where class c's probability > threshold inside tissue, plus the tissue bit) and, when asked for, one
 // uint8 probability plane per class. Finished rows go to their pyramidal TIFFs band by band and to the
 // run's resume spool; the TIFFs appear under their names only when every row is written.
-import { TISSUE_BIT } from '../data/classes.js';
+import { TISSUE_BIT } from '../../data/classes.js';
+import { PyramidalTiffWriter } from '../export/tiff_writer.js';
 import type { PartialRun } from './partial_run.js';
 import { PlaneBands } from './plane_bands.js';
-import { PyramidalTiffWriter } from './tiff_writer.js';
 import type { FinalBlockSink } from './tiling.js';
 import type { TissueMask } from './tissue.js';
 

@@ -5,15 +5,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Config, loadConfig, validateConfig } from '../config/index.js';
-import { FINAL_CLASSES } from '../data/classes.js';
-import { buildStudent, buildTeacher } from '../models/build.js';
-import { adaptStudent } from '../models/pretrained.js';
-import type { Student } from '../models/student.js';
-import type { LoRAMultiModelSeg } from '../models/teacher.js';
-import * as torch from '../torch/index.js';
-import { loadTrainingCheckpoint, pretrainedFrozenKeys } from '../train/checkpoints.js';
-import { inputMppOf } from './mpp.js';
+import { type Config, loadConfig, validateConfig } from '../../config/index.js';
+import { FINAL_CLASSES } from '../../data/classes.js';
+import { buildStudent, buildTeacher } from '../../models/build.js';
+import { adaptStudent } from '../../models/pretrained.js';
+import type { Student } from '../../models/student.js';
+import type { LoRAMultiModelSeg } from '../../models/teacher.js';
+import * as torch from '../../torch/index.js';
+import { loadTrainingCheckpoint, pretrainedFrozenKeys } from '../../train/checkpoints.js';
+import { inputMppOf } from '../io/mpp.js';
 
 type Tensor = torch.Tensor;
 

@@ -3,8 +3,8 @@
 // band by band so any slide size fits. The truth is read at the prediction's pixel size: its own pyramid
 // level when one matches (a 2x2-mode pyramid, as synth-slide writes), else its level 0 sampled at each
 // predicted pixel's centre.
-import { MPP_TOLERANCE, readableLevels } from './mpp.js';
-import { OpenSlide } from './openslide.js';
+import { MPP_TOLERANCE, readableLevels } from '../io/mpp.js';
+import { OpenSlide } from '../io/openslide.js';
 
 export interface ClassAgreement {
   bit: number;

@@ -5,7 +5,7 @@
 // with a taken name gets '-2', '-3', ... The same file listed twice is an error before anything runs.
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { COHORT_FILES } from './cohort.js';
+import { COHORT_FILES } from './run.js';
 
 /** File extensions OpenSlide reads (and the pyramidal TIFFs this project writes). */
 export const SLIDE_EXTENSIONS = ['.svs', '.tif', '.tiff', '.ndpi', '.vms', '.vmu', '.scn', '.mrxs', '.bif', '.svslide'];

@@ -12,10 +12,10 @@
 // - Counts are 4-connected regions of the capillary bit and of the trophoblast-aggregation bit (the regions
 //   the GeoJSON export writes as features) of at least min_object_um2; smaller specks still count in areas.
 //   Densities are counts per mm^2 of villus; null when there is no villus.
-import { CLASS_BITS, classBit, FINAL_CLASSES, TISSUE_BIT } from '../data/classes.js';
-import { formatColumns } from '../data/csv.js';
-import { writeFileAtomic } from '../torch/io/files.js';
-import { type LabelRaster, labelBands } from './label_raster.js';
+import { CLASS_BITS, classBit, FINAL_CLASSES, TISSUE_BIT } from '../../data/classes.js';
+import { formatColumns } from '../../data/csv.js';
+import { writeFileAtomic } from '../../torch/io/files.js';
+import { type LabelRaster, labelBands } from '../io/label_raster.js';
 import { RunLabeller, rowRuns } from './row_runs.js';
 
 export const DEFAULT_MIN_OBJECT_UM2 = 20;

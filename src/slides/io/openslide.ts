@@ -1,7 +1,7 @@
 // Whole slides through OpenSlide (Aperio SVS, Hamamatsu NDPI, MIRAX, Leica SCN, generic tiled TIFF, ...).
 // All validation is here; native/src/openslide.cc only marshals.
 import { existsSync, statSync } from 'node:fs';
-import { type Handle, native } from '../torch/native.js';
+import { type Handle, native } from '../../torch/native.js';
 
 export interface SlideLevel {
   width: number;

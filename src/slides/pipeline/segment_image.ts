@@ -2,10 +2,10 @@
 // segments a slide: resampled from its own pixel size to the network's (mpp.ts, resample.ts), cut into
 // overlapping tiles of the network's input size (white past the image's edge) and blended seam-free
 // (tiling.ts). An image smaller than one input is one tile; nothing is stretched to the input size.
-import type { RgbImage } from '../data/images.js';
-import { checkUpsample, chooseLevel, type ReadPlan, type SlideMpp } from './mpp.js';
+import type { RgbImage } from '../../data/images.js';
+import { checkUpsample, chooseLevel, type ReadPlan, type SlideMpp } from '../io/mpp.js';
+import { resampleImage } from '../io/resample.js';
 import { type Predictor, predictTiles } from './predictor.js';
-import { resampleImage } from './resample.js';
 import { Stitcher, tileGrid } from './tiling.js';
 
 export interface ImageSegmentation {

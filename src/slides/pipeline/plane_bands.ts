@@ -1,6 +1,6 @@
 // Feeds rows of one-channel planes, in whatever row counts they are finished in, to their pyramidal TIFF
 // writers in the writers' own bands (one row of TIFF tiles each), holding at most one band per plane.
-import type { PyramidalTiffWriter } from './tiff_writer.js';
+import type { PyramidalTiffWriter } from '../export/tiff_writer.js';
 
 export class PlaneBands {
   readonly #writers: readonly PyramidalTiffWriter[];

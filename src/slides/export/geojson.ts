@@ -12,10 +12,10 @@
 // reduction can also drop regions thinner than that). At level 0 the polygons are exact.
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CLASS_STYLES } from '../data/classes.js';
-import { AtomicFile } from '../torch/io/files.js';
+import { CLASS_STYLES } from '../../data/classes.js';
+import { AtomicFile } from '../../torch/io/files.js';
+import { type LabelRaster, labelBands } from '../io/label_raster.js';
 import { ContourTracer, type TracedRegion } from './contours.js';
-import { type LabelRaster, labelBands } from './label_raster.js';
 import { rowRuns } from './row_runs.js';
 
 export interface GeoJsonOptions {

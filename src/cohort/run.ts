@@ -16,15 +16,15 @@ import { basename, join } from 'node:path';
 import { InterruptedError } from '../interrupt.js';
 import { makeDir } from '../make_dir.js';
 import { removeOrphanTemps } from '../orphan_temps.js';
+import { OVERLAY_TEMP_NAME, THUMBNAIL, VIEWER_PAGE, writeOverlayViews } from '../slides/export/deepzoom.js';
+import { writeGeoJson } from '../slides/export/geojson.js';
+import { measureSlide, type SlideMeasurements, writeCohortCsv, writeMeasurementsJson } from '../slides/export/measure.js';
+import { openLabelTiff } from '../slides/io/label_raster.js';
+import { OpenSlide } from '../slides/io/openslide.js';
+import { slideRgbBands } from '../slides/io/rgb_bands.js';
 import { atomicTempPattern, writeFileAtomic } from '../torch/io/files.js';
-import { OVERLAY_TEMP_NAME, THUMBNAIL, VIEWER_PAGE, writeOverlayViews } from './deepzoom.js';
-import { writeGeoJson } from './geojson.js';
-import { openLabelTiff } from './label_raster.js';
+import { type CohortReportRow, writeCohortReport, writeSlideReport } from './html.js';
 import { fileSha256, MANIFEST, newManifest, type RunKey, readManifest, type SegmentSettings, sameKey } from './manifest.js';
-import { measureSlide, type SlideMeasurements, writeCohortCsv, writeMeasurementsJson } from './measure.js';
-import { OpenSlide } from './openslide.js';
-import { type CohortReportRow, writeCohortReport, writeSlideReport } from './report.js';
-import { slideRgbBands } from './rgb_bands.js';
 import { missingSlide, outputNameClash, type SlideInput } from './slide_list.js';
 
 export interface SegmentRequest {
@@ -47,7 +47,7 @@ export interface SegmentResult {
   labelMpp: number;
 }
 
-/** Whole-slide segmentation as the cohort runner sees it: slides/segment.ts in use, a stand-in in tests. */
+/** Whole-slide segmentation as the cohort runner sees it: slides/pipeline/segment.ts in use, a stand-in in tests. */
 export interface SlideSegmenter {
   /** What the model is (kind and weights), for manifests and reports. */
   readonly id: string;
