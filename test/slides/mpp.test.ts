@@ -11,9 +11,9 @@ import {
   chooseLevel,
   DEFAULT_INPUT_MPP,
   exactDownsample,
+  exactLevels,
   inputMppOf,
   MppError,
-  readableLevels,
   resolveSlideMpp,
 } from '../../src/slides/io/mpp.js';
 import { OpenSlide, type SlideLevel } from '../../src/slides/io/openslide.js';
@@ -135,15 +135,26 @@ describe('level choice', () => {
     assert.equal(chooseLevel(svs, 0.2575, 1.0).resample, 'area');
   });
 
-  test('levels smaller than one tile are never chosen; area resampling from the next level up replaces them', async () => {
-    const path = await writeSlide('levels.tif', 0.25);
-    const slide = OpenSlide.open(path);
+  test('label maps are read only from levels OpenSlide reads without resampling: whole downsamples', async () => {
+    // An Aperio-like pyramid (4x steps rounded down) gets averaged, fractional downsamples; a Philips one whole ones.
+    assert.deepEqual(exactLevels(pyramid(80001, 60003, [1, 4.0002, 16.001])), [true, false, false]);
+    assert.deepEqual(exactLevels(pyramid(80000, 60000, [1, 2, 4])), [true, true, true]);
+    // mmfd's own pyramid: 600 x 500, 300 x 250, 150 x 125 in 128-pixel tiles, every downsample whole (the
+    // writer stops before 125 would round), so every level is exact, and the coarsest is chosen for 1 um/px.
+    const slide = OpenSlide.open(await writeSlide('levels.tif', 0.25));
     try {
-      // 600 x 500, 300 x 250, then 150 x 125 and 75 x 63 in 128-pixel tiles.
-      assert.deepEqual(readableLevels(slide.levels, slide.properties), [true, true, false, false]);
-      const plan = chooseLevel(slide.levels, 0.25, 1.0, readableLevels(slide.levels, slide.properties));
-      assert.equal(plan.level, 1);
-      assert.equal(plan.resample, 'area');
+      assert.deepEqual(
+        slide.levels.map((l) => [l.width, l.height, l.downsample]),
+        [
+          [600, 500, 1],
+          [300, 250, 2],
+          [150, 125, 4],
+        ],
+      );
+      assert.deepEqual(exactLevels(slide.levels), [true, true, true]);
+      const plan = chooseLevel(slide.levels, 0.25, 1.0);
+      assert.equal(plan.level, 2);
+      assert.equal(plan.resample, 'none');
     } finally {
       slide.close();
     }

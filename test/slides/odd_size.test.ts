@@ -1,7 +1,8 @@
-// A slide of odd size (1001 x 799 at 0.5 um/px, 64-px tiles) segmented at 1.0 um/px from its level 1 (501 x 400),
-// whose OpenSlide downsample is the average (1001/501 + 799/400) / 2 = 1.99775, not the factor 2 the pyramid was
-// made with. The label map's pixel size must be exactly 1.0 um (manifest, TIFF tags, measurements), the GeoJSON's
-// level-0 vertices whole slide pixels on the label grid (multiples of 2, or of 4 traced at label level 1, or the
+// A slide of odd size (1001 x 799 at 0.5 um/px, 64-px tiles) segmented at 1.0 um/px. mmfd's writer stops its
+// pyramid before a level that would round (501 x 400 would get OpenSlide's averaged downsample 1.99775, not 2), so
+// the slide is read from level 0 and area-averaged 2x into a 501 x 400 label map, whose pixel size must be exactly
+// 1.0 um (manifest, TIFF tags, measurements); the GeoJSON's level-0 vertices whole slide pixels on the label grid
+// (multiples of 2, or of 4 traced at label level 1, made by 2x2 mode as the pyramid would have been, or the
 // slide's edge where the last label pixel reaches past it), and the polygons' areas those of the label pixels.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { runCohort } from '../../src/cohort/run.js';
 import { networkSegmenter } from '../../src/cohort/segmenter.js';
 import { CLASS_STYLES } from '../../src/data/classes.js';
 import type { SlideMeasurements } from '../../src/slides/export/measure.js';
-import { exactDownsample } from '../../src/slides/io/mpp.js';
+import { openLabelTiff } from '../../src/slides/io/label_raster.js';
 import { OpenSlide } from '../../src/slides/io/openslide.js';
 import type { Predictor } from '../../src/slides/pipeline/predictor.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
@@ -24,7 +25,7 @@ const dir = mkdtempSync(join(tmpdir(), 'mmfd-odd-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const [W, H] = [1001, 799];
-/** Label map size: level 1, rounded up. */
+/** Label map size: the slide at 1.0 um/px, rounded up. */
 const [LW, LH] = [501, 400];
 
 /** Four classes from the colour: 1 - G, R, B and a constant 0.3 (never set). */
@@ -95,15 +96,34 @@ describe('a slide of odd size', () => {
     level1 = await segment(join(dir, 'out1'), slide, 1);
   });
 
-  test("OpenSlide's downsample of level 1 is the average; the exact factor is 2", () => {
-    const s = OpenSlide.open(slide);
-    try {
-      assert.deepEqual([s.levels[1]!.width, s.levels[1]!.height], [LW, LH]);
-      assert.ok(Math.abs(s.levels[1]!.downsample - (W / LW + H / LH) / 2) < 1e-9, `${s.levels[1]!.downsample}`);
-      assert.equal(exactDownsample(s.levels, 1), 2);
-    } finally {
-      s.close();
+  test('the slide and its label map hold only level 0, so every level OpenSlide reports has a whole downsample', async () => {
+    for (const path of [slide, level0.labelsPath]) {
+      const s = OpenSlide.open(path);
+      try {
+        assert.deepEqual(
+          s.levels.map((l) => l.downsample),
+          [1],
+        );
+      } finally {
+        s.close();
+      }
     }
+    // Level 1, which the file does not hold, is made as the pyramid would have made it: 2x2 modes, the odd
+    // edge column paired with itself (ties to the earliest of top-left, top-right, bottom-left).
+    const made = await openLabelTiff(level0.labelsPath, 1);
+    assert.deepEqual([made.width, made.height, made.downsample], [Math.ceil(LW / 2), LH / 2, 2]);
+    const rows = await made.readRows(0, made.height);
+    let differences = 0;
+    for (let y = 0; y < made.height; y++) {
+      for (let x = 0; x < made.width; x++) {
+        const at = (dx: number, dy: number) => level0.labels[(2 * y + dy) * LW + Math.min(2 * x + dx, LW - 1)]!;
+        const block = [at(0, 0), at(1, 0), at(0, 1), at(1, 1)];
+        const count = (v: number) => block.filter((u) => u === v).length;
+        const mode = block.reduce((best, v) => (count(v) > count(best) ? v : best), block[0]!);
+        if (rows[y * made.width + x] !== mode) differences++;
+      }
+    }
+    assert.equal(differences, 0);
   });
 
   test('the label map is exactly 1.0 um/px: manifest, resolution tags, measurements', () => {

@@ -9,48 +9,13 @@ import { after, describe, test } from 'node:test';
 import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { pyramidLevels } from '../../src/slides/export/pyramid.js';
-import { type PyramidalTiffOptions, PyramidalTiffWriter } from '../../src/slides/export/tiff_writer.js';
+import { PyramidalTiffWriter } from '../../src/slides/export/tiff_writer.js';
 import { numbers, readTiffDirectories, tagValue } from '../helpers/tiff_directory.js';
+import { type Image, pattern, writeImage } from '../helpers/tiff_image.js';
 import { leftoverTemps } from '../torch/io/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-tiff-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Image {
-  width: number;
-  height: number;
-  channels: number;
-  data: Uint8Array;
-}
-
-/** A pattern in which every pixel differs from its neighbours, so a misplaced tile or row shows. */
-function pattern(width: number, height: number, channels: number): Image {
-  const data = new Uint8Array(width * height * channels);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < channels; c++) data[(y * width + x) * channels + c] = (x * 7 + y * 13 + c * 101 + ((x * y) >> 3)) & 255;
-    }
-  }
-  return { width, height, channels, data };
-}
-
-/** Writes `image` band by band, as a caller streaming a slide would. */
-async function writeImage(path: string, image: Image, options: Partial<PyramidalTiffOptions> = {}): Promise<PyramidalTiffWriter> {
-  const writer = await PyramidalTiffWriter.create(path, {
-    width: image.width,
-    height: image.height,
-    channels: image.channels as 1 | 3,
-    ...options,
-  });
-  const rowBytes = image.width * image.channels;
-  for (let y = 0; writer.nextBandRows > 0; ) {
-    const rows = writer.nextBandRows;
-    await writer.writeBand(image.data.slice(y * rowBytes, (y + rows) * rowBytes));
-    y += rows;
-  }
-  await writer.close();
-  return writer;
-}
 
 /** The next level: each pixel the rounded mean (or the mode, ties to the first) of its 2x2 block, edge blocks cut short. */
 function halve(image: Image, mode: boolean): Image {
@@ -94,7 +59,7 @@ const TAG = { NewSubfileType: 254, Width: 256, Length: 257, Compression: 259, Ph
 const TAG2 = { XRes: 282, YRes: 283, ResUnit: 296, Predictor: 317, TileW: 322, TileL: 323, Offsets: 324, Counts: 325 };
 
 describe('PyramidalTiffWriter', () => {
-  test('pyramidLevels halves (rounding up) until a level fits in one tile', () => {
+  test('pyramidLevels halves (rounding up) until a level fits in one tile; exact levels stop before one would round', () => {
     assert.deepEqual(pyramidLevels(700, 530, 256), [
       { width: 700, height: 530 },
       { width: 350, height: 265 },
@@ -102,20 +67,31 @@ describe('PyramidalTiffWriter', () => {
     ]);
     assert.deepEqual(pyramidLevels(40000, 40000, 256).length, 9); // 40000 / 2^8 = 157 <= 256
     assert.deepEqual(pyramidLevels(200, 100, 256), [{ width: 200, height: 100 }]);
+    // The TIFF writer's levels: each exactly level 0 over 2^k, so OpenSlide's downsamples are whole numbers.
+    assert.deepEqual(pyramidLevels(700, 530, 256, true), [
+      { width: 700, height: 530 },
+      { width: 350, height: 265 },
+    ]);
+    assert.deepEqual(
+      pyramidLevels(40000, 30000, 256, true).map((l) => l.width),
+      [40000, 20000, 10000, 5000, 2500], // 30000 / 2^4 = 1875 is odd
+    );
+    assert.deepEqual(pyramidLevels(1024, 768, 256, true).length, 3); // 256 x 192 fits
+    assert.deepEqual(pyramidLevels(2501, 1999, 256, true), [{ width: 2501, height: 1999 }]);
   });
 
   test('RGB deflate: BigTIFF directories, tags, tile layout and every level match the known pixels', async () => {
     const path = join(dir, 'rgb.tif');
-    const image = pattern(700, 530, 3);
+    const image = pattern(704, 528, 3);
     await writeImage(path, image, { mpp: 0.252, description: 'test slide' });
     assert.deepEqual(leftoverTemps(dir), [], 'the temporary file is renamed away');
     const tiff = readTiffDirectories(path);
     assert.equal(tiff.bigTiff, true);
     assert.equal(tiff.directories.length, 3);
     const sizes = [
-      [700, 530],
-      [350, 265],
-      [175, 133],
+      [704, 528],
+      [352, 264],
+      [176, 132],
     ];
     tiff.directories.forEach((d, level) => {
       assert.equal(tagValue(d, TAG.NewSubfileType), level === 0 ? 0 : 1);
@@ -139,7 +115,7 @@ describe('PyramidalTiffWriter', () => {
     const d0 = tiff.directories[0]!;
     const offsets = numbers(d0, TAG2.Offsets);
     const counts = numbers(d0, TAG2.Counts);
-    const across = Math.ceil(700 / 256);
+    const across = Math.ceil(704 / 256);
     for (let t = 0; t < offsets.length; t++) {
       const tile = new Uint8Array(inflateSync(tiff.bytes.subarray(offsets[t]!, offsets[t]! + counts[t]!)));
       assert.equal(tile.length, 256 * 256 * 3);
@@ -151,7 +127,7 @@ describe('PyramidalTiffWriter', () => {
           const gx = tx * 256 + x;
           const gy = ty * 256 + y;
           for (let c = 0; c < 3; c++) {
-            const expected = gx < 700 && gy < 530 ? image.data[(gy * 700 + gx) * 3 + c] : 255; // edge tiles padded white
+            const expected = gx < 704 && gy < 528 ? image.data[(gy * 704 + gx) * 3 + c] : 255; // edge tiles padded white
             if (tile[(y * 256 + x) * 3 + c] !== expected)
               assert.fail(`tile ${t} pixel (${x}, ${y}) channel ${c}: ${tile[(y * 256 + x) * 3 + c]} != ${expected}`);
           }

@@ -54,7 +54,7 @@ describe('synthetic slide', async () => {
       [result.labels, 1],
     ] as const) {
       const tiff = readTiffDirectories(path);
-      assert.equal(tiff.directories.length, pyramidLevels(SLIDE.width, SLIDE.height, 256).length);
+      assert.equal(tiff.directories.length, pyramidLevels(SLIDE.width, SLIDE.height, 256, true).length);
       const d0 = tiff.directories[0]!;
       assert.equal(tagValue(d0, 277), samples);
       assert.equal(tagValue(d0, 296), 3); // centimetre

@@ -3,7 +3,7 @@
 // band by band so any slide size fits. The truth is read at the prediction's pixel size: its own pyramid
 // level when one matches (a 2x2-mode pyramid, as synth-slide writes), else its level 0 sampled at each
 // predicted pixel's centre.
-import { MPP_TOLERANCE, readableLevels } from '../io/mpp.js';
+import { exactLevels, MPP_TOLERANCE } from '../io/mpp.js';
 import { OpenSlide } from '../io/openslide.js';
 
 export interface ClassAgreement {
@@ -40,8 +40,8 @@ export function compareLabels(
   try {
     const [width, height] = predicted.dimensions;
     const origin = o.origin ?? { x: 0, y: 0 };
-    const readable = readableLevels(truth.levels, truth.properties);
-    const level = truth.levels.findIndex((l, i) => readable[i] && Math.abs(l.downsample / o.downsample - 1) <= MPP_TOLERANCE);
+    const exact = exactLevels(truth.levels);
+    const level = truth.levels.findIndex((l, i) => exact[i] && Math.abs(l.downsample / o.downsample - 1) <= MPP_TOLERANCE);
     const counts = Array.from({ length: o.classBits }, () => ({ tp: 0, fp: 0, fn: 0, p: 0, t: 0 }));
     let predictedTissue = 0;
     let trueTissue = 0;

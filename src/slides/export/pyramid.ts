@@ -8,10 +8,16 @@ export interface LevelSize {
   height: number;
 }
 
-/** The size of every level, largest first: halving (rounding up) until a level fits in `fit` x `fit` pixels. */
-export function pyramidLevels(width: number, height: number, fit: number): LevelSize[] {
+/**
+ * The size of every level, largest first: halving (rounding up) until a level fits in `fit` x `fit` pixels.
+ * `exact` also stops before a level that would round (a side of the level above is odd), so that every level is
+ * exactly level 0 over 2^k on both sides: OpenSlide takes a level's downsample as the mean of w0 / w and h0 / h,
+ * and reads a level whose downsample is not that whole number at fractional positions, resampled bilinearly.
+ */
+export function pyramidLevels(width: number, height: number, fit: number, exact = false): LevelSize[] {
   const levels = [{ width, height }];
   for (let last = levels[0]!; last.width > fit || last.height > fit; last = levels[levels.length - 1]!) {
+    if (exact && (last.width % 2 !== 0 || last.height % 2 !== 0)) break;
     levels.push({ width: Math.ceil(last.width / 2), height: Math.ceil(last.height / 2) });
   }
   return levels;
@@ -24,8 +30,10 @@ export interface BandPyramidOptions {
   channels: number;
   /** Rows of a full band at every level. */
   bandRows: number;
-  /** The smallest level fits in fit x fit pixels. */
+  /** The smallest level fits in fit x fit pixels, unless `exact` stops the pyramid sooner. */
   fit: number;
+  /** Only levels that are level 0 over an exact power of two (pyramidLevels' `exact`); default false. */
+  exact?: boolean;
   /** How a level shrinks: the rounded mean of each 2x2 block, or its mode (one channel only: label maps). */
   downsample: 'mean' | 'mode';
 }
@@ -50,7 +58,7 @@ export class BandPyramid {
   constructor(o: BandPyramidOptions) {
     if (o.downsample === 'mode' && o.channels !== 1) throw new Error(`mode downsampling is for one channel (got ${o.channels})`);
     this.#o = o;
-    this.levels = pyramidLevels(o.width, o.height, o.fit);
+    this.levels = pyramidLevels(o.width, o.height, o.fit, o.exact);
     this.#levels = this.levels.map((l, i) => ({
       ...l,
       band: new Uint8Array(i === 0 ? 0 : o.bandRows * l.width * o.channels),
@@ -78,38 +86,50 @@ export class BandPyramid {
     }
   }
 
-  /**
-   * Appends `src` (`rows` rows of `level`) at half size to `next`'s partial band: 2x2 rounded mean, or 2x2 mode.
-   * At an odd right or bottom edge the last column or row pairs with itself.
-   */
+  /** Appends `src` (`rows` rows of `level`) at half size to `next`'s partial band. */
   #halve(level: Level, src: Uint8Array, rows: number, next: Level): void {
-    const c = this.#o.channels;
-    const mode = this.#o.downsample === 'mode';
-    const inW = level.width;
-    const outW = next.width;
-    const outRows = Math.ceil(rows / 2);
-    const out = next.band;
-    for (let y = 0; y < outRows; y++) {
-      const r0 = 2 * y * inW * c;
-      const r1 = 2 * y + 1 < rows ? r0 + inW * c : r0;
-      const o = (next.bandRows + y) * outW * c;
-      for (let x = 0; x < outW; x++) {
-        const a = 2 * x * c;
-        const b = 2 * x + 1 < inW ? a + c : a;
-        if (mode) {
-          const p = src[r0 + a]!;
-          const q = src[r0 + b]!;
-          const r = src[r1 + a]!;
-          const s = src[r1 + b]!;
-          // The most frequent of the four; ties go to the earliest (top-left first).
-          out[o + x] = p === q || p === r || p === s ? p : q === r || q === s ? q : r === s ? r : p;
-        } else {
-          for (let k = 0; k < c; k++) {
-            out[o + x * c + k] = (src[r0 + a + k]! + src[r0 + b + k]! + src[r1 + a + k]! + src[r1 + b + k]! + 2) >> 2;
-          }
+    const { channels, downsample } = this.#o;
+    next.bandRows += halveRows(src, level.width, rows, channels, downsample, next.band, next.bandRows * next.width * channels);
+  }
+}
+
+/**
+ * Writes `rows` rows of a `width`-pixel image (`channels` interleaved) at half size into `out` from `outOffset`:
+ * each pixel the 2x2 rounded mean, or the 2x2 mode (ties to the earliest, top-left first). At an odd right or
+ * bottom edge the last column or row pairs with itself. Returns the rows written, ceil(rows / 2).
+ */
+export function halveRows(
+  src: Uint8Array,
+  width: number,
+  rows: number,
+  channels: number,
+  downsample: 'mean' | 'mode',
+  out: Uint8Array,
+  outOffset = 0,
+): number {
+  const c = channels;
+  const mode = downsample === 'mode';
+  const outW = Math.ceil(width / 2);
+  const outRows = Math.ceil(rows / 2);
+  for (let y = 0; y < outRows; y++) {
+    const r0 = 2 * y * width * c;
+    const r1 = 2 * y + 1 < rows ? r0 + width * c : r0;
+    const o = outOffset + y * outW * c;
+    for (let x = 0; x < outW; x++) {
+      const a = 2 * x * c;
+      const b = 2 * x + 1 < width ? a + c : a;
+      if (mode) {
+        const p = src[r0 + a]!;
+        const q = src[r0 + b]!;
+        const r = src[r1 + a]!;
+        const s = src[r1 + b]!;
+        out[o + x] = p === q || p === r || p === s ? p : q === r || q === s ? q : r === s ? r : p;
+      } else {
+        for (let k = 0; k < c; k++) {
+          out[o + x * c + k] = (src[r0 + a + k]! + src[r0 + b + k]! + src[r1 + a + k]! + src[r1 + b + k]! + 2) >> 2;
         }
       }
     }
-    next.bandRows += outRows;
   }
+  return outRows;
 }

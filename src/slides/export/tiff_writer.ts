@@ -1,6 +1,11 @@
 // A streaming writer for tiled pyramidal BigTIFF files (the layout OpenSlide's "generic tiled TIFF",
 // libvips/sharp and Bio-Formats read): level 0 is the first IFD, each further IFD is a 2x downsample
-// marked NewSubfileType = 1 (reduced resolution), down to a level that fits in one tile.
+// marked NewSubfileType = 1 (reduced resolution), down to a level that fits in one tile or, sooner, the last
+// level both of whose sides are even. Every level is thus exactly level 0 over 2^k: OpenSlide takes a level's
+// downsample as the mean of w0 / w and h0 / h, and a level made by rounding (1501 -> 751 -> 376) gets a
+// fractional one (1.9983), at which OpenSlide places every region not read from the level's origin at a
+// fractional position and resamples it bilinearly (labels 21 read as 20, RGB off by up to 37 at level 1 of a
+// 1501 x 999 image). An exact level has a whole downsample, so a region at a multiple of it is read exactly.
 //
 // The caller hands over level 0 one band (one row of tiles) at a time; the streaming pyramid (pyramid.ts)
 // hands back that band and every band of a smaller level it completes, each of which is cut into tiles,
@@ -39,6 +44,8 @@ export interface PyramidalTiffOptions {
   mpp?: number;
   /** ImageDescription of level 0. */
   description?: string;
+  /** The Software tag; default 'mmfd'. Vendor layouts say who they imitate here (Philips TIFF must start with 'Philips'). */
+  software?: string;
   /** Sample value of the padding in edge tiles; default 255 (white) for RGB, 0 for one channel. */
   padValue?: number;
   /** How one-channel levels shrink: 'mode' of each 2x2 block (labels, default) or 'mean'. RGB always uses 'mean'. */
@@ -134,6 +141,7 @@ export class PyramidalTiffWriter {
   readonly #jpegQuality: number;
   readonly #mpp: number | undefined;
   readonly #description: string | undefined;
+  readonly #software: string;
   readonly #padValue: number;
   readonly #pyramid: BandPyramid;
   readonly #levels: Level[];
@@ -169,9 +177,10 @@ export class PyramidalTiffWriter {
     this.#jpegQuality = options.jpegQuality ?? 90;
     this.#mpp = options.mpp;
     this.#description = options.description;
+    this.#software = options.software ?? 'mmfd';
     this.#padValue = options.padValue ?? (channels === 3 ? 255 : 0);
     const downsample = channels === 1 ? (options.downsample ?? 'mode') : 'mean';
-    this.#pyramid = new BandPyramid({ width, height, channels, bandRows: tileSize, fit: tileSize, downsample });
+    this.#pyramid = new BandPyramid({ width, height, channels, bandRows: tileSize, fit: tileSize, exact: true, downsample });
     this.levels = this.#pyramid.levels;
     this.#levels = this.levels.map((l) => ({ ...l, tilesAcross: Math.ceil(l.width / tileSize), offsets: [], byteCounts: [] }));
   }
@@ -344,7 +353,7 @@ export class PyramidalTiffWriter {
       values: [1],
     });
     if (this.#mpp !== undefined) entries.push({ tag: TAG.ResolutionUnit, type: TYPE.SHORT, values: [3] }); // centimetre
-    entries.push({ tag: TAG.Software, type: TYPE.ASCII, values: 'mmfd' });
+    entries.push({ tag: TAG.Software, type: TYPE.ASCII, values: this.#software });
     if (this.#predictor) entries.push({ tag: TAG.Predictor, type: TYPE.SHORT, values: [2] });
     entries.push(
       { tag: TAG.TileWidth, type: TYPE.LONG, values: [this.tileSize] },

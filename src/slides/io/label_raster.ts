@@ -4,6 +4,7 @@
 // trophoblast aggregation), so classes may overlap; bit 4 marks tissue; 0 is glass.
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
+import { halveRows } from '../export/pyramid.js';
 
 export interface LabelRaster {
   readonly width: number;
@@ -50,7 +51,9 @@ export interface LabelTiff extends LabelRaster {
 
 /**
  * Opens one level of a pyramidal label TIFF (one 8-bit channel per page, each page a 2x reduction of the one
- * before, as tiff_writer.ts writes them). Errors name the file and the problem.
+ * before, as tiff_writer.ts writes them). A level the file does not hold (tiff_writer.ts stops its pyramid at the
+ * first odd side) is made from the file's smallest level by the writer's own 2x2 mode, band by band, rounding
+ * up as the pyramid would have. Errors name the file and the problem.
  */
 export async function openLabelTiff(path: string, level = 0): Promise<LabelTiff> {
   if (!existsSync(path)) throw new Error(`${path}: no such label map`);
@@ -65,33 +68,52 @@ export async function openLabelTiff(path: string, level = 0): Promise<LabelTiff>
   if (base.format !== 'tiff') throw new Error(`${path}: a label map must be a TIFF (found ${base.format})`);
   if (base.channels !== 1 || base.depth !== 'uchar')
     throw new Error(`${path}: a label map must have one 8-bit channel (found ${base.channels} channel(s) of ${base.depth})`);
-  const pages = base.pages ?? 1;
-  if (!Number.isInteger(level) || level < 0 || level >= pages)
-    throw new Error(`${path}: no pyramid level ${level} (levels 0..${pages - 1})`);
-  const info = level === 0 ? base : await pageInfo(level);
-  const downsample = 2 ** level;
-  const [width, height] = [info.width ?? 0, info.height ?? 0];
-  if (width !== Math.ceil((base.width ?? 0) / downsample) || height !== Math.ceil((base.height ?? 0) / downsample))
-    throw new Error(`${path}: level ${level} is ${width} x ${height}, not a ${downsample}x reduction of ${base.width} x ${base.height}`);
+  if (!Number.isInteger(level) || level < 0 || level > MAX_LEVEL) throw new Error(`${path}: no pyramid level ${level} (0..${MAX_LEVEL})`);
+  const stored = Math.min(level, (base.pages ?? 1) - 1);
+  const info = stored === 0 ? base : await pageInfo(stored);
+  const [storedWidth, storedHeight] = [info.width ?? 0, info.height ?? 0];
+  const reduced = (n: number, k: number) => Math.ceil(n / 2 ** k);
+  if (storedWidth !== reduced(base.width ?? 0, stored) || storedHeight !== reduced(base.height ?? 0, stored))
+    throw new Error(
+      `${path}: level ${stored} is ${storedWidth} x ${storedHeight}, not a ${2 ** stored}x reduction of ${base.width} x ${base.height}`,
+    );
+  const readStored = async (y0: number, rows: number) => {
+    try {
+      const data = await sharp(path, { page: stored, limitInputPixels: false })
+        .extract({ left: 0, top: y0, width: storedWidth, height: rows })
+        .extractChannel(0)
+        .raw()
+        .toBuffer();
+      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    } catch (err) {
+      throw new Error(`${path}: reading label rows ${y0}..${y0 + rows - 1} of level ${stored} failed: ${(err as Error).message}`);
+    }
+  };
+  const made = level - stored;
   return {
-    width,
-    height,
+    width: reduced(storedWidth, made),
+    height: reduced(storedHeight, made),
     level,
-    downsample,
+    downsample: 2 ** level,
     baseWidth: base.width ?? 0,
     baseHeight: base.height ?? 0,
     source: path,
     async readRows(y0, rows) {
-      try {
-        const data = await sharp(path, { page: level, limitInputPixels: false })
-          .extract({ left: 0, top: y0, width, height: rows })
-          .extractChannel(0)
-          .raw()
-          .toBuffer();
-        return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      } catch (err) {
-        throw new Error(`${path}: reading label rows ${y0}..${y0 + rows - 1} of level ${level} failed: ${(err as Error).message}`);
+      if (made === 0) return readStored(y0, rows);
+      // Blocks of 2^made stored rows starting at a multiple of 2^made halve into exactly these rows.
+      const first = y0 * 2 ** made;
+      let data = await readStored(first, Math.min((y0 + rows) * 2 ** made, storedHeight) - first);
+      let [w, h] = [storedWidth, data.length / storedWidth];
+      for (let k = 0; k < made; k++) {
+        const out = new Uint8Array(Math.ceil(w / 2) * Math.ceil(h / 2));
+        h = halveRows(data, w, h, 1, 'mode', out);
+        w = Math.ceil(w / 2);
+        data = out;
       }
+      return data;
     },
   };
 }
+
+/** The coarsest label level asked for: a 2^16 reduction is below one pixel for any slide. */
+const MAX_LEVEL = 16;

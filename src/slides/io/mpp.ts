@@ -123,16 +123,16 @@ export interface ReadPlan {
 }
 
 /**
- * Which levels can be read correctly: Debian's OpenSlide 3.4.1 decodes tiles through libtiff's
- * TIFFRGBAImageGet, which since libtiff 4.5 misplaces the pixels of a level narrower or shorter than one
- * tile (the small top levels of tiled pyramids). Those are never chosen; level 0 always is allowed.
+ * The levels OpenSlide reads without resampling: level 0 and those whose downsample is a whole number.
+ * OpenSlide maps a region's level-0 position onto a level by dividing by the level's downsample (for a generic
+ * TIFF or an Aperio slide the mean of w0 / w and h0 / h, e.g. 4.0002 on a real SVS, 1.9983 for a 751-pixel
+ * level of a 1501-pixel image) and resamples bilinearly at a fractional result: RGB comes back slightly
+ * smoothed, which is harmless for a network's input, but a label map comes back with values no pixel has (a
+ * blend of 21 and 16 read as 20). Label maps are therefore read only from these levels. mmfd's own pyramids
+ * (tiff_writer.ts) have whole downsamples at every level, so for them every level is here.
  */
-export function readableLevels(levels: readonly SlideLevel[], properties: Readonly<Record<string, string>>): boolean[] {
-  return levels.map((l, i) => {
-    const tw = Number(properties[`openslide.level[${i}].tile-width`]);
-    const th = Number(properties[`openslide.level[${i}].tile-height`]);
-    return i === 0 || !(tw > 0 && th > 0) || (l.width >= tw && l.height >= th);
-  });
+export function exactLevels(levels: readonly SlideLevel[]): boolean[] {
+  return levels.map((l, i) => i === 0 || Number.isInteger(l.downsample));
 }
 
 /**
@@ -149,24 +149,19 @@ export function exactDownsample(levels: readonly SlideLevel[], i: number): numbe
 }
 
 /**
- * The coarsest (readable) level whose mpp is at most the target (within MPP_TOLERANCE): it holds every detail the
+ * The coarsest level whose mpp is at most the target (within MPP_TOLERANCE): it holds every detail the
  * network can use at the least reading and resampling. A level within the tolerance is read as is (its mpp
  * is reported as the mpp used); otherwise it is area-averaged to the target. A slide coarser than the target
  * at level 0 is upsampled bilinearly (the network then sees less detail than it was trained on).
  */
-export function chooseLevel(
-  levels: readonly SlideLevel[],
-  slideMpp: number,
-  targetMpp: number,
-  readable: readonly boolean[] = levels.map(() => true),
-): ReadPlan {
+export function chooseLevel(levels: readonly SlideLevel[], slideMpp: number, targetMpp: number): ReadPlan {
   if (levels.length === 0) throw new MppError('chooseLevel: the slide has no levels');
   if (!plausible(targetMpp)) throw new MppError(`chooseLevel: target ${targetMpp} um/px is not in ${range}`);
   const factors = levels.map((_, i) => exactDownsample(levels, i));
   let level = 0;
   factors.forEach((f, i) => {
     const mpp = slideMpp * f;
-    if (readable[i] && mpp <= targetMpp * (1 + MPP_TOLERANCE) && mpp > slideMpp * factors[level]!) level = i;
+    if (mpp <= targetMpp * (1 + MPP_TOLERANCE) && mpp > slideMpp * factors[level]!) level = i;
   });
   const chosen = levels[level]!;
   const levelDownsample = factors[level]!;

@@ -18,7 +18,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { TISSUE_BIT } from '../../data/classes.js';
-import { checkUpsample, chooseLevel, type ReadPlan, readableLevels, resolveSlideMpp } from '../io/mpp.js';
+import { checkUpsample, chooseLevel, type ReadPlan, resolveSlideMpp } from '../io/mpp.js';
 import { OpenSlide, SlideError } from '../io/openslide.js';
 import { readGridWindow } from '../io/resample.js';
 import { LabelOutputs } from './label_outputs.js';
@@ -124,7 +124,7 @@ interface Layout {
 }
 
 function layout(slide: OpenSlide, slideMpp: number, predictor: Predictor, o: SegmentOptions): Layout {
-  const plan = chooseLevel(slide.levels, slideMpp, predictor.inputMpp, readableLevels(slide.levels, slide.properties));
+  const plan = chooseLevel(slide.levels, slideMpp, predictor.inputMpp);
   const d = plan.gridDownsample;
   const r = o.region ?? { x: 0, y: 0, width: slide.dimensions[0], height: slide.dimensions[1] };
   if (![r.x, r.y, r.width, r.height].every(Number.isInteger) || r.width < 1 || r.height < 1) {

@@ -5,7 +5,7 @@
 // smaller than an area removed. Glass is grey or white and barely saturated; stained tissue is not. Segmentation runs only the
 // tiles that touch the mask, and its area is the denominator of every tissue fraction.
 import { squaredDistanceTransform } from '../../eval/distance.js';
-import { MPP_TOLERANCE, readableLevels } from '../io/mpp.js';
+import { MPP_TOLERANCE } from '../io/mpp.js';
 import type { OpenSlide } from '../io/openslide.js';
 
 export interface TissueOptions {
@@ -51,15 +51,14 @@ export interface RgbImage {
 }
 
 /**
- * The slide at about `mpp` um/px: the coarsest readable level at most that (within MPP_TOLERANCE), box-averaged by the
+ * The slide at about `mpp` um/px: the coarsest level at most that (within MPP_TOLERANCE), box-averaged by the
  * largest whole factor that stays at most `mpp`; read in strips, so a slide with no pyramid costs strips, not
  * the whole level. Transparent pixels count as white glass.
  */
 export function readThumbnail(slide: OpenSlide, slideMpp: number, mpp: number): RgbImage {
-  const readable = readableLevels(slide.levels, slide.properties);
   let level = 0;
   slide.levels.forEach((l, i) => {
-    if (readable[i] && slideMpp * l.downsample <= mpp * (1 + MPP_TOLERANCE)) level = i;
+    if (slideMpp * l.downsample <= mpp * (1 + MPP_TOLERANCE)) level = i;
   });
   const { width: lw, height: lh, downsample } = slide.levels[level]!;
   const levelMpp = slideMpp * downsample;

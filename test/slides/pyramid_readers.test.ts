@@ -1,0 +1,149 @@
+// Every level of every kind of TIFF mmfd writes (RGB slides, bit-flag label maps, one-channel probability
+// planes; synthetic slides and their labels), read through OpenSlide and through libvips (sharp), against the
+// pixels the level must hold: level 0 as given (or as SlidePainter paints it) and each further level the 2x2
+// mean or mode of the one above, computed here. OpenSlide is read the way a viewer or a tiled reader reads:
+// windows at level positions scaled by the level's downsample, not only the whole level from its origin.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import sharp from 'sharp';
+import type { PyramidalTiffOptions } from '../../src/slides/export/tiff_writer.js';
+import { OpenSlide } from '../../src/slides/io/openslide.js';
+import { SlidePainter } from '../../src/synth/slide/paint.js';
+import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
+import { type Image, pattern, writeImage } from '../helpers/tiff_image.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mmfd-pyramid-readers-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The next level: each pixel the rounded mean, or the mode (ties to the first), of its 2x2 block. */
+function halve(image: Image, mode: boolean): Image {
+  const { width, height, channels: c } = image;
+  const [w, h] = [width / 2, height / 2];
+  assert.ok(Number.isInteger(w) && Number.isInteger(h), `a level below ${width} x ${height} must not exist`);
+  const data = new Uint8Array(w * h * c);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let k = 0; k < c; k++) {
+        const at = (dx: number, dy: number) => image.data[((2 * y + dy) * width + 2 * x + dx) * c + k]!;
+        const block = [at(0, 0), at(1, 0), at(0, 1), at(1, 1)];
+        let value = (block[0]! + block[1]! + block[2]! + block[3]! + 2) >> 2;
+        if (mode) {
+          let best = 0;
+          for (const v of block) {
+            let n = 0;
+            for (const u of block) n += u === v ? 1 : 0;
+            if (n > best) [best, value] = [n, v];
+          }
+        }
+        data[(y * w + x) * c + k] = value;
+      }
+    }
+  }
+  return { width: w, height: h, channels: c, data };
+}
+
+/** Bit-flag labels that change every pixel or two: the known pattern mapped onto label values. */
+function labelPattern(width: number, height: number): Image {
+  const classes = [0, 16, 17, 21, 25, 19, 29];
+  const image = pattern(width, height, 1);
+  return { ...image, data: image.data.map((v) => classes[v % classes.length]!) };
+}
+
+/** Pixels of `level` where OpenSlide's window reads differ from `expected`, or are not opaque. */
+function openslideDifferences(slide: OpenSlide, level: number, expected: Image): number {
+  const { width, height, downsample } = slide.levels[level]!;
+  assert.deepEqual([width, height], [expected.width, expected.height]);
+  let differences = 0;
+  // Windows that straddle tiles and the level's right and bottom edges, then the whole level from its origin.
+  const windows: [number, number, number, number][] = [[0, 0, width, height]];
+  for (let y = 0; y < height; y += 23)
+    for (let x = 0; x < width; x += 37) windows.push([x, y, Math.min(37, width - x), Math.min(23, height - y)]);
+  for (const [x0, y0, w, h] of windows) {
+    const rgba = slide.readRegion(x0 * downsample, y0 * downsample, level, w, h);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = 4 * (y * w + x);
+        const e = ((y0 + y) * width + x0 + x) * expected.channels;
+        const c = expected.channels === 1 ? 0 : 1;
+        const same = rgba[i] === expected.data[e] && rgba[i + 1] === expected.data[e + c] && rgba[i + 2] === expected.data[e + 2 * c];
+        if (!same || rgba[i + 3] !== 255) differences++;
+      }
+    }
+  }
+  return differences;
+}
+
+async function sharpLevel(path: string, level: number, channels: number): Promise<Buffer> {
+  const img = sharp(path, { page: level, limitInputPixels: false });
+  return (channels === 1 ? img.extractChannel(0) : img).raw().toBuffer();
+}
+
+/** Checks every level of `path` through both readers; returns the levels' sizes. */
+async function checkEveryLevel(path: string, level0: Image, mode: boolean): Promise<[number, number][]> {
+  const slide = OpenSlide.open(path);
+  try {
+    let expected = level0;
+    for (let level = 0; level < slide.levels.length; level++) {
+      if (level > 0) expected = halve(expected, mode);
+      assert.equal(slide.levels[level]!.downsample, 2 ** level, `${path} level ${level}: a whole downsample`);
+      assert.equal(openslideDifferences(slide, level, expected), 0, `${path} level ${level} through OpenSlide`);
+      const vips = await sharpLevel(path, level, level0.channels);
+      assert.ok(vips.equals(Buffer.from(expected.data)), `${path} level ${level} through libvips`);
+    }
+    return slide.levels.map((l) => [l.width, l.height]);
+  } finally {
+    slide.close();
+  }
+}
+
+describe('every pyramid level mmfd writes reads back exactly through OpenSlide and libvips', () => {
+  // Even sizes with several levels, sides that turn odd part-way down, odd sizes, and a level smaller than a tile.
+  const shapes: [number, number][] = [
+    [512, 384],
+    [500, 302],
+    [261, 173],
+    [320, 48],
+  ];
+  for (const [width, height] of shapes) {
+    test(`${width} x ${height}: RGB (deflate, uncompressed), labels (mode), probability planes (mean)`, async () => {
+      const rgb = pattern(width, height, 3);
+      const labels = labelPattern(width, height);
+      const plane = pattern(width, height, 1);
+      const kinds: [string, Image, Partial<PyramidalTiffOptions>, boolean][] = [
+        ['rgb.tif', rgb, { tileSize: 64 }, false],
+        ['rgb_raw.tif', rgb, { tileSize: 64, compression: 'none' }, false],
+        ['labels.tif', labels, { tileSize: 64, downsample: 'mode' }, true],
+        ['plane.tif', plane, { tileSize: 64, downsample: 'mean' }, false],
+      ];
+      for (const [name, image, options, mode] of kinds) {
+        const path = join(dir, `${width}x${height}_${name}`);
+        await writeImage(path, image, { mpp: 0.5, ...options });
+        const sizes = await checkEveryLevel(path, image, mode);
+        // Halving stops at the first odd side or once a level fits in one 64-pixel tile (40 x 6 is smaller than one).
+        const expectedLevels = { 512: 4, 500: 2, 261: 1, 320: 4 }[width];
+        assert.equal(sizes.length, expectedLevels, `${name}: ${JSON.stringify(sizes)}`);
+      }
+    });
+  }
+
+  for (const [width, height] of [
+    [512, 384],
+    [301, 223],
+  ] as const) {
+    test(`a synthetic ${width} x ${height} slide and its labels, against what SlidePainter paints`, async () => {
+      const out = join(dir, `synth_${width}.tif`);
+      const result = await writeSyntheticSlide({ out, width, height, seed: 3, mpp: 2, tileSize: 64 });
+      const painter = new SlidePainter(width, height, 3, 2);
+      const rgb = new Uint8Array(width * height * 3);
+      const labels = new Uint8Array(width * height);
+      painter.paintWindow(0, 0, width, height, rgb, labels);
+      const slideLevels = await checkEveryLevel(result.slide, { width, height, channels: 3, data: rgb }, false);
+      const labelLevels = await checkEveryLevel(result.labels, { width, height, channels: 1, data: labels }, true);
+      assert.deepEqual(labelLevels, slideLevels);
+      assert.equal(slideLevels.length, width % 2 === 0 ? 4 : 1); // 512 x 384 -> 64 x 48; 301 is odd
+    });
+  }
+});
