@@ -17,9 +17,8 @@ import { CLASS_STYLES } from '../../src/data/classes.js';
 import type { SlideMeasurements } from '../../src/slides/export/measure.js';
 import { openLabelTiff } from '../../src/slides/io/label_raster.js';
 import { OpenSlide } from '../../src/slides/io/openslide.js';
-import type { Predictor } from '../../src/slides/pipeline/predictor.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
-import * as torch from '../../src/torch/index.js';
+import { colourPredictor } from '../helpers/colour_predictor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-odd-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,20 +26,6 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const [W, H] = [1001, 799];
 /** Label map size: the slide at 1.0 um/px, rounded up. */
 const [LW, LH] = [501, 400];
-
-/** Four classes from the colour: 1 - G, R, B and a constant 0.3 (never set). */
-const colourPredictor: Predictor = {
-  tileSize: 64,
-  classes: ['villit', 'thrombus', 'bloodvessel', 'cellgroup'],
-  inputMpp: 1.0,
-  id: 'colour-odd',
-  predict: (batch) =>
-    torch.tidy(() => {
-      const [r, g, b] = [0, 1, 2].map((c) => batch.narrow(1, c, 1)) as [torch.Tensor, torch.Tensor, torch.Tensor];
-      return torch.cat([g.neg().add(1), r, b, r.mul(0).add(0.3)], 1);
-    }),
-  dispose() {},
-};
 
 type Polygon = number[][][];
 interface Output {

@@ -5,12 +5,16 @@
 import { rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { LABEL_CLASSES } from '../../data/classes.js';
+import { pyramidLevels } from '../../slides/export/pyramid.js';
 import { PyramidalTiffWriter, type TiffCompression } from '../../slides/export/tiff_writer.js';
 import { SlidePainter } from './paint.js';
+import { FORMAT_EXTENSIONS, SLIDE_FORMATS, type SlideFormat, vendorLayout } from './vendor.js';
 
 export interface SynthSlideOptions {
-  /** The slide file, `.tif` or `.tiff`; the labels go to `<stem>_labels.tif` and `<stem>_labels.json`. */
+  /** The slide file, `.tif` or `.tiff` (`.svs` for SVS); the labels go to `<stem>_labels.tif` and `<stem>_labels.json`. */
   out: string;
+  /** The file layout (vendor.ts): generic TIFF (default), Aperio SVS or Philips TIFF. */
+  format?: SlideFormat;
   width: number;
   height: number;
   seed: number;
@@ -18,7 +22,7 @@ export interface SynthSlideOptions {
   mpp?: number;
   /** Default 256. */
   tileSize?: number;
-  /** Compression of the RGB slide; default deflate. Labels are always deflate. */
+  /** Compression of the RGB slide; default deflate (JPEG for SVS, which is always JPEG). Labels are always deflate. */
   compression?: Extract<TiffCompression, 'deflate' | 'jpeg'>;
   /** Called after each band of tiles with (bands done, bands in all). */
   onProgress?: (done: number, total: number) => void;
@@ -43,7 +47,10 @@ export function labelPaths(out: string): { labels: string; table: string } {
 
 async function check(o: SynthSlideOptions): Promise<void> {
   const fail = (problem: string) => new Error(`${o.out}: cannot write synthetic slide: ${problem}`);
-  if (!/\.tiff?$/i.test(o.out)) throw fail('the output must be a .tif or .tiff file');
+  const format = o.format ?? 'tiff';
+  if (!SLIDE_FORMATS.includes(format)) throw fail(`format must be one of ${SLIDE_FORMATS.join(', ')} (got ${format})`);
+  if (!FORMAT_EXTENSIONS[format].test(o.out))
+    throw fail(format === 'svs' ? 'an SVS slide must be a .svs file' : 'the output must be a .tif or .tiff file');
   for (const [name, v] of [
     ['width', o.width],
     ['height', o.height],
@@ -66,14 +73,15 @@ export async function writeSyntheticSlide(o: SynthSlideOptions): Promise<SynthSl
   const tileSize = o.tileSize ?? 256;
   const { labels: labelsPath, table: tablePath } = labelPaths(o.out);
   const bitList = LABEL_CLASSES.map((c) => `${c.value} ${c.name.toLowerCase()}`).join(', ');
+  const note = `mmfd synthetic placenta slide; seed=${seed}; mpp=${mpp}; labels=${basename(labelsPath)}`;
+  const levels = pyramidLevels(width, height, tileSize, true).length;
   const slide = await PyramidalTiffWriter.create(o.out, {
     width,
     height,
     channels: 3,
     tileSize,
     compression: o.compression ?? 'deflate',
-    mpp,
-    description: `mmfd synthetic placenta slide; seed=${seed}; mpp=${mpp}; labels=${basename(labelsPath)}`,
+    ...vendorLayout(o.format ?? 'tiff', { width, height, mpp, levels, note }),
   });
   const labels = await PyramidalTiffWriter.create(labelsPath, {
     width,
