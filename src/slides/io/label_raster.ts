@@ -4,7 +4,7 @@
 // trophoblast aggregation), so classes may overlap; bit 4 marks tissue; 0 is glass.
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
-import { halveRows } from '../export/pyramid.js';
+import { halveRows, pyramidLevels } from '../export/pyramid.js';
 
 export interface LabelRaster {
   readonly width: number;
@@ -53,7 +53,7 @@ export interface LabelTiff extends LabelRaster {
  * Opens one level of a pyramidal label TIFF (one 8-bit channel per page, each page a 2x reduction of the one
  * before, as tiff_writer.ts writes them). A level the file does not hold (tiff_writer.ts stops its pyramid at the
  * first odd side) is made from the file's smallest level by the writer's own 2x2 mode, band by band, rounding
- * up as the pyramid would have. Errors name the file and the problem.
+ * up as the pyramid would have, down to one that fits in a band. Errors name the file and the problem.
  */
 export async function openLabelTiff(path: string, level = 0): Promise<LabelTiff> {
   if (!existsSync(path)) throw new Error(`${path}: no such label map`);
@@ -68,7 +68,9 @@ export async function openLabelTiff(path: string, level = 0): Promise<LabelTiff>
   if (base.format !== 'tiff') throw new Error(`${path}: a label map must be a TIFF (found ${base.format})`);
   if (base.channels !== 1 || base.depth !== 'uchar')
     throw new Error(`${path}: a label map must have one 8-bit channel (found ${base.channels} channel(s) of ${base.depth})`);
-  if (!Number.isInteger(level) || level < 0 || level > MAX_LEVEL) throw new Error(`${path}: no pyramid level ${level} (0..${MAX_LEVEL})`);
+  // The levels a pyramid halved (rounding up) down to one band would hold: those stored, then those made here.
+  const last = pyramidLevels(base.width ?? 0, base.height ?? 0, BAND_ROWS).length - 1;
+  if (!Number.isInteger(level) || level < 0 || level > last) throw new Error(`${path}: no pyramid level ${level} (levels 0..${last})`);
   const stored = Math.min(level, (base.pages ?? 1) - 1);
   const info = stored === 0 ? base : await pageInfo(stored);
   const [storedWidth, storedHeight] = [info.width ?? 0, info.height ?? 0];
@@ -114,6 +116,3 @@ export async function openLabelTiff(path: string, level = 0): Promise<LabelTiff>
     },
   };
 }
-
-/** The coarsest label level asked for: a 2^16 reduction is below one pixel for any slide. */
-const MAX_LEVEL = 16;
