@@ -2,7 +2,8 @@
 // planes; synthetic slides and their labels), read through OpenSlide and through libvips (sharp), against the
 // pixels the level must hold: level 0 as given (or as SlidePainter paints it) and each further level the 2x2
 // mean or mode of the one above, computed here. OpenSlide is read the way a viewer or a tiled reader reads:
-// windows at level positions scaled by the level's downsample, not only the whole level from its origin.
+// windows at level positions scaled by the level's downsample, not only the whole level from its origin. A JPEG
+// slide's levels hold what the decoder makes of its tiles: there OpenSlide must agree with libvips exactly.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -146,4 +147,26 @@ describe('every pyramid level mmfd writes reads back exactly through OpenSlide a
       assert.equal(slideLevels.length, width % 2 === 0 ? 4 : 1); // 512 x 384 -> 64 x 48; 301 is odd
     });
   }
+
+  test('a JPEG slide: OpenSlide and libvips decode every level to the same pixels, close to the painted ones', async () => {
+    const [width, height] = [512, 384];
+    const out = join(dir, 'synth_jpeg.tif');
+    await writeSyntheticSlide({ out, width, height, seed: 3, mpp: 2, tileSize: 64, compression: 'jpeg' });
+    const painted = new Uint8Array(width * height * 3);
+    new SlidePainter(width, height, 3, 2).paintWindow(0, 0, width, height, painted, new Uint8Array(width * height));
+    const slide = OpenSlide.open(out);
+    try {
+      assert.equal(slide.levels.length, 4);
+      for (let level = 0; level < slide.levels.length; level++) {
+        const { width: w, height: h } = slide.levels[level]!;
+        const vips = await sharpLevel(out, level, 3);
+        assert.equal(openslideDifferences(slide, level, { width: w, height: h, channels: 3, data: vips }), 0, `level ${level}`);
+      }
+      const level0 = await sharpLevel(out, 0, 3);
+      const error = level0.reduce((sum, v, i) => sum + Math.abs(v - painted[i]!), 0) / level0.length;
+      assert.ok(error < 3, `JPEG q90: mean absolute error ${error}`);
+    } finally {
+      slide.close();
+    }
+  });
 });
