@@ -57,7 +57,8 @@ export class OpenSlide {
   }
 
   /** Microns per pixel at level 0 from the slide's metadata, or undefined when it records none:
-   *  OpenSlide's openslide.mpp-x/y, else the TIFF resolution tags (OpenSlide 3.4 reports those for
+   *  OpenSlide's openslide.mpp-x/y, which it fills from the vendor's own field (aperio.MPP,
+   *  philips.DICOM_PIXEL_SPACING, ...), else the TIFF resolution tags (OpenSlide 3.4 reports those for
    *  generic TIFFs without converting them). */
   get mpp(): { x: number; y: number } | undefined {
     const p = this.properties;
