@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { processAlive, removeOrphanTemps } from '../src/orphan_temps.js';
-import { OVERLAY_TEMP_NAME } from '../src/slides/export/deepzoom.js';
-import { atomicTempPattern } from '../src/torch/io/files.js';
+import { atomicTempPattern, FOLDER_TEMP_NAME } from '../src/torch/io/files.js';
 import { deadPid } from './helpers/pids.js';
 
 test('only leftovers of processes that are gone, of the given pattern, are removed', async () => {
@@ -31,10 +30,7 @@ test('only leftovers of processes that are gone, of the given pattern, are remov
     writeFileSync(join(dir, `.cohort.csv.tmp-${dead}-0123456789ab`), 'x');
     assert.deepEqual(removeOrphanTemps(dir, atomicTempPattern(['cohort.csv'])), [`.cohort.csv.tmp-${dead}-0123456789ab`]);
     assert.deepEqual(removeOrphanTemps(dir, atomicTempPattern()), [names[0]]);
-    assert.deepEqual(removeOrphanTemps(dir, OVERLAY_TEMP_NAME).sort(), [
-      `overlay.${dead}.deadbeef.tmp`,
-      `overlay.${dead}.deadbeef.tmp.old`,
-    ]);
+    assert.deepEqual(removeOrphanTemps(dir, FOLDER_TEMP_NAME).sort(), [`overlay.${dead}.deadbeef.tmp`, `overlay.${dead}.deadbeef.tmp.old`]);
     assert.deepEqual(readdirSync(dir).sort(), names.slice(1).sort());
     assert.deepEqual(removeOrphanTemps(join(dir, 'missing'), atomicTempPattern()), []);
   } finally {

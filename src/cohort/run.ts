@@ -11,18 +11,18 @@
 // Progress is reported per stage; the overall fraction weighs slides by file size and stages by rough
 // shares of the time (STAGE_WEIGHTS), which is what an ETA can be computed from.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { InterruptedError } from '../interrupt.js';
 import { makeDir } from '../make_dir.js';
 import { removeOrphanTemps } from '../orphan_temps.js';
-import { OVERLAY_TEMP_NAME, THUMBNAIL, VIEWER_PAGE, writeOverlayViews } from '../slides/export/deepzoom.js';
+import { THUMBNAIL, VIEWER_PAGE, writeOverlayViews } from '../slides/export/deepzoom.js';
 import { writeGeoJson } from '../slides/export/geojson.js';
 import { measureSlide, type SlideMeasurements, writeCohortCsv, writeMeasurementsJson } from '../slides/export/measure.js';
 import { openLabelTiff } from '../slides/io/label_raster.js';
 import { OpenSlide } from '../slides/io/openslide.js';
 import { slideRgbBands } from '../slides/io/rgb_bands.js';
-import { atomicTempPattern, writeFileAtomic } from '../torch/io/files.js';
+import { atomicTempPattern, FOLDER_TEMP_NAME, swapFolderIn, writeFileAtomic } from '../torch/io/files.js';
 import { type CohortReportRow, writeCohortReport, writeSlideReport } from './html.js';
 import { fileSha256, MANIFEST, newManifest, type RunKey, readManifest, type SegmentSettings, sameKey } from './manifest.js';
 import { missingSlide, outputNameClash, type SlideInput } from './slide_list.js';
@@ -230,7 +230,7 @@ export async function runSlide(
 
   await mkdir(tmp, { recursive: true });
   // What a killed run was writing here (an overlay folder of thousands of tiles) must not end up in the output.
-  for (const pattern of [atomicTempPattern(), OVERLAY_TEMP_NAME]) removeOrphanTemps(tmp, pattern);
+  for (const pattern of [atomicTempPattern(), FOLDER_TEMP_NAME]) removeOrphanTemps(tmp, pattern);
   const labelsPath = join(tmp, LABELS_FILE);
   const record = join(tmp, SEGMENTATION_RECORD);
   // Only what the label map depends on: a rerun with other export settings keeps it.
@@ -315,12 +315,8 @@ export async function runSlide(
   await writeFileAtomic(join(tmp, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   await rm(record, { force: true });
 
-  // Swap the finished folder in: the old one (an earlier run with other inputs) goes aside first.
-  const aside = `${tmp}.old`;
-  await rm(aside, { recursive: true, force: true });
-  if (existsSync(finalDir)) await rename(finalDir, aside);
-  await rename(tmp, finalDir);
-  await rm(aside, { recursive: true, force: true });
+  // The old folder (an earlier run with other inputs) is replaced whole.
+  await swapFolderIn(tmp, finalDir);
   return { ...done, status: 'done', measurements };
 }
 

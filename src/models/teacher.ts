@@ -18,7 +18,6 @@ import { PiDiNet, type PiDiNetOptions } from './pidinet/pidinet.js';
 import type { CLIPVisionConfig } from './plip/config.js';
 import { CLIPVisionTransformer } from './plip/vision_transformer.js';
 import type { Mode } from './student.js';
-import { trace } from './trace.js';
 
 const { nn } = torch;
 type Tensor = torch.Tensor;
@@ -106,7 +105,7 @@ export class MultiModelArch extends nn.Module {
     for (const name of o.model_list) {
       if (name === 'medsam') {
         if (!o.medsam) throw new Error("MultiModelArch: model_list has 'medsam' but no medsam options");
-        this.medsam = new ImageEncoderViT({ ...o.medsam, img_size: o.img_size, trace_prefix: 'encoder.medsam.' });
+        this.medsam = new ImageEncoderViT({ ...o.medsam, img_size: o.img_size });
         chans.push(o.medsam.out_chans);
       } else if (name === 'pidinet') {
         if (!o.pidinet) throw new Error("MultiModelArch: model_list has 'pidinet' but no pidinet options");
@@ -123,7 +122,7 @@ export class MultiModelArch extends nn.Module {
     const grid = Math.floor(o.img_size / (o.medsam?.patch_size ?? 16));
     const f = o.fusion;
     this.embedding_size = f.out_size ? [f.out_size[0], f.out_size[1]] : [grid, grid];
-    const parts = buildFusion({ ...f, model_names: this.model_list, in_chans: chans, out_size: this.embedding_size });
+    const parts = buildFusion({ ...f, in_chans: chans, out_size: this.embedding_size });
     this.fuse_pre = parts.fuse_pre;
     this.fuse_pro = parts.fuse_pro;
     this.fuse_fin = parts.fuse_fin;
@@ -137,14 +136,8 @@ export class MultiModelArch extends nn.Module {
   /** image [B, 3, H, W] RGB in [0, 1] -> X_f [B, out_chans, h, w]. */
   forward(x: Tensor): Tensor {
     return torch.tidy(() => {
-      const feats = this.model_list.map((name) => {
-        const y = this.encoder(name)!.forward(x);
-        trace(`encoder.${name}`, y);
-        return y;
-      });
-      const out = fuse(this, feats, this.require_attn).x;
-      trace('X_f', out);
-      return out;
+      const feats = this.model_list.map((name) => this.encoder(name)!.forward(x));
+      return fuse(this, feats, this.require_attn).x;
     });
   }
 }

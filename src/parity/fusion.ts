@@ -1,9 +1,26 @@
 // fusion: FusePre -> FusePro (share_token) -> FuseFin (sum), fed with random encoder maps; every
 // stage's output and FusePro's head-averaged attention are compared.
 import { Fusion } from '../models/fusion/fusion.js';
-import { withTrace } from '../models/trace.js';
+import { traceModules } from '../models/trace.js';
 import * as torch from '../torch/index.js';
 import type { Fixture, KindResult } from './check.js';
+
+/**
+ * The fixture names of the fusion stages' intermediates -> their keys (models/trace.ts), for the fusion at
+ * `prefix` fusing the models `names` over `depth` FusePro blocks.
+ */
+export function fusionProbes(prefix: string, names: readonly string[], depth: number): Record<string, string> {
+  const out: Record<string, string> = { 'fuse_fin.sum': `${prefix}fuse_fin.fin_fuser.fin_fuser2:in` };
+  for (const [m, name] of names.entries()) {
+    out[`fuse_pre.${name}`] = `${prefix}fuse_pre.preblocks.${m}`;
+    for (let d = 0; d < depth; d++) {
+      out[`fuse_pro.depth${d}.${name}`] = `${prefix}fuse_pro.para_fuser.blocks.${d}.${m}.x`;
+      out[`fuse_pro.depth${d}.${name}.attn_headmean`] = `${prefix}fuse_pro.para_fuser.blocks.${d}.${m}.attn`;
+    }
+    out[`fuse_fin.finblock.${name}`] = `${prefix}fuse_fin.fin_fuser.fin_fuser1.${m}`;
+  }
+  return out;
+}
 
 export function run(f: Fixture): KindResult {
   const c = f.config;
@@ -11,7 +28,6 @@ export function run(f: Fixture): KindResult {
   const meta = c.model_meta as Record<string, { c: number }>;
   const size = Number(c.fuse_fin_feat_size);
   const net = new Fusion({
-    model_names: names,
     in_chans: names.map((n) => Number(meta[n]?.c)),
     embed_dim: Number(c.embed_dim),
     depth: Number(c.depth),
@@ -27,8 +43,8 @@ export function run(f: Fixture): KindResult {
   }).eval();
   net.load_state_dict(f.weights);
   const feats = names.map((n) => f.inputs.get(`feat.${n}`)!);
-  const { result, traced } = withTrace(() => torch.no_grad(() => net.forward(feats, Boolean(c.require_atten))));
-  const outputs = new Map(traced);
+  const forward = () => torch.no_grad(() => net.forward(feats, Boolean(c.require_atten)));
+  const { result, traced: outputs } = traceModules(net, fusionProbes('', names, Number(c.depth)), forward);
   outputs.set('X_f', result.x);
   const keys = [...net.state_dict().keys()];
   const expected = [...f.weights.keys()];

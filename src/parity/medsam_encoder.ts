@@ -1,7 +1,7 @@
 // medsam_encoder: MedSAM's ViT image encoder (ImageEncoderViTMS) rebuilt from config.json, loaded
 // strictly from weights.safetensors and run on image_u8 / 255; every stored intermediate is compared.
 import { buildMedsamEncoder, medsamOptionsFromConfig } from '../models/medsam/build.js';
-import { withTrace } from '../models/trace.js';
+import { traceModules } from '../models/trace.js';
 import * as torch from '../torch/index.js';
 import type { ExtraCheck, Fixture, KindResult } from './check.js';
 
@@ -31,20 +31,17 @@ export function run(f: Fixture): KindResult {
 
   const image = f.inputs.get('image_u8');
   if (image === undefined) throw new Error(`${f.dir}: inputs.safetensors has no image_u8`);
-  const { result, traced } = withTrace(() =>
-    torch.no_grad(() =>
-      torch.tidy(() => {
-        const x = image.float().div(255);
-        return enc.forward(x);
-      }),
-    ),
-  );
-  const outputs = new Map<string, Tensor>();
-  const prefix = enc.trace_prefix;
-  for (const [name, t] of traced) {
-    if (name.startsWith(prefix)) outputs.set(name.slice(prefix.length), t);
-    else t.dispose();
-  }
+  const names: Record<string, string> = {
+    preprocessed_input: 'patch_embed:in',
+    patch_embed: 'patch_embed',
+    tokens_plus_pos_embed: 'blocks.0:in',
+    'neck.conv1x1': 'neck.0',
+    'neck.ln2d_1': 'neck.1',
+    'neck.conv3x3': 'neck.2',
+  };
+  for (let i = 0; i < enc.blocks.length; i++) names[`block${i}`] = `blocks.${i}`;
+  const forward = () => torch.no_grad(() => torch.tidy(() => enc.forward(image.float().div(255))));
+  const { result, traced: outputs } = traceModules(enc, names, forward);
   const pre = outputs.get('preprocessed_input');
   if (pre !== undefined) {
     outputs.set(
@@ -54,7 +51,6 @@ export function run(f: Fixture): KindResult {
     outputs.delete('preprocessed_input');
     pre.dispose();
   }
-  outputs.get('features')?.dispose();
   outputs.set('features', result);
   enc.dispose();
   return { outputs, checks };

@@ -2,7 +2,7 @@
 // intermediates are compared through their per-channel spatial means (`*.chmean`).
 import type { PdcType } from '../models/pidinet/pdc.js';
 import { PiDiNet } from '../models/pidinet/pidinet.js';
-import { withTrace } from '../models/trace.js';
+import { traceModules } from '../models/trace.js';
 import * as torch from '../torch/index.js';
 import type { Fixture, KindResult } from './check.js';
 
@@ -20,7 +20,20 @@ export function run(f: Fixture): KindResult {
   }).eval();
   net.load_state_dict(f.weights);
   const x = torch.tidy(() => f.inputs.get('image_u8')!.float().div(255));
-  const { result, traced } = withTrace(() => torch.no_grad(() => net.forward(x)));
+  // Each stage's output is its last block's.
+  const names: Record<string, string> = {
+    preprocessed_input: 'init_block:in',
+    init_block: 'init_block',
+    stage1_out: 'block1_3',
+    stage2_out: 'block2_4',
+    stage3_out: 'block3_4',
+    stage4_out: 'block4_4',
+  };
+  for (let i = 0; i < 4; i++) {
+    if (net.dilations) names[`cdcm${i}`] = `dilations.${i}`;
+    if (net.attentions) names[`csam${i}`] = `attentions.${i}`;
+  }
+  const { result, traced } = traceModules(net, names, () => torch.no_grad(() => net.forward(x)));
   const outputs = torch.tidy(() => {
     const out = new Map<string, torch.Tensor>([['features', result]]);
     for (const [name, t] of traced) {

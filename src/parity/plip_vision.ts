@@ -2,7 +2,7 @@
 
 import type { CLIPVisionConfig } from '../models/plip/config.js';
 import { CLIPVisionTransformer } from '../models/plip/vision_transformer.js';
-import { withTrace } from '../models/trace.js';
+import { traceModules } from '../models/trace.js';
 import * as torch from '../torch/index.js';
 import type { Fixture, KindResult } from './check.js';
 
@@ -11,9 +11,15 @@ export function run(f: Fixture): KindResult {
   const net = new CLIPVisionTransformer(config, Number(f.config.effective_image_size)).eval();
   net.load_state_dict(f.weights);
   const x = torch.tidy(() => f.inputs.get('image_u8')!.float().div(255));
-  const { result, traced } = withTrace(() => torch.no_grad(() => net.forward(x)));
-  const outputs = new Map(traced);
-  const pixels = traced.get('pixel_values_x255')!;
+  const names: Record<string, string> = {
+    pixel_values_x255: 'embeddings:in',
+    embeddings: 'embeddings',
+    pre_layrnorm: 'pre_layrnorm',
+    'encoder.last_hidden_state': 'encoder',
+  };
+  for (let i = 0; i < config.num_hidden_layers; i++) names[`encoder.layer${i}`] = `encoder.layers.${i}`;
+  const { result, traced: outputs } = traceModules(net, names, () => torch.no_grad(() => net.forward(x)));
+  const pixels = outputs.get('pixel_values_x255')!;
   outputs.set(
     'pixel_values_x255.crop16',
     torch.tidy(() => pixels.slice(2, 0, 16).slice(3, 0, 16).contiguous()),

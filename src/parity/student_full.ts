@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import { Student } from '../models/student.js';
-import { withTrace } from '../models/trace.js';
+import { traceModules } from '../models/trace.js';
 import * as torch from '../torch/index.js';
 import type { ExtraCheck, Fixture, KindResult } from './check.js';
 
@@ -63,7 +63,12 @@ export function run(f: Fixture): KindResult {
   const net = buildStudent(c).eval().to(f.device);
   net.load_state_dict(f.weights);
   const x = torch.tidy(() => f.inputs.get('image_u8')!.float().div(255));
-  const { result, traced } = withTrace(() => torch.no_grad(() => net.forward(x, 'test')));
+  const names: Record<string, string> = {
+    'tinyvit.patch_embed': 'image_encoder.patch_embed',
+    'decoder.iter0.transformer.hs': 'mask_decoder.transformer.0',
+  };
+  for (let i = 0; i < c.tinyvit.depths.length; i++) names[`tinyvit.layer${i}`] = `image_encoder.layers.${i}`;
+  const { result, traced } = traceModules(net, names, () => torch.no_grad(() => net.forward(x, 'test')));
 
   const outputs = new Map<string, Tensor>();
   torch.tidy(() => {

@@ -7,10 +7,11 @@ import { medsamOptionsFromConfig } from '../models/medsam/build.js';
 import type { PdcType } from '../models/pidinet/pdc.js';
 import type { CLIPVisionConfig } from '../models/plip/config.js';
 import { type EncoderName, LoRAMultiModelSeg, MultiModelSeg, type MultiModelSegOptions } from '../models/teacher.js';
-import { withTrace } from '../models/trace.js';
+import { traceModules } from '../models/trace.js';
 import * as torch from '../torch/index.js';
 import { segmentationLoss } from '../train/losses.js';
 import type { ExtraCheck, Fixture, KindResult } from './check.js';
+import { fusionProbes } from './fusion.js';
 
 type Cfg = Record<string, unknown>;
 
@@ -93,8 +94,21 @@ export function run(f: Fixture): KindResult {
 
   // Forward in eval mode, every intermediate traced.
   net.eval();
-  const { result, traced } = withTrace(() => torch.no_grad(() => net.forward(image)));
-  const outputs = new Map(traced);
+  const models = c.model_order as string[];
+  const names: Record<string, string> = {
+    ...fusionProbes('sam.image_encoder.', models, num((c.fusion as Cfg).depth)),
+    X_f: 'sam.image_encoder',
+    image_pe: 'sam.mask_decoder:in1',
+    'decoder.iter0.dense_mask_embedding': 'sam.prompt_encoder.mask_downscaling',
+    'decoder.iter0.transformer.hs': 'sam.mask_decoder.transformer.0',
+    'decoder.iter0.transformer.src': 'sam.mask_decoder.transformer.1',
+    'decoder.iter0.upscaled_embedding': 'sam.mask_decoder.output_upscaling',
+  };
+  for (const m of models) names[`encoder.${m}`] = `sam.image_encoder.${m}`;
+  for (let i = 0; i < num(c.num_classes); i++)
+    names[`decoder.iter0.hyper_in.class${i}`] = `sam.mask_decoder.output_hypernetworks_mlps.${i}`;
+  const { result, traced: outputs } = traceModules(net, names, () => torch.no_grad(() => net.forward(image)));
+  outputs.set('init_masks', net.sam.prompt_encoder.init_masks.weight.detach().clone().keep());
   for (const [i, t] of result.low_res_logits_list.entries()) outputs.set(`low_res_logits.${i}`, t);
   for (const [i, t] of result.high_res_logits_list.entries()) outputs.set(`high_res_logits.${i}`, t);
   outputs.set('feats', result.feats);

@@ -26,7 +26,6 @@ test('fusion: real-size parameter counts (FusePre 3,056,256; FusePro 43,313,664;
 function smallFusion(softmax_axis: 'spatial' | 'tokens', names = ['medsam', 'pidinet', 'plip'], in_chans = [8, 12, 16]): Fusion {
   torch.manual_seed(7);
   return new Fusion({
-    model_names: names,
     in_chans,
     embed_dim: 16,
     depth: 2,

@@ -7,7 +7,7 @@ import { PromptEncoderIter } from '../../src/models/decoder/prompt_encoder.js';
 import { TwoWayTransformer } from '../../src/models/decoder/transformer.js';
 import { Student } from '../../src/models/student.js';
 import { Conv2dBN } from '../../src/models/tinyvit/conv2d_bn.js';
-import { withTrace } from '../../src/models/trace.js';
+import { traceModules } from '../../src/models/trace.js';
 import * as torch from '../../src/torch/index.js';
 import { fixture } from '../helpers/fixtures.js';
 import { Rng } from '../helpers/prng.js';
@@ -164,7 +164,7 @@ describe('MaskDecoderIterSimple', () => {
     assert.deepEqual(outs[1]!.shape, [2, 3, 16, 16]);
     // The second pass recomputed from the first pass's logits.
     const again = torch.no_grad(() =>
-      dec.inner_loop(outs[0]!, pe.obtain_cls_embedding().unsqueeze(0).expand(2, -1, -1), feats, image_pe.expand(2, -1, -1, -1), pe, 'x'),
+      dec.inner_loop(outs[0]!, pe.obtain_cls_embedding().unsqueeze(0).expand(2, -1, -1), feats, image_pe.expand(2, -1, -1, -1), pe),
     );
     assert.ok(maxDiff(again, outs[1]!) < 1e-5);
     assert.ok(maxDiff(outs[1]!, outs[0]!) > 1e-3);
@@ -223,8 +223,20 @@ describe('MaskDecoderIterSimple', () => {
     pe.eval();
     dec.eval();
     const xf = ref.get('X_f')!;
-    const { result, traced } = withTrace(() => torch.no_grad(() => dec.forward(xf, pe.get_dense_pe(), pe, 1)));
-    const produced = new Map(traced);
+    const names: Record<string, string> = {
+      image_pe: ':in1',
+      'decoder.iter0.transformer.hs': 'transformer.0',
+      'decoder.iter0.transformer.src': 'transformer.1',
+      'decoder.iter0.upscaled_embedding': 'output_upscaling',
+    };
+    for (let i = 0; i < 4; i++) names[`decoder.iter0.hyper_in.class${i}`] = `output_hypernetworks_mlps.${i}`;
+    // The prompt encoder is not a part of the decoder: its mask embedding is traced from it, in the same run.
+    const forward = () => torch.no_grad(() => dec.forward(xf, pe.get_dense_pe(), pe, 1));
+    const inner = () => traceModules(pe, { 'decoder.iter0.dense_mask_embedding': 'mask_downscaling' }, forward);
+    const { result: decoded, traced } = traceModules(dec, names, inner);
+    const { result } = decoded;
+    const produced = new Map([...traced, ...decoded.traced]);
+    produced.set('init_masks', pe.init_masks.weight.detach().clone().keep());
     produced.set('low_res_logits.0', result[0]!);
     produced.set(
       'high_res_logits.0',

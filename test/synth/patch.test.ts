@@ -11,6 +11,7 @@ import { run } from '../../src/cli/synth.js';
 import { SPLIT_DIR, type SyntheticDataset, splitSamples, syntheticSample, writeSyntheticDataset } from '../../src/synth/patch/dataset.js';
 import { CLASS_TABLE, cls2clr, type RawClassName } from '../../src/synth/patch/labels.js';
 import { finalClassMasks, type SynthPatch, synthesizePatch } from '../../src/synth/patch/placenta.js';
+import { FOLDER_TEMP_NAME } from '../../src/torch/io/files.js';
 import { runCaptured } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/fixtures.js';
 
@@ -275,7 +276,7 @@ describe('mmfd synth command', () => {
     await assert.rejects(run(args(dir, '--force')), /no meta_info\.json/);
     assert.deepEqual(readdirSync(dir), ['notes.txt']);
     assert.deepEqual(
-      readdirSync(root).filter((n) => n.includes('.tmp-')),
+      readdirSync(root).filter((n) => FOLDER_TEMP_NAME.test(n)),
       [],
       'no temporary folder left behind',
     );

@@ -3,7 +3,6 @@
 // per-class hypernetwork prediction to the previous logits.
 import * as torch from '../../torch/index.js';
 import { LayerNorm2d } from '../common.js';
-import { trace } from '../trace.js';
 import type { PromptEncoderIter } from './prompt_encoder.js';
 import type { TwoWayTransformer } from './transformer.js';
 
@@ -82,15 +81,13 @@ export class MaskDecoderIterSimple extends nn.Module {
   forward(image_embeddings: Tensor, image_pe: Tensor, prompt_enc: PromptEncoderIter, num_iter: number): Tensor[] {
     return torch.tidy(() => {
       const b = image_embeddings.size(0);
-      trace('image_pe', image_pe);
-      trace('init_masks', prompt_enc.init_masks.weight);
       const tokens = prompt_enc.obtain_cls_embedding().unsqueeze(0).expand(b, -1, -1); // [B, Ncls, C]
       const pos = image_pe.expand(b, -1, -1, -1);
       const [h, w] = image_embeddings.shape.slice(-2) as [number, number];
       let masks = prompt_enc.obtain_init_masks(b, 4 * h, 4 * w);
       const out: Tensor[] = [];
       for (let i = 0; i < num_iter; i++) {
-        masks = this.inner_loop(masks, tokens, image_embeddings, pos, prompt_enc, `decoder.iter${i}`);
+        masks = this.inner_loop(masks, tokens, image_embeddings, pos, prompt_enc);
         out.push(masks);
       }
       return out;
@@ -98,25 +95,17 @@ export class MaskDecoderIterSimple extends nn.Module {
   }
 
   /** One pass: previous logits [B, Ncls, h, w] -> refined logits of the same shape. */
-  inner_loop(prev: Tensor, tokens: Tensor, feats: Tensor, pos: Tensor, prompt_enc: PromptEncoderIter, name: string): Tensor {
+  inner_loop(prev: Tensor, tokens: Tensor, feats: Tensor, pos: Tensor, prompt_enc: PromptEncoderIter): Tensor {
     return torch.tidy(() => {
       const masks = prev.detach();
       const dense = prompt_enc.obtain_mask_embedding(masks);
-      trace(`${name}.dense_mask_embedding`, dense);
       const src = feats.add(dense);
       const [b, c, h, w] = src.shape as [number, number, number, number];
 
       const [hs, keys] = this.transformer.forward(src, pos, tokens); // hs [B, Ncls, C], keys [B, hw, C]
-      trace(`${name}.transformer.hs`, hs);
-      trace(`${name}.transformer.src`, keys);
       const upscaled = this.output_upscaling.forward(keys.transpose(1, 2).reshape(b, c, h, w)); // [B, c2, 4h, 4w]
-      trace(`${name}.upscaled_embedding`, upscaled);
 
-      const hyper = this.output_hypernetworks_mlps.items.map((mlp, i) => {
-        const hi = mlp.forward(hs.select(1, i));
-        trace(`${name}.hyper_in.class${i}`, hi);
-        return hi;
-      });
+      const hyper = this.output_hypernetworks_mlps.items.map((mlp, i) => mlp.forward(hs.select(1, i)));
       const [, c2, H, W] = upscaled.shape as [number, number, number, number];
       const logits = torch
         .stack(hyper, 1)

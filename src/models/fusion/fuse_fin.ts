@@ -3,7 +3,6 @@
 // -> LayerNorm2d into the image embedding X_f.
 import * as torch from '../../torch/index.js';
 import { LayerNorm2d, MLPBlock } from '../common.js';
-import { trace } from '../trace.js';
 
 const { nn } = torch;
 const F = nn.functional;
@@ -45,8 +44,6 @@ export class FinBlock extends nn.Module {
 
 export interface FuseFinOptions extends FinBlockOptions {
   num_models: number;
-  /** Names of the models, for traced intermediates only (default m0, m1, ...). */
-  model_names?: readonly string[];
 }
 
 /** The per-model FinBlocks (key blocks.<m>). */
@@ -66,11 +63,9 @@ export class FinBlocks extends nn.Module {
 export class FuseFinSum extends nn.Module {
   fin_fuser1: FinBlocks;
   fin_fuser2: torch.nn.Sequential;
-  readonly model_names: readonly string[];
 
   constructor(o: FuseFinOptions) {
     super();
-    this.model_names = o.model_names ?? Array.from({ length: o.num_models }, (_, m) => `m${m}`);
     const c = o.out_chans;
     this.fin_fuser1 = new FinBlocks(o);
     this.fin_fuser2 = new nn.Sequential(
@@ -85,9 +80,7 @@ export class FuseFinSum extends nn.Module {
   forward(xs: readonly Tensor[]): Tensor {
     return torch.tidy(() => {
       const ys = this.fin_fuser1.forward(xs);
-      for (const [m, y] of ys.entries()) trace(`fuse_fin.finblock.${this.model_names[m]}`, y);
       const sum = ys.reduce((a, b) => a.add(b)).permute(0, 3, 1, 2); // [B, out, s, s]
-      trace('fuse_fin.sum', sum);
       return this.fin_fuser2.forward(sum);
     });
   }

@@ -2,7 +2,6 @@
 // Linear(2c, D), so every encoder map gets the fusion width D (keys preblocks.<m>.norm / .proj).
 import * as torch from '../../torch/index.js';
 import { LayerNorm2d } from '../common.js';
-import { trace } from '../trace.js';
 
 const { nn } = torch;
 type Tensor = torch.Tensor;
@@ -31,27 +30,19 @@ export interface FusePreOptions {
   in_chans: readonly number[];
   embed_dim: number;
   layernorm2d_eps?: number;
-  /** Names of the models, for traced intermediates only (default m0, m1, ...). */
-  model_names?: readonly string[];
 }
 
 export class FusePre extends nn.Module {
   preblocks: torch.nn.ModuleList<PreBlock>;
-  readonly model_names: readonly string[];
 
   constructor(o: FusePreOptions) {
     super();
-    this.model_names = o.model_names ?? o.in_chans.map((_, m) => `m${m}`);
     this.preblocks = new nn.ModuleList(o.in_chans.map((c) => new PreBlock(c, o.embed_dim, o.layernorm2d_eps)));
   }
 
   /** One NCHW map per model -> the same maps at width D (NCHW). */
   forward(xs: readonly Tensor[]): Tensor[] {
     if (xs.length !== this.preblocks.length) throw new Error(`FusePre: ${xs.length} maps for ${this.preblocks.length} models`);
-    return xs.map((x, m) => {
-      const y = this.preblocks.at(m).forward(x);
-      trace(`fuse_pre.${this.model_names[m]}`, y);
-      return y;
-    });
+    return xs.map((x, m) => this.preblocks.at(m).forward(x));
   }
 }

@@ -2,7 +2,6 @@
 // token set mm_tokens.d [1, T, D] shared by all models, and one cross block per model. Keys and values
 // come from the tokens only, so the models do not exchange information here.
 import * as torch from '../../torch/index.js';
-import { trace } from '../trace.js';
 import { CrossBlock, type SoftmaxAxis } from './cross_block.js';
 
 const { nn } = torch;
@@ -20,8 +19,6 @@ export interface FuseProOptions {
   layernorm_eps?: number;
   /** 'spatial' (default) as the reference; 'tokens' for standard cross-attention. */
   softmax_axis?: SoftmaxAxis;
-  /** Names of the models, for traced intermediates only (default m0, m1, ...). */
-  model_names?: readonly string[];
 }
 
 export interface FuseProOutput {
@@ -57,11 +54,9 @@ export class FuseProBlock extends nn.Module {
 export class FuseProShareToken extends nn.Module {
   blocks: torch.nn.ModuleList<FuseProBlock>;
   mm_tokens: torch.nn.ParameterList;
-  readonly model_names: readonly string[];
 
   constructor(o: FuseProOptions) {
     super();
-    this.model_names = o.model_names ?? Array.from({ length: o.num_models }, (_, m) => `m${m}`);
     this.blocks = new nn.ModuleList(Array.from({ length: o.depth }, () => new FuseProBlock(o)));
     this.mm_tokens = new nn.ParameterList(
       Array.from({ length: o.depth }, () => torch.tidy(() => new nn.Parameter(torch.randn([1, o.num_tokens, o.embed_dim])))),
@@ -77,10 +72,6 @@ export class FuseProShareToken extends nn.Module {
         const outs = block.forward(cur, this.mm_tokens.at(d), require_attn);
         cur = outs.map((o) => o.x);
         if (require_attn) attn.push(outs.map((o) => o.attn as Tensor));
-        for (const [m, o] of outs.entries()) {
-          trace(`fuse_pro.depth${d}.${this.model_names[m]}`, o.x);
-          if (o.attn) trace(`fuse_pro.depth${d}.${this.model_names[m]}.attn_headmean`, o.attn);
-        }
       }
       return require_attn ? { xs: cur, attn } : { xs: cur };
     });

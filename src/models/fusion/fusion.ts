@@ -11,9 +11,7 @@ const { nn } = torch;
 type Tensor = torch.Tensor;
 
 export interface FusionOptions {
-  /** Model names in order (medsam, pidinet, plip or any subset); used for traced names only. */
-  model_names: readonly string[];
-  /** Channels of each model's encoder map, in the same order. */
+  /** Channels of each model's encoder map, in model order (medsam, pidinet, plip or any subset). */
   in_chans: readonly number[];
   /** Fusion width D. */
   embed_dim: number;
@@ -50,11 +48,11 @@ export interface FusionOutput {
 
 /** Builds the three stages from one set of options. */
 export function buildFusion(o: FusionOptions): FusionParts {
-  const names = o.model_names;
+  const num_models = o.in_chans.length;
   return {
-    fuse_pre: new FusePre({ in_chans: o.in_chans, embed_dim: o.embed_dim, layernorm2d_eps: o.layernorm2d_eps, model_names: names }),
+    fuse_pre: new FusePre({ in_chans: o.in_chans, embed_dim: o.embed_dim, layernorm2d_eps: o.layernorm2d_eps }),
     fuse_pro: new FusePro({
-      num_models: names.length,
+      num_models,
       embed_dim: o.embed_dim,
       depth: o.depth,
       num_heads: o.num_heads,
@@ -63,16 +61,14 @@ export function buildFusion(o: FusionOptions): FusionParts {
       qkv_bias: o.qkv_bias,
       layernorm_eps: o.layernorm_eps,
       softmax_axis: o.softmax_axis,
-      model_names: names,
     }),
     fuse_fin: new FuseFin({
-      num_models: names.length,
+      num_models,
       embed_dim: o.embed_dim,
       out_chans: o.out_chans,
       out_size: o.out_size,
       mlp_hidden: o.fin_mlp_hidden,
       layernorm2d_eps: o.layernorm2d_eps,
-      model_names: names,
     }),
   };
 }

@@ -2,7 +2,6 @@
 // normalisation): [0,1] RGB -> (255x - mean) / (std + 1e-6) -> patches + pos_embed -> blocks -> neck.
 import * as torch from '../../torch/index.js';
 import { LayerNorm2d } from '../common.js';
-import { trace } from '../trace.js';
 import { Block } from './block.js';
 import { PatchEmbed } from './patch_embed.js';
 
@@ -30,8 +29,6 @@ export interface ImageEncoderViTOptions {
   norm_pre_scale: number;
   norm_mean: readonly number[];
   norm_std: readonly number[];
-  /** Prefix of the traced intermediates (src/models/trace.ts). */
-  trace_prefix?: string;
 }
 
 export class ImageEncoderViT extends nn.Module {
@@ -42,13 +39,11 @@ export class ImageEncoderViT extends nn.Module {
   readonly norm_pre_scale: Tensor;
   readonly norm_mean: Tensor;
   readonly norm_std: Tensor;
-  readonly trace_prefix: string;
 
   constructor(readonly options: ImageEncoderViTOptions) {
     super();
     const o = options;
     const grid = Math.floor(o.img_size / o.patch_size);
-    this.trace_prefix = o.trace_prefix ?? 'medsam.';
     this.patch_embed = new PatchEmbed(o.patch_size, o.patch_size, o.in_chans, o.embed_dim);
     if (o.use_abs_pos) this.pos_embed = torch.tidy(() => new nn.Parameter(torch.zeros([1, grid, grid, o.embed_dim])));
     const blocks: Block[] = [];
@@ -81,29 +76,11 @@ export class ImageEncoderViT extends nn.Module {
   /** x [B, 3, H, W] RGB in [0, 1] -> features [B, out_chans, H/patch, W/patch]. */
   forward(x: Tensor): Tensor {
     return torch.tidy(() => {
-      const p = this.trace_prefix;
       const xn = x.mul(this.norm_pre_scale).sub(this.norm_mean).div(this.norm_std.add(1e-6));
-      trace(`${p}preprocessed_input`, xn);
       let t = this.patch_embed.forward(xn); // [B, h, w, C]
-      trace(`${p}patch_embed`, t);
-      if (this.pos_embed !== undefined) {
-        t = t.add(this.pos_embed);
-        trace(`${p}tokens_plus_pos_embed`, t);
-      }
-      this.blocks.items.forEach((blk, i) => {
-        t = blk.forward(t);
-        trace(`${p}block${i}`, t);
-      });
-      const [conv1, ln1, conv3, ln2] = this.neck.items as [torch.nn.Conv2d, LayerNorm2d, torch.nn.Conv2d, LayerNorm2d];
-      const y1 = conv1.forward(t.permute(0, 3, 1, 2)); // [B, out, h, w]
-      trace(`${p}neck.conv1x1`, y1);
-      const y2 = ln1.forward(y1);
-      trace(`${p}neck.ln2d_1`, y2);
-      const y3 = conv3.forward(y2);
-      trace(`${p}neck.conv3x3`, y3);
-      const out = ln2.forward(y3);
-      trace(`${p}features`, out);
-      return out;
+      if (this.pos_embed !== undefined) t = t.add(this.pos_embed);
+      for (const blk of this.blocks) t = blk.forward(t);
+      return this.neck.forward(t.permute(0, 3, 1, 2)); // [B, out, h, w]
     });
   }
 }

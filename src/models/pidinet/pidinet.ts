@@ -2,7 +2,6 @@
 // a pdc init block, four stages of PDC blocks, CDCM + CSAM heads on every stage output, the four
 // head maps resized to the last stage's size and concatenated.
 import * as torch from '../../torch/index.js';
-import { trace } from '../trace.js';
 import { PDCBlock } from './block.js';
 import { CDCM } from './cdcm.js';
 import { CSAM } from './csam.js';
@@ -91,9 +90,7 @@ export class PiDiNet extends nn.Module {
       // (x * s - mean) / (std + 1e-6) as one fused x * a + b
       const inv = this.norm_std.add(1e-6).reciprocal();
       const xn = torch.op('addcmul', this.norm_mean.mul(inv).neg(), x, inv.mul(this.norm_pre_scale));
-      trace('preprocessed_input', xn);
       const x0 = this.init_block.forward(xn);
-      trace('init_block', x0);
       const stages = [
         [this.block1_1, this.block1_2, this.block1_3],
         [this.block2_1, this.block2_2, this.block2_3, this.block2_4],
@@ -103,19 +100,12 @@ export class PiDiNet extends nn.Module {
       let h = x0;
       const outs = stages.map((blocks, s) => {
         for (const b of blocks) h = b.forward(h);
-        trace(`stage${s + 1}_out`, h);
         return h;
       }); // [B, C, H, W], [B, 2C, H/2, W/2], [B, 4C, H/4, W/4], [B, 4C, H/8, W/8]
       const maps = outs.map((xi, i) => {
         let y = xi;
-        if (this.dilations) {
-          y = this.dilations.at(i).forward(y);
-          trace(`cdcm${i}`, y);
-        }
-        if (this.attentions) {
-          y = this.attentions.at(i).forward(y);
-          trace(`csam${i}`, y);
-        }
+        if (this.dilations) y = this.dilations.at(i).forward(y);
+        if (this.attentions) y = this.attentions.at(i).forward(y);
         return y;
       });
       const [H, W] = (outs[3] as Tensor).shape.slice(2) as [number, number];

@@ -1,6 +1,5 @@
 // CLIPEncoder: the stack of encoder layers (keys encoder.layers.N.*).
 import * as torch from '../../torch/index.js';
-import { trace } from '../trace.js';
 import type { CLIPVisionConfig } from './config.js';
 import { CLIPEncoderLayer } from './encoder_layer.js';
 
@@ -18,10 +17,7 @@ export class CLIPEncoder extends nn.Module {
   forward(x: Tensor): Tensor {
     return torch.tidy(() => {
       let h = x;
-      this.layers.items.forEach((layer, i) => {
-        h = layer.forward(h);
-        trace(`encoder.layer${i}`, h);
-      });
+      for (const layer of this.layers) h = layer.forward(h);
       return h;
     });
   }

@@ -1,7 +1,6 @@
 // PLIP's vision tower, the reference's CLIPVisionTransformer_my: HF CLIP's vision transformer on x*255
 // (no CLIP mean/std), returning the patch tokens after post_layernorm as an NCHW map.
 import * as torch from '../../torch/index.js';
-import { trace } from '../trace.js';
 import type { CLIPVisionConfig } from './config.js';
 import { CLIPVisionEmbeddings } from './embeddings.js';
 import { CLIPEncoder } from './encoder.js';
@@ -30,14 +29,8 @@ export class CLIPVisionTransformer extends nn.Module {
   /** x: RGB in [0, 1], [B, 3, H, W] -> [B, hidden, H/patch, W/patch]. */
   forward(x: Tensor): Tensor {
     return torch.tidy(() => {
-      const pixels = x.mul(255);
-      trace('pixel_values_x255', pixels);
-      const emb = this.embeddings.forward(pixels); // [B, 1+g*g, D]
-      trace('embeddings', emb);
-      const h0 = this.pre_layrnorm.forward(emb);
-      trace('pre_layrnorm', h0);
-      const last = this.encoder.forward(h0);
-      trace('encoder.last_hidden_state', last);
+      const emb = this.embeddings.forward(x.mul(255)); // [B, 1+g*g, D]
+      const last = this.encoder.forward(this.pre_layrnorm.forward(emb));
       const tokens = this.post_layernorm.forward(last.slice(1, 1)); // drop CLS: [B, g*g, D]
       const p = this.config.patch_size;
       return tokens.view(x.size(0), Math.floor(x.size(2) / p), Math.floor(x.size(3) / p), -1).permute(0, 3, 1, 2); // [B, D, g, g]

@@ -3,7 +3,6 @@
 // in [0, 1] and normalised inside (x*255, SAM mean/std + 1e-6).
 import * as torch from '../../torch/index.js';
 import { LayerNorm2d } from '../common.js';
-import { trace } from '../trace.js';
 import { BasicLayer } from './basic_layer.js';
 import { ConvLayer } from './conv_layer.js';
 import { PatchEmbed } from './patch_embed.js';
@@ -126,11 +125,7 @@ export class TinyViT extends nn.Module {
   forward(image: Tensor): Tensor {
     return torch.tidy(() => {
       let x = this.patch_embed.forward(this.preprocess(image)); // [B, C0, img/4, img/4]
-      trace('tinyvit.patch_embed', x);
-      this.layers.items.forEach((layer, i) => {
-        x = layer.forward(x); // tokens [B, HW, Ci+1]
-        trace(`tinyvit.layer${i}`, x);
-      });
+      for (const layer of this.layers) x = layer.forward(x); // tokens [B, HW, Ci+1]
       const [b, , c] = x.shape as [number, number, number];
       const r = this.resolutions.at(-1)!;
       return this.neck.forward(x.view(b, r, r, c).permute(0, 3, 1, 2));

@@ -8,15 +8,14 @@
 // one. The thumbnail is the smallest level at least `thumbnailMax` on its longest side, kept whole as it is
 // made and resized to exactly `thumbnailMax` (never enlarged: a smaller image is its own thumbnail).
 //
-// Everything goes to `<dir>.<pid>.<random>.tmp` first and is renamed to `dir` when complete, so a reader
-// never sees half a pyramid; an older `dir` is replaced.
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+// Everything goes to a folder beside `dir` first and is swapped in when complete (torch/io/files.ts), so a
+// reader never sees half a pyramid; an older `dir` is replaced.
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { CLASS_STYLES } from '../../data/classes.js';
+import { folderTempName, swapFolderIn } from '../../torch/io/files.js';
 import { escapeMarkup } from '../../viz/svg.js';
 import type { LabelRaster } from '../io/label_raster.js';
 import type { RgbBands } from '../io/rgb_bands.js';
@@ -70,9 +69,6 @@ export function blendLabels(rgb: Uint8Array, labels: Uint8Array): void {
   }
 }
 
-/** The temporary folders writeOverlayViews makes (and sets aside): the group `pid` is the writer's process id. */
-export const OVERLAY_TEMP_NAME = /^.+\.(?<pid>\d+)\.[0-9a-f]{8}\.tmp(?:\.old)?$/;
-
 /** Writes `dir` with the DZI pyramid, the viewer page, OpenSeadragon and the thumbnail. */
 export async function writeOverlayViews(
   rgb: RgbBands,
@@ -99,7 +95,7 @@ export async function writeOverlayViews(
   const thumbnail = new Uint8Array(thumbLevel.width * thumbLevel.height * 3);
 
   await mkdir(dirname(dir), { recursive: true });
-  const tmp = `${dir}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = folderTempName(dir);
   const tiles = join(tmp, `${DZI_NAME}_files`);
   try {
     await Promise.all(levels.map((_, i) => mkdir(join(tiles, String(dziIndex(i))), { recursive: true })));
@@ -142,11 +138,7 @@ export async function writeOverlayViews(
       .resize(thumbSize.width, thumbSize.height, { fit: 'fill' })
       .png()
       .toFile(join(tmp, THUMBNAIL));
-    // The old views go aside first, so `dir` is either the old views or the new ones, never a mix.
-    const aside = `${tmp}.old`;
-    if (existsSync(dir)) await rename(dir, aside);
-    await rename(tmp, dir);
-    await rm(aside, { recursive: true, force: true });
+    await swapFolderIn(tmp, dir);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw err;

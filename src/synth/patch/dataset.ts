@@ -1,10 +1,11 @@
 // A complete synthetic PMFT dataset on disk (spec §7.1): jpg/<id>.jpg, ann/<id>_seml0.png and _seml1.png,
 // meta_info.json (cls2clr), sample_list.csv and a seeded 70/30 train/val split. The folder is built beside
 // the target and renamed into place when complete, so a reader never sees half a dataset.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { formatColumns } from '../../data/csv.js';
+import { folderTempName, swapFolderIn } from '../../torch/io/files.js';
 import { SynthRng, synthSeed } from '../prng.js';
 import { CLASS_TABLE, cls2clr } from './labels.js';
 import { defaultPatchMpp, type SynthPatch, synthesizePatch } from './placenta.js';
@@ -97,8 +98,7 @@ export async function writeSyntheticDataset(dir: string, options: SyntheticDatas
   } catch (err) {
     throw new Error(`${dir}: cannot create its parent folder: ${(err as Error).message}`);
   }
-  const tmp = `${target}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
+  const tmp = folderTempName(target);
   try {
     for (const sub of ['jpg', 'ann', SPLIT_DIR]) mkdirSync(join(tmp, sub), { recursive: true });
     const samples: string[] = [];
@@ -123,22 +123,10 @@ export async function writeSyntheticDataset(dir: string, options: SyntheticDatas
     writeFileSync(join(tmp, 'meta_info.json'), `${JSON.stringify(meta, null, 2)}\n`);
     writeFileSync(join(tmp, 'sample_list.csv'), formatColumns({ sample_name: samples }));
     writeFileSync(join(tmp, SPLIT_DIR, 'dataset_split.csv'), formatColumns({ train, val }));
-    replaceWith(tmp, target);
+    await swapFolderIn(tmp, target);
     return { dir: target, samples, train, val };
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
-}
-
-/** Moves the finished folder into place; an earlier dataset there is set aside first and removed last. */
-function replaceWith(tmp: string, target: string): void {
-  if (!existsSync(target)) {
-    renameSync(tmp, target);
-    return;
-  }
-  const old = `${target}.old-${process.pid}`;
-  renameSync(target, old);
-  renameSync(tmp, target);
-  rmSync(old, { recursive: true, force: true });
 }

@@ -1,23 +1,44 @@
-// Painting a laid-out patch scene: per-pixel dye amounts (haematoxylin, eosin, fibrin, blood) from the class maps,
-// then nuclei and red cells (../cells.ts) stamped only where their compartment is, so no paint strays outside its
-// label. Cells are placed at random pixels of their compartment; the slide painter places them in its polygons.
+// The patch front end of the painter: per-pixel dye amounts (haematoxylin, eosin, fibrin, blood) from a laid-out
+// scene's class maps, then cells through the one painter (../paint.ts), placed at random pixels of their
+// compartment (one stream for the whole patch) and stamped only where their compartment is, so no paint strays
+// outside its label. The patch calibration (PATCH_LOOK) is tuned against bench:learning.
 import * as cells from '../cells.js';
 import { fibres, fractalNoise } from '../noise.js';
+import { type Look, Painter, poolSite, type Site } from '../paint.js';
 import type { SynthRng } from '../prng.js';
 import type { DyeMaps } from '../stain.js';
 import { BLOODVESSEL, CELLGROUP, type Scene, THROMBUS, type VillusKind } from './layout.js';
 
 const SOLID: cells.NucleusLook = { edge: 0.7, membrane: 1.15, body: 1, stackGain: 0.6, stackCap: 1.6 };
-/** Open nuclei: a pale body inside a dark membrane. */
-const VESICULAR: cells.NucleusLook = { ...SOLID, membrane: 2, body: 0.45 };
-const RED_CELL: cells.RedCellLook = { radius: [2.8, 4], amount: [1.2, 1.6] };
 
-export class Painter {
+const PATCH_LOOK: Look<VillusKind> = {
+  nucleus: SOLID,
+  vesicular: { share: 0.25, look: { ...SOLID, membrane: 2, body: 0.45 } },
+  redCell: { radius: [2.8, 4], amount: [1.2, 1.6] },
+  stroma: {
+    spacingUm: 24,
+    density: { villi: 1, villiu: 0.6, stem: 0.45 },
+    major: { villi: [2.5, 7.5], villiu: [2.5, 7.5], stem: [2.5, 8.5] },
+    minor: (rng, a, k) => Math.max(1.5 * k, a / rng.uniform(1, 3.2)),
+    amount: [0.75, 1.7],
+    halo: true,
+  },
+  rim: { spacingUm: { villi: 17, villiu: 17, stem: 40 }, major: [2.5, 4.2], aspect: [0.5, 0.9], amount: [0.9, 1.3] },
+  capillary: { empty: 0.2, full: [0.5, 1], packedAbove: 0.6 },
+};
+
+/** Paints the dyes of a laid-out patch scene, drawing from `rng`. */
+export function paintPatch(scene: Scene, dyes: DyeMaps, rng: SynthRng): void {
+  new PatchPainter(scene, dyes, rng).paint();
+}
+
+class PatchPainter {
   private readonly broad: Float32Array;
   private readonly clefts: Float32Array;
   private readonly fibre: Float32Array;
   private readonly grain: Float32Array;
   private readonly lamina: Float32Array;
+  private readonly cells: Painter<VillusKind>;
 
   constructor(
     private readonly s: Scene,
@@ -30,16 +51,14 @@ export class Painter {
     this.fibre = fibres(rng, size, size, Math.max(1.5, 4 * k));
     this.grain = fractalNoise(rng, size, size, Math.max(1, 1.5 * k), 2);
     this.lamina = fibres(rng, size, size, Math.max(2, 30 * k));
+    const grain = this.grain;
+    this.cells = new Painter({ x0: 0, y0: 0, width: size, height: size, k }, dyes, PATCH_LOOK, (i) => grain[i]!);
   }
 
   paint(): void {
     this.paintCompartments();
-    this.paintStromaNuclei();
-    this.paintTrophoblastNuclei();
-    this.paintKnots();
-    this.paintCapillaryContents();
-    this.paintFibrinCells();
-    this.paintMaternalBlood();
+    this.paintVillusNuclei();
+    this.paintCells();
   }
 
   private paintCompartments(): void {
@@ -90,28 +109,6 @@ export class Painter {
     }
   }
 
-  /**
-   * Adds a nucleus: haematoxylin with a grainy chromatin texture and a darker membrane (much darker for open,
-   * vesicular nuclei); `halo` clears the eosin of the cytoplasm around it, as around stromal cells.
-   */
-  private nucleus(n: cells.Nucleus, where: cells.Where, options: { stack?: boolean; halo?: boolean } = {}): void {
-    const { size } = this.s;
-    if (options.halo) {
-      const E = this.dyes.eosin;
-      cells.stampEllipse(size, size, { ...n.e, a: n.e.a * 1.9 + 1, b: n.e.b * 1.9 + 1 }, (i, coverage) => {
-        if (where(i)) E[i]! *= 1 - 0.45 * coverage;
-      });
-    }
-    const vesicular = !options.stack && this.rng.chance(0.25);
-    const grain = (i: number) => this.grain[i]!;
-    cells.stampNucleus(this.dyes.haematoxylin, size, size, n, where, grain, vesicular ? VESICULAR : SOLID, options.stack ?? false);
-  }
-
-  private redCell(cx: number, cy: number, where: cells.Where): void {
-    const { size, k } = this.s;
-    cells.stampRedCell(this.dyes.blood, size, size, this.rng, { cx, cy, k }, RED_CELL, where);
-  }
-
   /** Direction of the compartment edge nearest pixel i (across the gradient of the edge distance). */
   private alongEdge(i: number): number {
     const { size, edgeDistance: d } = this.s;
@@ -123,131 +120,67 @@ export class Painter {
     return Number.isFinite(angle) ? angle : 0; // a compartment without an edge in the patch
   }
 
-  private at(i: number): [number, number] {
-    return [(i % this.s.size) + this.rng.uniform(0, 1), Math.floor(i / this.s.size) + this.rng.uniform(0, 1)];
-  }
-
-  private paintStromaNuclei(): void {
-    const { s, rng } = this;
-    const k = s.k;
-    const density: Record<VillusKind, number> = { villi: 1, villiu: 0.6, stem: 0.45 };
+  /** Stromal nuclei at random pixels of each villus's stroma, trophoblast nuclei in clusters along its rim. */
+  private paintVillusNuclei(): void {
+    const { s, rng, cells: paint } = this;
     const members: number[][] = s.villi.map(() => []);
-    for (let i = 0; i < s.n; i++) {
-      const v = s.villusId[i]!;
-      if (v > 0 && s.level1[i] === 0 && s.edgeDistance[i]! > s.villi[v - 1]!.rim + 1.5 * k) members[v - 1]!.push(i);
-    }
-    for (const v of s.villi) {
-      const pool = members[v.id - 1]!;
-      const count = Math.round((pool.length * density[v.kind]) / (24 * k) ** 2);
-      for (let c = 0; c < count && pool.length > 0; c++) {
-        const [cx, cy] = this.at(pool[rng.int(0, pool.length)]!);
-        const a = rng.uniform(2.5, v.kind === 'stem' ? 8.5 : 7.5) * k;
-        const b = Math.max(1.5 * k, a / rng.uniform(1, 3.2));
-        const e = { cx, cy, a, b, angle: rng.uniform(0, Math.PI) };
-        this.nucleus({ e, amount: rng.uniform(0.75, 1.7) }, (i) => s.villusId[i] === v.id && s.level1[i] === 0, { halo: true });
-      }
-    }
-  }
-
-  /** Small round syncytiotrophoblast nuclei lined up in the villus rim. */
-  private paintTrophoblastNuclei(): void {
-    const { s, rng } = this;
-    const k = s.k;
     const rims: number[][] = s.villi.map(() => []);
     for (let i = 0; i < s.n; i++) {
       const v = s.villusId[i]!;
-      if (v > 0 && s.level1[i] === 0 && s.edgeDistance[i]! < s.villi[v - 1]!.rim) rims[v - 1]!.push(i);
+      if (v <= 0 || s.level1[i] !== 0) continue;
+      const rim = s.villi[v - 1]!.rim;
+      if (s.edgeDistance[i]! > rim + 1.5 * s.k) members[v - 1]!.push(i);
+      if (s.edgeDistance[i]! < rim) rims[v - 1]!.push(i);
+    }
+    for (const v of s.villi) {
+      const pool = members[v.id - 1]!;
+      paint.stromaNuclei(rng, v.kind, pool.length, poolSite(pool, s.size), (i) => s.villusId[i] === v.id && s.level1[i] === 0);
     }
     for (const v of s.villi) {
       const pool = rims[v.id - 1]!;
-      const perimeter = pool.length / Math.max(1, v.rim);
-      const count = Math.round(perimeter / ((v.kind === 'stem' ? 40 : 17) * k));
-      for (let c = 0; c < count * 3 && pool.length > 0; c++) {
-        const i = pool[rng.int(0, pool.length)]!;
-        if (this.clefts[i]! < 0.15) continue; // clusters of nuclei along the rim, not an even string of beads
-        const [cx, cy] = this.at(i);
-        const a = rng.uniform(2.5, 4.2) * k;
-        const e = { cx, cy, a, b: a * rng.uniform(0.5, 0.9), angle: this.alongEdge(i) };
-        this.nucleus({ e, amount: rng.uniform(0.9, 1.3) }, (i) => s.villusId[i] === v.id);
-      }
+      // Clusters of nuclei along the rim, not an even string of beads: draws off the clefts' ridges are rejected.
+      const site: Site = {
+        drawOnMiss: false,
+        pick: (rng) => {
+          if (pool.length === 0) return undefined;
+          const i = pool[rng.int(0, pool.length)]!;
+          if (this.clefts[i]! < 0.15) return undefined;
+          return [(i % s.size) + rng.uniform(0, 1), Math.floor(i / s.size) + rng.uniform(0, 1), this.alongEdge(i)];
+        },
+      };
+      paint.rimNuclei(rng, v.kind, pool.length / Math.max(1, v.rim), site, (i) => s.villusId[i] === v.id, 3);
     }
   }
 
-  /** Trophoblast aggregates: many overlapping dark nuclei packed into the knot. */
-  private paintKnots(): void {
-    const { s, rng } = this;
-    for (const knot of s.knots) {
-      const count = cells.aggregateCount(knot.pixels.length, s.k);
-      for (let c = 0; c < count; c++) {
-        const [cx, cy] = this.at(knot.pixels[rng.int(0, knot.pixels.length)]!);
-        this.nucleus(cells.aggregateNucleus(rng, s.k, cx, cy), (i) => s.level1[i] === CELLGROUP, { stack: true });
-      }
-    }
-  }
-
-  /** Flat endothelial nuclei on the capillary wall and red cells in the lumen (some capillaries empty). */
-  private paintCapillaryContents(): void {
-    const { s, rng } = this;
+  private paintCells(): void {
+    const { s, rng, cells: paint } = this;
     const k = s.k;
+    for (const knot of s.knots) paint.aggregate(rng, knot.pixels.length, poolSite(knot.pixels, s.size), (i) => s.level1[i] === CELLGROUP);
     for (const cap of s.capillaries) {
-      const own: cells.Where = (i) => s.capillaryId[i] === cap.id;
       const wall = cap.pixels.filter((i) => s.capillaryEdgeDistance[i]! < 1.6 * k + 0.5);
       const lumen = cap.pixels.filter((i) => s.capillaryEdgeDistance[i]! >= 1.6 * k + 0.5);
-      const endothelial = cells.endothelialCount(rng, cap.radius, k);
-      for (let c = 0; c < endothelial && wall.length > 0; c++) {
-        const [cx, cy] = this.at(wall[rng.int(0, wall.length)]!);
-        const angle = Math.atan2(cy - cap.cy, cx - cap.cx) + Math.PI / 2;
-        this.nucleus(cells.endothelialNucleus(rng, k, cx, cy, angle), own);
-      }
-      const fill = rng.chance(0.2) ? rng.uniform(0, 0.15) : rng.uniform(0.5, 1);
-      if (fill > 0.6) {
-        // packed red cells: a continuous red lumen under the individual cells
-        const R = this.dyes.blood;
-        for (const i of lumen) R[i] = (fill - 0.2) * (0.7 + 0.8 * this.grain[i]!);
-      }
-      const redCells = cells.lumenRedCellCount(fill, lumen.length, k);
-      for (let c = 0; c < redCells && lumen.length > 0; c++) {
-        const [cx, cy] = this.at(lumen[rng.int(0, lumen.length)]!);
-        this.redCell(cx, cy, own);
-      }
+      const site = { cx: cap.cx, cy: cap.cy, radius: cap.radius, lumenArea: lumen.length, lumenPixels: lumen };
+      paint.capillary(rng, { ...site, wall: poolSite(wall, s.size), lumen: poolSite(lumen, s.size) }, (i) => s.capillaryId[i] === cap.id);
     }
-  }
-
-  /** A few scattered cells embedded in fibrin. */
-  private paintFibrinCells(): void {
-    const { s, rng } = this;
-    for (const deposit of s.fibrin) {
-      const count = cells.fibrinCellCount(rng, deposit.pixels.length, s.k);
-      for (let c = 0; c < count; c++) {
-        const [cx, cy] = this.at(deposit.pixels[rng.int(0, deposit.pixels.length)]!);
-        this.nucleus(cells.fibrinCellNucleus(rng, s.k, cx, cy), (i) => s.level0[i] === THROMBUS);
-      }
-    }
+    for (const f of s.fibrin) paint.fibrinCells(rng, f.pixels.length, poolSite(f.pixels, s.size), (i) => s.level0[i] === THROMBUS);
+    this.paintMaternalBlood();
   }
 
   /** Maternal red cells in the intervillous space: a scattering plus loose clusters. */
   private paintMaternalBlood(): void {
-    const { s, rng } = this;
+    const { s, rng, cells: paint } = this;
     const k = s.k;
     const space: number[] = [];
     for (let i = 0; i < s.n; i++) if (s.villusId[i] === 0 && s.level0[i] === 0 && s.edgeDistance[i]! > 2 * k) space.push(i);
     if (space.length === 0) return;
+    const site = poolSite(space, s.size);
     const free: cells.Where = (i) => s.villusId[i] === 0 && s.level0[i] === 0;
     const scattered = Math.round((s.bloodDensity * space.length) / (cells.MATERNAL_BLOOD.SCATTER_UM * k) ** 2);
-    for (let c = 0; c < scattered; c++) {
-      const [cx, cy] = this.at(space[rng.int(0, space.length)]!);
-      this.redCell(cx, cy, free);
-    }
+    paint.redCells(rng, scattered, site, free);
     const clusters = Math.round((s.bloodDensity * space.length) / (cells.MATERNAL_BLOOD.CLUSTER_UM * k) ** 2);
     for (let c = 0; c < clusters; c++) {
-      const [x0, y0] = this.at(space[rng.int(0, space.length)]!);
-      const { spread, cells: count } = cells.bloodCluster(rng, k);
-      for (let j = 0; j < count; j++) {
-        const cx = x0 + spread * rng.normal();
-        const cy = y0 + spread * rng.normal();
-        const i = Math.floor(cy) * s.size + Math.floor(cx);
-        if (cx >= 0 && cy >= 0 && cx < s.size && cy < s.size && free(i)) this.redCell(cx, cy, free);
-      }
+      const [x, y] = site.pick(rng)!;
+      paint.bloodCluster(rng, x, y, free, { clip: Number.POSITIVE_INFINITY, freeCentre: true });
     }
   }
 }

@@ -5,7 +5,7 @@ import { SynthRng } from '../prng.js';
 import { emptyDyeMaps, randomStain, renderStain } from '../stain.js';
 import { CLASS_TABLE, encodeLayer, type RawClassName } from './labels.js';
 import { Scene } from './layout.js';
-import { Painter } from './paint.js';
+import { paintPatch } from './paint.js';
 
 export interface SynthPatch {
   size: number;
@@ -46,7 +46,7 @@ export function synthesizePatch(seed: number, size = 1024, mpp = defaultPatchMpp
   scene.layOut();
   const paintRng = rng.fork();
   const dyes = emptyDyeMaps(scene.n);
-  new Painter(scene, dyes, paintRng).paint();
+  paintPatch(scene, dyes, paintRng);
   const image = renderStain(dyes, randomStain(paintRng), size, size, paintRng);
   return patchFromCodes(size, mpp, image, scene.level0, scene.level1);
 }

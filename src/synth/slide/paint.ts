@@ -1,11 +1,12 @@
 // Paints any window of a synthetic whole slide: its label bits and its RGB. Every pixel is a function of
 // the slide seed and its level-0 position only (shapes from layout.ts, textures from noise lattices hashed at
 // global coordinates), so windows painted separately tile the slide without seams, and the labels are exactly
-// what is drawn. Cells, stain and shapes are the patch painter's (../cells.ts, ../stain.ts, ../shapes.ts), so
-// slides and patches look alike; cells are placed in their objects' polygons, with one stream per object.
+// what is drawn. Cells are drawn by the one painter (../paint.ts) the patches use, so slides and patches look
+// alike; cells are placed in their objects' polygons, with one stream per object.
 import { LABEL_BITS } from '../../data/classes.js';
 import * as cells from '../cells.js';
 import { Fibres, hash3, LatticeNoise } from '../noise.js';
+import { type Look, Painter, type Site } from '../paint.js';
 import { SynthRng, synthSeed } from '../prng.js';
 import { area, type Box, boxesMeet, forEachSpanIn, grow, type Polygon, pointIn, pointOnRim } from '../shapes.js';
 import { randomStain, type Stain, transmittanceStep } from '../stain.js';
@@ -40,8 +41,26 @@ enum Zone {
 const STAMP_REACH_UM = 8;
 const STAMP_EDGE_PX = 2;
 
-const NUCLEUS: cells.NucleusLook = { edge: 0.75, membrane: 1.15, body: 1, stackGain: 0.7, stackCap: 2.4 };
-const RED_CELL: cells.RedCellLook = { radius: [3.2, 4.3], amount: [0.75, 1.05] };
+/** The slide calibration of the cells, tuned against bench:slide (the patch one is ../patch/paint.ts PATCH_LOOK). */
+const SLIDE_LOOK: Look<Villus['kind']> = {
+  nucleus: { edge: 0.75, membrane: 1.15, body: 1, stackGain: 0.7, stackCap: 2.4 },
+  redCell: { radius: [3.2, 4.3], amount: [0.75, 1.05] },
+  stroma: {
+    spacingUm: 30,
+    density: { terminal: 1, stem: 0.45 },
+    major: { terminal: [3.5, 6.5], stem: [3.5, 8] },
+    minor: (rng, a, k) => Math.min(a, rng.uniform(1.8, 3.2) * k),
+    amount: [0.75, 1.15],
+    halo: false,
+  },
+  rim: { spacingUm: { terminal: 11, stem: 30 }, major: [2.3, 3.6], aspect: [0.65, 1], amount: [0.9, 1.3] },
+  capillary: { empty: 0.25, full: [0.35, 1] },
+};
+
+/** Cells drawn in a polygon, by rejection; a nucleus is drawn even on a miss, to keep the object's stream aligned. */
+function polygonSite(poly: Polygon, box: Box): Site {
+  return { drawOnMiss: true, pick: (rng) => pointIn(rng, poly, box) };
+}
 
 /** Sections and stain of one synthetic slide; paintWindow() renders any part of it. */
 export class SlidePainter {
@@ -123,6 +142,7 @@ class WindowPainter {
   private readonly F: Float32Array;
   private readonly B: Float32Array;
   private readonly grain: LatticeNoise;
+  private readonly cells: Painter<Villus['kind']>;
   private readonly villi: Villus[];
   private readonly allVilli: Villus[];
   private readonly fibrin: Patch[];
@@ -141,7 +161,12 @@ class WindowPainter {
     this.w = win.x1 - win.x0;
     this.n = this.w * (win.y1 - win.y0);
     ({ zone: this.zone, H: this.H, E: this.E, F: this.F, B: this.B } = scratch.take(this.n));
-    this.grain = new LatticeNoise(scale.seed, 11, Math.max(1, 2.5 * scale.px), win);
+    const grain = new LatticeNoise(scale.seed, 11, Math.max(1, 2.5 * scale.px), win);
+    this.grain = grain;
+    const w = this.w;
+    const dyes = { haematoxylin: this.H, eosin: this.E, fibrin: this.F, blood: this.B };
+    const at = (i: number) => grain.at(win.x0 + (i % w) + 0.5, win.y0 + Math.floor(i / w) + 0.5);
+    this.cells = new Painter({ x0: win.x0, y0: win.y0, width: w, height: win.y1 - win.y0, k: scale.px }, dyes, SLIDE_LOOK, at);
     // Objects just outside the window still matter: their nuclei and red cells can spill into it.
     const reach = grow(win, STAMP_REACH_UM * scale.px + STAMP_EDGE_PX);
     this.reach = reach;
@@ -155,10 +180,7 @@ class WindowPainter {
     this.drawLabels();
     this.paintCompartments();
     this.paintVillusNuclei();
-    this.paintCapillaryContents();
-    this.paintAggregates();
-    this.paintFibrinCells();
-    this.paintMaternalBlood();
+    this.paintCells();
     this.render(rgb);
   }
 
@@ -254,115 +276,47 @@ class WindowPainter {
     }
   }
 
-  /** Stamps a nucleus given at level-0 coordinates. */
-  private nucleus(n: cells.Nucleus, where: cells.Where, stack = false): void {
-    const { grain, win, w } = this;
-    const local = { amount: n.amount, e: { ...n.e, cx: n.e.cx - win.x0, cy: n.e.cy - win.y0 } };
-    const g = (i: number) => grain.at(win.x0 + (i % w) + 0.5, win.y0 + Math.floor(i / w) + 0.5);
-    cells.stampNucleus(this.H, w, win.y1 - win.y0, local, where, g, NUCLEUS, stack);
-  }
-
-  /** Stamps a red cell at level-0 coordinates. */
-  private redCell(rng: SynthRng, cx: number, cy: number, where: cells.Where): void {
-    const { win, w } = this;
-    cells.stampRedCell(this.B, w, win.y1 - win.y0, rng, { cx: cx - win.x0, cy: cy - win.y0, k: this.scale.px }, RED_CELL, where);
-  }
-
   /** Stromal nuclei (fibroblast-like, elongated) and the small round nuclei lined up in the trophoblast layer. */
   private paintVillusNuclei(): void {
-    const { zone, labels } = this;
-    const um = this.scale.px;
+    const { zone, labels, cells: paint } = this;
     const stromaOf = (i: number) =>
       (zone[i] === Zone.TerminalStroma || zone[i] === Zone.StemStroma) && !(labels[i]! & (FIBRIN | CAPILLARY));
     const rimOf = (i: number) => zone[i] === Zone.Trophoblast && !(labels[i]! & FIBRIN);
     for (const v of this.villi) {
       const rng = new SynthRng(v.seed);
-      const stem = v.kind === 'stem';
-      const count = Math.round((area(v.core) * (stem ? 0.45 : 1)) / (30 * um) ** 2);
-      for (let c = 0; c < count; c++) {
-        const p = pointIn(rng, v.core, v.box);
-        const a = rng.uniform(3.5, stem ? 8 : 6.5) * um;
-        const b = Math.min(a, rng.uniform(1.8, 3.2) * um);
-        const angle = rng.uniform(0, Math.PI);
-        const amount = rng.uniform(0.75, 1.15);
-        if (p !== undefined) this.nucleus({ e: { cx: p[0], cy: p[1], a, b, angle }, amount }, stromaOf);
-      }
+      paint.stromaNuclei(rng, v.kind, area(v.core), polygonSite(v.core, v.box), stromaOf);
       const perimeter = Math.sqrt(4 * Math.PI * area(v.outline)) * 1.1;
-      const rimCount = Math.round(perimeter / ((stem ? 30 : 11) * um));
-      for (let c = 0; c < rimCount; c++) {
-        const [cx, cy] = pointOnRim(rng, v.outline, v.cx, v.cy, v.rim / 2);
-        const a = rng.uniform(2.3, 3.6) * um;
-        const e = { cx, cy, a, b: a * rng.uniform(0.65, 1), angle: rng.uniform(0, Math.PI) };
-        this.nucleus({ e, amount: rng.uniform(0.9, 1.3) }, rimOf);
-      }
+      const rim: Site = { drawOnMiss: true, pick: (rng) => pointOnRim(rng, v.outline, v.cx, v.cy, v.rim / 2) };
+      paint.rimNuclei(rng, v.kind, perimeter, rim, rimOf);
     }
   }
 
-  /** Flat endothelial nuclei on the capillary wall and red cells in the lumen (some capillaries nearly empty). */
-  private paintCapillaryContents(): void {
-    const { labels } = this;
+  /** Each object's cells from its own stream: capillaries, aggregates, fibrin, then the maternal blood. */
+  private paintCells(): void {
+    const { labels, cells: paint } = this;
     const um = this.scale.px;
-    const own = (i: number) => (labels[i]! & CAPILLARY) !== 0;
+    const capillary = (i: number) => (labels[i]! & CAPILLARY) !== 0;
     for (const v of this.villi) {
       for (const cap of v.capillaries) {
         if (!boxesMeet(cap.box, this.reach)) continue;
-        const rng = new SynthRng(cap.seed);
-        const ccx = (cap.box.x0 + cap.box.x1) / 2;
-        const ccy = (cap.box.y0 + cap.box.y1) / 2;
+        const cx = (cap.box.x0 + cap.box.x1) / 2;
+        const cy = (cap.box.y0 + cap.box.y1) / 2;
         const radius = Math.sqrt(area(cap.outline) / Math.PI);
-        const endothelial = cells.endothelialCount(rng, radius, um);
-        for (let c = 0; c < endothelial; c++) {
-          const [cx, cy] = pointOnRim(rng, cap.outline, ccx, ccy, 0.8 * um);
-          const angle = Math.atan2(cy - ccy, cx - ccx) + Math.PI / 2;
-          this.nucleus(cells.endothelialNucleus(rng, um, cx, cy, angle), own);
-        }
-        const fill = rng.chance(0.25) ? rng.uniform(0, 0.15) : rng.uniform(0.35, 1);
-        const redCells = cells.lumenRedCellCount(fill, area(cap.lumen), um);
-        for (let c = 0; c < redCells; c++) {
-          const p = pointIn(rng, cap.lumen, cap.box);
-          if (p !== undefined) this.redCell(rng, p[0], p[1], own);
-        }
+        const wall: Site = { drawOnMiss: true, pick: (rng) => pointOnRim(rng, cap.outline, cx, cy, 0.8 * um) };
+        const lumen = polygonSite(cap.lumen, cap.box);
+        paint.capillary(new SynthRng(cap.seed), { cx, cy, radius, wall, lumen, lumenArea: area(cap.lumen) }, capillary);
       }
     }
-  }
-
-  /** Trophoblast aggregates: many overlapping dark nuclei packed into the knot or island. */
-  private paintAggregates(): void {
-    const { labels } = this;
-    const um = this.scale.px;
-    const own = (i: number) => (labels[i]! & AGGREGATE) !== 0 && !(labels[i]! & CAPILLARY);
-    for (const a of this.aggregates) {
-      const rng = new SynthRng(a.seed);
-      const count = cells.aggregateCount(area(a.outline), um);
-      for (let c = 0; c < count; c++) {
-        const p = pointIn(rng, a.outline, a.box);
-        // Drawn with or without a point, so that a miss does not shift the cells after it.
-        const n = cells.aggregateNucleus(rng, um, p?.[0] ?? 0, p?.[1] ?? 0);
-        if (p !== undefined) this.nucleus(n, own, true);
-      }
-    }
-  }
-
-  /** A few scattered cells embedded in fibrin. */
-  private paintFibrinCells(): void {
-    const { labels } = this;
-    const um = this.scale.px;
-    const own = (i: number) => (labels[i]! & FIBRIN) !== 0;
-    for (const f of this.fibrin) {
-      const rng = new SynthRng(f.seed);
-      const count = cells.fibrinCellCount(rng, area(f.outline), um);
-      for (let c = 0; c < count; c++) {
-        const p = pointIn(rng, f.outline, f.box);
-        // Drawn with or without a point, so that a miss does not shift the cells after it.
-        const n = cells.fibrinCellNucleus(rng, um, p?.[0] ?? 0, p?.[1] ?? 0);
-        if (p !== undefined) this.nucleus(n, own);
-      }
-    }
+    const aggregate = (i: number) => (labels[i]! & AGGREGATE) !== 0 && !(labels[i]! & CAPILLARY);
+    for (const a of this.aggregates) paint.aggregate(new SynthRng(a.seed), area(a.outline), polygonSite(a.outline, a.box), aggregate);
+    const fibrin = (i: number) => (labels[i]! & FIBRIN) !== 0;
+    for (const f of this.fibrin) paint.fibrinCells(new SynthRng(f.seed), area(f.outline), polygonSite(f.outline, f.box), fibrin);
+    this.paintMaternalBlood();
   }
 
   /** Maternal red cells in the intervillous space: a scattering (one chance per 40 um cell) plus loose clusters. */
   private paintMaternalBlood(): void {
-    const { labels, win } = this;
+    const { labels, win, cells: paint } = this;
     const um = this.scale.px;
     const free = (i: number) => labels[i] === TISSUE;
     const reach = 4.3 * um + STAMP_EDGE_PX; // the largest red cell's radius
@@ -377,17 +331,11 @@ class WindowPainter {
       }
     };
     each(cells.MATERNAL_BLOOD.SCATTER_UM, 21, 0, (rng, x, y) => {
-      if (rng.chance(this.bloodDensity)) this.redCell(rng, x, y, free);
+      if (rng.chance(this.bloodDensity)) paint.redCell(rng, x, y, free);
     });
     // Clusters: up to 45 cells spread normally around the cell's point, clipped at 3 sigma so the reach is bounded.
     each(cells.MATERNAL_BLOOD.CLUSTER_UM, 22, 3 * 40 * um, (rng, x, y) => {
-      if (!rng.chance(this.bloodDensity)) return;
-      const { spread, cells: count } = cells.bloodCluster(rng, um);
-      for (let j = 0; j < count; j++) {
-        const dx = Math.max(-3, Math.min(3, rng.normal())) * spread;
-        const dy = Math.max(-3, Math.min(3, rng.normal())) * spread;
-        this.redCell(rng, x + dx, y + dy, free);
-      }
+      if (rng.chance(this.bloodDensity)) paint.bloodCluster(rng, x, y, free, { clip: 3, freeCentre: false });
     });
   }
 

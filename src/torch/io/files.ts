@@ -1,6 +1,7 @@
 // Low-level file helpers: positional reads that report truncation with the file's name, and the project's
 // one atomic write (temporary file in the same folder, flushed, then renamed), which checkpoints, logs,
-// reports, pictures and slide outputs all use so a reader never sees a half-written file.
+// reports, pictures and slide outputs all use so a reader never sees a half-written file; and its folder
+// form (a folder built beside its target, then swapped into place) for datasets, slide outputs and viewers.
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
@@ -208,6 +209,29 @@ export class AtomicFile {
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   makeDir(dirname(path));
   writeAtomic(path, (sink) => sink.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
+}
+
+/**
+ * The temporary folders a folder is built in (folderTempName) and that an earlier folder is set aside as
+ * (swapFolderIn): `<target>.<pid>.<8 hex>.tmp[.old]`; the group `pid` is the writer's process id.
+ */
+export const FOLDER_TEMP_NAME = /^.+\.(?<pid>\d+)\.[0-9a-f]{8}\.tmp(?:\.old)?$/;
+
+/** Where a folder `target` is built before swapFolderIn moves it into place: beside it, unique per writer. */
+export function folderTempName(target: string): string {
+  return `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+}
+
+/**
+ * Moves the finished folder `built` to `target`. An earlier `target` is set aside (`<built>.old`) first and removed
+ * last, so `target` is at every moment the old folder or the new one, never a mix of both.
+ */
+export async function swapFolderIn(built: string, target: string): Promise<void> {
+  const aside = `${built}.old`;
+  await rm(aside, { recursive: true, force: true });
+  if (existsSync(target)) await rename(target, aside);
+  await rename(built, target);
+  await rm(aside, { recursive: true, force: true });
 }
 
 /** The elements of a little-endian host are written as they are; big-endian hosts are not supported. */

@@ -18,6 +18,14 @@ export class Parameter extends Tensor {
 
 export type StateDict = Map<string, Tensor>;
 
+/** Called after a module's forward with its arguments and its output (PyTorch's register_forward_hook). */
+export type ForwardHook = (module: Module, args: readonly unknown[], output: unknown) => void;
+
+/** What register_forward_hook returns: remove() unregisters the hook. */
+export interface RemovableHandle {
+  remove(): void;
+}
+
 export interface LoadResult {
   missing_keys: string[];
   unexpected_keys: string[];
@@ -26,8 +34,33 @@ export interface LoadResult {
 export abstract class Module {
   training = true;
   readonly #buffers = new Map<string, { tensor: Tensor; persistent: boolean }>();
+  readonly #hooks = new Set<ForwardHook>();
 
   abstract forward(...args: never[]): unknown;
+
+  /**
+   * Calls `hook(module, args, output)` after every forward of this module until the handle's remove(), as
+   * PyTorch's register_forward_hook. Callers call forward() directly (there is no __call__), so while a hook is
+   * registered the instance's forward is a wrapper of its class's; removing the last hook restores it.
+   */
+  register_forward_hook(hook: ForwardHook): RemovableHandle {
+    const hooks = this.#hooks;
+    if (hooks.size === 0) {
+      const forward = Object.getPrototypeOf(this).forward as (...args: unknown[]) => unknown;
+      const wrapped = (...args: unknown[]): unknown => {
+        const output = forward.apply(this, args);
+        for (const h of [...hooks]) h(this, args, output);
+        return output;
+      };
+      Object.defineProperty(this, 'forward', { value: wrapped, configurable: true, writable: true, enumerable: false });
+    }
+    hooks.add(hook);
+    return {
+      remove: () => {
+        if (hooks.delete(hook) && hooks.size === 0) delete (this as { forward?: unknown }).forward;
+      },
+    };
+  }
 
   /** Registers a buffer: state that is not trained (e.g. running statistics). Non-persistent
    *  buffers (constants) are left out of state_dict(), like PyTorch's persistent=False. */

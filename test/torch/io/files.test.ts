@@ -1,11 +1,12 @@
 // The one atomic write, in its three forms: writeAtomic (a callback fills the file), writeFileAtomic (bytes or
-// text, the folder made), AtomicFile (a file written over time). A target appears complete or not at all,
-// nothing is left behind on failure, and two writers of one target never share a temporary file.
+// text, the folder made), AtomicFile (a file written over time); and its folder form (folderTempName,
+// swapFolderIn). A target appears complete or not at all, nothing is left behind on failure, and two writers
+// of one target never share a temporary file.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { AtomicFile, writeAtomic, writeFileAtomic } from '../../../src/torch/io/files.js';
+import { AtomicFile, FOLDER_TEMP_NAME, folderTempName, swapFolderIn, writeAtomic, writeFileAtomic } from '../../../src/torch/io/files.js';
 import { leftoverTemps, tempDir } from './helpers.js';
 
 const { dir, cleanup } = tempDir();
@@ -52,4 +53,24 @@ test('AtomicFile: nothing at the target until commit; abort deletes; two writers
   await second.abort();
   assert.equal(readFileSync(path, 'utf8'), 'first, complete', 'an aborted writer leaves the target as it was');
   assert.deepEqual(leftoverTemps(dir), []);
+});
+
+test('swapFolderIn puts a built folder in place, replacing an earlier one whole; temporary names are unique', async () => {
+  const root = join(dir, 'folders');
+  const target = join(root, 'views');
+  const build = (files: string[]) => {
+    const tmp = folderTempName(target);
+    mkdirSync(tmp, { recursive: true });
+    for (const f of files) writeFileSync(join(tmp, f), f);
+    return tmp;
+  };
+  const first = build(['a.txt', 'b.txt']);
+  const second = build(['c.txt']);
+  assert.notEqual(first, second);
+  assert.ok([first, second].every((t) => FOLDER_TEMP_NAME.exec(t.slice(root.length + 1))?.groups?.pid === String(process.pid)));
+  await swapFolderIn(first, target);
+  assert.deepEqual(readdirSync(target).sort(), ['a.txt', 'b.txt']);
+  await swapFolderIn(second, target);
+  assert.deepEqual(readdirSync(target), ['c.txt'], 'nothing of the earlier folder is left in it');
+  assert.deepEqual(readdirSync(root), ['views'], 'no temporary or set-aside folder is left beside it');
 });
