@@ -11,7 +11,7 @@ import type { SlideInput } from '../cohort/slide_list.js';
 import { ensureFewshotSplits } from '../data/fewshot.js';
 import { PmftDataset } from '../data/pmft.js';
 import { buildPmftDataset, SPLIT_PREFIX, writeSampleFiles } from '../data/pmft_writer.js';
-import { checkUpsample, chooseLevel, type ReadPlan, readableLevels, resolveSlideMpp } from '../slides/io/mpp.js';
+import { checkUpsample, chooseLevel, MppError, type ReadPlan, readableLevels, resolveSlideMpp, type SlideMpp } from '../slides/io/mpp.js';
 import { OpenSlide } from '../slides/io/openslide.js';
 import { readGridWindow } from '../slides/io/resample.js';
 import { splitSamples } from '../synth/patch/dataset.js';
@@ -244,8 +244,15 @@ async function prepare(input: SlideInput, o: PatchOptions): Promise<Prepared> {
   const file = findAnnotations(input, o.annotations, o.slides.length);
   const slide = OpenSlide.open(input.path);
   try {
-    const slideMpp = resolveSlideMpp(input.path, slide.mpp, o.slideMpp);
-    checkUpsample(input.path, slideMpp, slide.mpp, o.mpp, o.allowUpsample);
+    let slideMpp: SlideMpp;
+    try {
+      slideMpp = resolveSlideMpp(input.path, slide.mpp, o.slideMpp);
+      checkUpsample(input.path, slideMpp, slide.mpp, o.mpp, o.allowUpsample);
+    } catch (err) {
+      // The contract's messages name segment's --mpp; here that flag is the patches' pixel size.
+      if (err instanceof MppError) throw new MppError(err.message.replace(/--mpp\b/g, '--slide-mpp'));
+      throw err;
+    }
     const plan = chooseLevel(slide.levels, slideMpp.mpp, o.mpp, readableLevels(slide.levels, slide.properties));
     if (plan.width < o.size || plan.height < o.size) {
       throw new AnnotationError(
