@@ -117,7 +117,11 @@ test('a hand-written QuPath GeoJSON imports right: layers equal an independent r
   const villus = mask(...VILLUS_A);
   const villusB = mask(VILLUS_B);
   const [fibrin, capillary, knot] = [mask(FIBRIN), mask(CAPILLARY), mask(KNOT)];
-  for (const m of [villus, villusB, fibrin, capillary, knot]) assert.ok(m.some((v) => v === 1), 'every shape covers pixels');
+  for (const m of [villus, villusB, fibrin, capillary, knot])
+    assert.ok(
+      m.some((v) => v === 1),
+      'every shape covers pixels',
+    );
   const colour = (name: string) => CLASS_TABLE.find((c) => c.name === name)!.rgb;
   for (const name of result.samples) {
     const x0 = Number(/_x(\d+)/.exec(name)![1]);
