@@ -225,9 +225,11 @@ async function choosePatches(source: AnnotationSource, plan: ReadPlan, o: PatchO
           Math.min(Math.max(0, Math.round(v / plan.gridDownsample - size / 2)), Math.max(0, limit - size));
         await tryPlace({ gx: clamp(x, plan.width), gy: clamp(y, plan.height) });
       }
-      if (count(f) < perClassMin)
-        o.onNote?.(`${source.file}: only ${count(f)} patch(es) show ${FINAL_NAMES[f]} (--per-class-min ${perClassMin})`);
     }
+    // After every class's extras, which may show the others too.
+    FINAL_NAMES.forEach((name, f) => {
+      if (count(f) < perClassMin) o.onNote?.(`${source.file}: only ${count(f)} patch(es) show ${name} (--per-class-min ${perClassMin})`);
+    });
   }
   return chosen;
 }

@@ -3,13 +3,13 @@
 // exactly at level 0, and at twice the pixel size exactly under the stated rule (a class holds a patch pixel when it
 // covers at least half of its level-0 pixels). The label image itself, read as annotations, must give the same.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { ClassMap } from '../../src/annotations/class_map.js';
-import { type PatchOptions, writePatchDataset } from '../../src/annotations/patches.js';
+import { findAnnotations, type PatchOptions, writePatchDataset } from '../../src/annotations/patches.js';
 import { listSlides } from '../../src/cohort/slide_list.js';
 import { LABEL_BITS } from '../../src/data/classes.js';
 import { PmftDataset } from '../../src/data/pmft.js';
@@ -204,4 +204,37 @@ describe('round trip: synthetic truth -> GeoJSON -> patches', () => {
     }
     assert.ok(ignored > 0);
   });
+});
+
+test('--per-class-min adds seeded patches centred on annotations of classes seen too rarely, labelled as exactly', async () => {
+  const notes: string[] = [];
+  const base = { mpp: 1.0, size: 128, perClassMin: 14, onNote: (l: string) => notes.push(l) };
+  const out = join(dir, 'per-class');
+  const r = await writePatchDataset(options({ out, ...base }));
+  const grid = 16;
+  assert.ok(r.samples.length > grid, `${r.samples.length} patches`);
+  // Every class reaches the minimum, or a note says how far it got.
+  r.slides[0]!.perClass.forEach((n, f) => {
+    const name = ['villus', 'fibrin deposit', 'capillary', 'trophoblast aggregation'][f]!;
+    assert.ok(n >= 14 || notes.some((l) => l.includes(`only ${n} patch(es) show ${name}`)), `${name}: ${n}`);
+  });
+  // Off the grid too, every patch's layers are the truth's under the same rule, and it lies inside the region.
+  await assertMatchesTruth(out, r.samples, 128, 2);
+  for (const s of r.samples) {
+    const [, x, y] = /_x(\d+)_y(\d+)$/.exec(s)!.map(Number) as [number, number, number];
+    assert.ok(x >= REGION[0] && y >= REGION[0] && x + 256 <= REGION[1] && y + 256 <= REGION[1], s);
+  }
+  const again = await writePatchDataset(options({ out: join(dir, 'per-class-2'), ...base }));
+  assert.deepEqual(again.samples, r.samples);
+});
+
+test('annotation files are found beside the slide, by stem in a folder, and in mmfd segment output folders', () => {
+  const [input] = listSlides(slide);
+  assert.equal(findAnnotations(input!, undefined, 1), join(dir, 'slide.geojson'));
+  const results = join(dir, 'results');
+  mkdirSync(join(results, 'slide'), { recursive: true });
+  copyFileSync(join(dir, 'slide.geojson'), join(results, 'slide', 'slide.geojson'));
+  assert.equal(findAnnotations(input!, results, 2), join(results, 'slide', 'slide.geojson'));
+  assert.throws(() => findAnnotations(input!, join(dir, 'slide.geojson'), 2), /one annotation file for 2 slides/);
+  assert.throws(() => findAnnotations(input!, join(dir, 'level0'), 1), /no annotations found \(looked for .*slide\.geojson/);
 });
