@@ -3,7 +3,9 @@
 // takes a name to a raw class, to 'region' (the area that is labelled: every pixel in it is either one of the
 // classes or background) or to 'skip' (left out, as if not drawn). Names match ignoring case, spaces,
 // underscores and hyphens, and QuPath's trailing '*' of its built-in classes. A YAML file adds to and
-// overrides the defaults: one `name: target` a line, e.g. `Stem villus: stem`.
+// overrides the defaults: one `name: target` a line, e.g. `Stem villus: stem`. For label images (label_image.ts)
+// it may also say which class each pixel value or colour is, by name: `values: { 1: Villus, 2: Fibrin }` (QuPath's
+// indexed label export; 0 is background) and `colours: { '#c80000': Villus }`.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { RAW_CLASSES } from '../data/classes.js';
@@ -44,6 +46,9 @@ function targetOf(word: string): ClassTarget | undefined {
 
 export class ClassMap {
   readonly #map = new Map<string, ClassTarget>();
+  /** Label image pixel value -> class name (`values:`), and packed RGB -> class name (`colours:`). */
+  readonly values = new Map<number, string>();
+  readonly colours = new Map<number, string>();
 
   constructor(
     /** Where user entries came from (named in errors), or undefined for the defaults alone. */
@@ -66,6 +71,10 @@ export class ClassMap {
       throw new AnnotationError(`${file}: the class map must be a YAML mapping of annotation class names to mmfd classes`);
     }
     for (const [name, value] of Object.entries(doc)) {
+      if (name === 'values' || name === 'colours') {
+        map.#readSection(file, name, value);
+        continue;
+      }
       const target = typeof value === 'string' ? targetOf(value.trim().toLowerCase()) : undefined;
       if (target === undefined) {
         throw new AnnotationError(
@@ -75,6 +84,25 @@ export class ClassMap {
       map.#map.set(normaliseClassName(name), target);
     }
     return map;
+  }
+
+  /** `values:` (whole numbers 0-255 to names) or `colours:` ('#rrggbb' to names). */
+  #readSection(file: string, section: 'values' | 'colours', entries: unknown): void {
+    if (entries === null || typeof entries !== 'object' || Array.isArray(entries)) {
+      throw new AnnotationError(
+        `${file}: '${section}' must be a mapping of label ${section === 'values' ? 'values' : 'colours'} to class names`,
+      );
+    }
+    for (const [key, name] of Object.entries(entries)) {
+      const hex = /^#?([0-9a-f]{6})$/i.exec(key.trim());
+      const code = section === 'values' ? (/^\d+$/.test(key) ? Number(key) : Number.NaN) : hex ? Number.parseInt(hex[1]!, 16) : Number.NaN;
+      if (!(code >= 0 && code <= (section === 'values' ? 255 : 0xffffff)) || typeof name !== 'string') {
+        throw new AnnotationError(
+          `${file}: ${section}.${key}: ${section === 'values' ? 'a pixel value 0-255' : "a colour '#rrggbb'"} must map to a class name (got ${JSON.stringify(name)})`,
+        );
+      }
+      (section === 'values' ? this.values : this.colours).set(code, name);
+    }
   }
 
   /** What an annotation class means; undefined when the map does not know it. */

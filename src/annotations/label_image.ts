@@ -2,13 +2,15 @@
 // (level 0 of a pyramid is read). One channel: mmfd's bit flags (data/classes.ts LABEL_BITS: 1 villus, 2 fibrin,
 // 4 capillary, 8 trophoblast aggregation, 16 tissue), as `mmfd synth-slide`'s truth and `mmfd segment`'s labels.tif
 // hold them. Three channels: class colours, those of the PMFT layers (meta_info.json cls2clr) or of mmfd's exports
-// (QuPath's label export with mmfd's class colours); black is background. Every pixel of the image is labelled;
+// (QuPath's label export with mmfd's class colours); black is background. The class map's `values:` and `colours:`
+// name other encodings (QuPath's indexed export: 0 background, 1, 2, ... its classes in the order chosen there). Every pixel of the image is labelled;
 // patches are cut from the box around its classes. A pixel is sampled as polygons are (rasterise.ts), so a label
 // image and the GeoJSON traced from it give the same patches.
 import sharp from 'sharp';
 import { FINAL_CLASSES, LABEL_BITS, RAW_CLASSES } from '../data/classes.js';
 import { packRgb } from '../data/labels.js';
 import { CLASS_TABLE } from '../synth/patch/labels.js';
+import type { ClassMap } from './class_map.js';
 import { AnnotationError } from './errors.js';
 import type { Box } from './geometry.js';
 import { gridBox, samplesPerAxis } from './rasterise.js';
@@ -31,10 +33,21 @@ const COLOUR_CLASSES = new Map<number, number>([
   ...CLASS_TABLE.map((c, k) => [packRgb(...c.rgb), k] as [number, number]),
 ]);
 
-/** Raw classes of each value: bits for one channel, packed colours for three; undefined for a value that means nothing. */
-function classesOf(value: number, channels: number): number[] | undefined {
-  if (channels === 1) return value & ~KNOWN_BITS ? undefined : BIT_CLASSES.filter(([bit]) => value & bit).map(([, k]) => k);
-  if (value === 0) return [];
+/**
+ * Raw classes of a pixel value: mmfd bit flags for one channel, or indices through the map's `values:` when it has
+ * them; packed colours for three, the map's `colours:` first. Undefined for a value that means nothing.
+ */
+function classesOf(value: number, channels: number, map: ClassMap): number[] | undefined {
+  const named = channels === 1 ? map.values : map.colours;
+  if (value === 0 && (channels === 3 || named.size > 0)) return [];
+  const name = named.get(value);
+  if (name !== undefined) {
+    const target = map.lookup(name);
+    if (target === undefined) return undefined;
+    return typeof target === 'number' ? [target] : [];
+  }
+  if (channels === 1)
+    return named.size > 0 || value & ~KNOWN_BITS ? undefined : BIT_CLASSES.filter(([bit]) => value & bit).map(([, k]) => k);
   const k = COLOUR_CLASSES.get(value);
   return k === undefined ? undefined : [k];
 }
@@ -66,14 +79,14 @@ export async function labelImageSource(file: string, o: SourceOptions): Promise<
   const decode = (value: number, x: number, y: number): number[] => {
     let ks = lookup.get(value);
     if (ks === undefined) {
-      ks = classesOf(value, channels);
+      ks = classesOf(value, channels, o.classMap);
       if (ks === undefined) {
         const shown = channels === 1 ? `value ${value}` : `colour RGB (${value >>> 16}, ${(value >>> 8) & 255}, ${value & 255})`;
         throw new AnnotationError(
           `${file}: ${shown} at pixel (${x}, ${y}) is no class: ${
             channels === 1
-              ? 'one-channel label images hold mmfd bit flags (1, 2, 4, 8, 16)'
-              : 'colours must be the PMFT or mmfd class colours, or black'
+              ? "one-channel label images hold mmfd bit flags (1, 2, 4, 8, 16), or indices the class map's 'values:' names"
+              : "colours must be the PMFT or mmfd class colours, black, or named in the class map's 'colours:'"
           }`,
         );
       }

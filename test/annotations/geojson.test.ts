@@ -230,3 +230,65 @@ describe('bad input: a clear error naming the file and the feature', () => {
     assert.equal(r.samples.length, 2);
   });
 });
+
+test("label images in QuPath's encodings: indices and colours named by the class map", async () => {
+  // Villus in [100, 300) x [100, 228), fibrin over its right part from x = 250, a capillary inside at [150, 180)².
+  const value = (x: number, y: number) =>
+    x >= 150 && x < 180 && y >= 150 && y < 180
+      ? 3
+      : x >= 250 && x < 300 && y >= 100 && y < 228
+        ? 2
+        : x >= 100 && x < 300 && y >= 100 && y < 228
+          ? 1
+          : 0;
+  const palette: Record<number, [number, number, number]> = { 0: [0, 0, 0], 1: [200, 0, 0], 2: [10, 200, 10], 3: [0, 0, 250] };
+  const indices = Buffer.alloc(W * W);
+  const colours = Buffer.alloc(W * W * 3);
+  for (let i = 0; i < W * W; i++) {
+    indices[i] = value(i % W, Math.floor(i / W));
+    colours.set(palette[indices[i]!]!, 3 * i);
+  }
+  const indexed = join(dir, 'indexed.png');
+  const coloured = join(dir, 'coloured.png');
+  await sharp(indices, { raw: { width: W, height: W, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toFile(indexed);
+  await sharp(colours, { raw: { width: W, height: W, channels: 3 } })
+    .png()
+    .toFile(coloured);
+  const map = join(dir, 'label-map.yaml');
+  writeFileSync(
+    map,
+    "values: { 1: Villus, 2: fibrin, 3: Capillary }\ncolours: { '#c80000': Villus, '#0ac80a': fibrin, '#0000fa': Capillary }\n",
+  );
+  const colour = (name: string) => [...CLASS_TABLE.find((c) => c.name === name)!.rgb];
+  for (const annotations of [indexed, coloured]) {
+    const out = join(dir, `from-${annotations.endsWith('indexed.png') ? 'indices' : 'colours'}`);
+    const r = await writePatchDataset(options({ out, annotations, classMap: ClassMap.load(map) }));
+    assert.ok(r.samples.length > 0);
+    for (const name of r.samples) {
+      const [, x0, y0] = /_x(\d+)_y(\d+)$/.exec(name)!.map(Number) as [number, number, number];
+      const [l0, l1] = await Promise.all(
+        ['seml0', 'seml1'].map((l) =>
+          sharp(join(out, 'ann', `${name}_${l}.png`))
+            .raw()
+            .toBuffer(),
+        ),
+      );
+      for (let i = 0; i < 128 * 128; i++) {
+        const v = value(x0 + (i % 128), y0 + Math.floor(i / 128));
+        const want0 = v === 2 ? colour('thrombus') : v === 1 ? colour('villi') : [0, 0, 0];
+        const want1 = v === 3 ? colour('bloodvessel') : [0, 0, 0];
+        assert.deepEqual([...l0!.subarray(3 * i, 3 * i + 3)], want0, `${annotations} ${name} seml0 pixel ${i}`);
+        assert.deepEqual([...l1!.subarray(3 * i, 3 * i + 3)], want1, `${annotations} ${name} seml1 pixel ${i}`);
+      }
+    }
+  }
+  // Without the map's colours, one it does not know is refused, naming the pixel.
+  await assert.rejects(
+    writePatchDataset(options({ out: join(dir, 'never'), annotations: coloured, classMap: ClassMap.load() })),
+    (err: Error) =>
+      err instanceof AnnotationError && err.message.startsWith(`${coloured}: colour RGB (200, 0, 0) at pixel (100, 100) is no class`),
+  );
+});
