@@ -91,6 +91,28 @@ before(async () => {
   writeFileSync(join(dir, 'map.yaml'), 'Knot: cellgroup\nNecrosis: skip\n');
 });
 
+const BLACK = 'black';
+const rgbOf = (name: string): number[] => (name === BLACK ? [0, 0, 0] : [...CLASS_TABLE.find((c) => c.name === name)!.rgb]);
+
+/** Every pixel of every sample's two layers against `want(x, y)`: the raw class names (or 'black') at level-0 (x, y). */
+async function assertLayers(out: string, samples: readonly string[], want: (x: number, y: number) => [string, string]): Promise<void> {
+  for (const name of samples) {
+    const [, x0, y0] = /_x(\d+)_y(\d+)$/.exec(name)!.map(Number) as [number, number, number];
+    const layers = await Promise.all(
+      ['seml0', 'seml1'].map((l) =>
+        sharp(join(out, 'ann', `${name}_${l}.png`))
+          .raw()
+          .toBuffer(),
+      ),
+    );
+    for (let i = 0; i < 128 * 128; i++) {
+      const expected = want(x0 + (i % 128), y0 + Math.floor(i / 128));
+      for (const l of [0, 1])
+        assert.deepEqual([...layers[l]!.subarray(3 * i, 3 * i + 3)], rgbOf(expected[l]!), `${out} ${name} seml${l} pixel ${i}`);
+    }
+  }
+}
+
 const options = (o: Partial<PatchOptions> & { out: string }): PatchOptions => ({
   slides: listSlides(slide),
   mpp: 0.5,
@@ -122,24 +144,13 @@ test('a hand-written QuPath GeoJSON imports right: layers equal an independent r
       m.some((v) => v === 1),
       'every shape covers pixels',
     );
-  const colour = (name: string) => CLASS_TABLE.find((c) => c.name === name)!.rgb;
-  for (const name of result.samples) {
-    const x0 = Number(/_x(\d+)/.exec(name)![1]);
-    const [l0, l1] = await Promise.all(
-      ['seml0', 'seml1'].map((l) =>
-        sharp(join(out, 'ann', `${name}_${l}.png`))
-          .raw()
-          .toBuffer(),
-      ),
-    );
-    for (let i = 0; i < 128 * 128; i++) {
-      const j = (100 + Math.floor(i / 128)) * W + x0 + (i % 128);
-      const want0 = fibrin[j] ? colour('thrombus') : villus[j] || villusB[j] ? colour('villi') : [0, 0, 0];
-      const want1 = knot[j] ? colour('cellgroup') : capillary[j] ? colour('bloodvessel') : [0, 0, 0];
-      assert.deepEqual([...l0!.subarray(3 * i, 3 * i + 3)], [...want0], `${name} seml0 pixel ${i}`);
-      assert.deepEqual([...l1!.subarray(3 * i, 3 * i + 3)], [...want1], `${name} seml1 pixel ${i}`);
-    }
-  }
+  await assertLayers(out, result.samples, (x, y) => {
+    const j = y * W + x;
+    return [
+      fibrin[j] ? 'thrombus' : villus[j] || villusB[j] ? 'villi' : BLACK,
+      knot[j] ? 'cellgroup' : capillary[j] ? 'bloodvessel' : BLACK,
+    ];
+  });
   // The hole is background, and the skipped class left no trace.
   assert.equal(villus[165 * W + 175], 0);
 });
@@ -262,28 +273,14 @@ test("label images in QuPath's encodings: indices and colours named by the class
     map,
     "values: { 1: Villus, 2: fibrin, 3: Capillary }\ncolours: { '#c80000': Villus, '#0ac80a': fibrin, '#0000fa': Capillary }\n",
   );
-  const colour = (name: string) => [...CLASS_TABLE.find((c) => c.name === name)!.rgb];
   for (const annotations of [indexed, coloured]) {
     const out = join(dir, `from-${annotations.endsWith('indexed.png') ? 'indices' : 'colours'}`);
     const r = await writePatchDataset(options({ out, annotations, classMap: ClassMap.load(map) }));
     assert.ok(r.samples.length > 0);
-    for (const name of r.samples) {
-      const [, x0, y0] = /_x(\d+)_y(\d+)$/.exec(name)!.map(Number) as [number, number, number];
-      const [l0, l1] = await Promise.all(
-        ['seml0', 'seml1'].map((l) =>
-          sharp(join(out, 'ann', `${name}_${l}.png`))
-            .raw()
-            .toBuffer(),
-        ),
-      );
-      for (let i = 0; i < 128 * 128; i++) {
-        const v = value(x0 + (i % 128), y0 + Math.floor(i / 128));
-        const want0 = v === 2 ? colour('thrombus') : v === 1 ? colour('villi') : [0, 0, 0];
-        const want1 = v === 3 ? colour('bloodvessel') : [0, 0, 0];
-        assert.deepEqual([...l0!.subarray(3 * i, 3 * i + 3)], want0, `${annotations} ${name} seml0 pixel ${i}`);
-        assert.deepEqual([...l1!.subarray(3 * i, 3 * i + 3)], want1, `${annotations} ${name} seml1 pixel ${i}`);
-      }
-    }
+    await assertLayers(out, r.samples, (x, y) => {
+      const v = value(x, y);
+      return [v === 2 ? 'thrombus' : v === 1 ? 'villi' : BLACK, v === 3 ? 'bloodvessel' : BLACK];
+    });
   }
   // Without the map's colours, one it does not know is refused, naming the pixel.
   await assert.rejects(
