@@ -1,7 +1,8 @@
 // Which annotation class is which mmfd class. A pathologist's classes have names (QuPath's "Villus", "Fibrin",
 // "Region*", ...); a PMFT label layer has the reference's raw classes (data/classes.ts RAW_CLASSES). The map
 // takes a name to a raw class, to 'region' (the area that is labelled: every pixel in it is either one of the
-// classes or background) or to 'skip' (left out, as if not drawn). Names match ignoring case, spaces,
+// classes or background), to 'ignore' (cut out of the labelled area: QuPath's built-in 'Ignore*' class) or to
+// 'skip' (left out, as if not drawn). Names match ignoring case, spaces,
 // underscores and hyphens, and QuPath's trailing '*' of its built-in classes. A YAML file adds to and
 // overrides the defaults: one `name: target` a line, e.g. `Stem villus: stem`. For label images (label_image.ts)
 // it may also say which class each pixel value or colour is, by name: `values: { 1: Villus, 2: Fibrin }` (QuPath's
@@ -15,7 +16,7 @@ import { AnnotationError } from './errors.js';
 export const TARGET_CLASSES = RAW_CLASSES.filter((c) => c.layer !== null).map((c) => c.name);
 
 /** A raw class index (0-5), or what the annotation does instead. */
-export type ClassTarget = number | 'region' | 'skip';
+export type ClassTarget = number | 'region' | 'ignore' | 'skip';
 
 /** mmfd's own GeoJSON names (data/classes.ts FINAL_CLASSES' display names) and common spellings. */
 const DEFAULTS: Record<string, readonly string[]> = {
@@ -26,6 +27,7 @@ const DEFAULTS: Record<string, readonly string[]> = {
   bloodvessel: ['Capillary', 'capillaries', 'blood vessel', 'bloodvessel', 'vessel', 'fetal vessel'],
   cellgroup: ['Trophoblast Aggregation', 'trophoblast aggregate', 'cellgroup', 'syncytial knot', 'syncytial knots'],
   region: ['Region', 'ROI', 'region of interest', 'annotated region'],
+  ignore: ['Ignore', 'exclude', 'excluded', 'artefact', 'artifact'],
 };
 
 /** The form names are compared in: lower case, runs of space, '_' and '-' as one space, QuPath's trailing '*' gone. */
@@ -39,7 +41,7 @@ export function normaliseClassName(name: string): string {
 }
 
 function targetOf(word: string): ClassTarget | undefined {
-  if (word === 'region' || word === 'skip') return word;
+  if (word === 'region' || word === 'ignore' || word === 'skip') return word;
   const k = TARGET_CLASSES.indexOf(word);
   return k < 0 ? undefined : k;
 }
@@ -78,7 +80,7 @@ export class ClassMap {
       const target = typeof value === 'string' ? targetOf(value.trim().toLowerCase()) : undefined;
       if (target === undefined) {
         throw new AnnotationError(
-          `${file}: class '${name}' maps to ${JSON.stringify(value)}; it must be one of ${[...TARGET_CLASSES, 'region', 'skip'].join(', ')}`,
+          `${file}: class '${name}' maps to ${JSON.stringify(value)}; it must be one of ${[...TARGET_CLASSES, 'region', 'ignore', 'skip'].join(', ')}`,
         );
       }
       map.#map.set(normaliseClassName(name), target);

@@ -34,10 +34,12 @@ export function coverage(polygons: readonly { polygon: Polygon; box: Box }[], gr
   const s = samplesPerAxis(grid.step);
   const sub = grid.step / s;
   const [sw, sh] = [grid.width * s, grid.height * s];
-  const hit = new Uint8Array(sw * sh);
   const box = gridBox(grid);
-  for (const { polygon, box: pbox } of polygons) {
-    if (!boxesOverlap(pbox, box)) continue;
+  const counts = new Uint16Array(grid.width * grid.height);
+  const near = polygons.filter((p) => boxesOverlap(p.box, box));
+  if (near.length === 0) return counts;
+  const hit = new Uint8Array(sw * sh);
+  for (const { polygon, box: pbox } of near) {
     const edges: Edge[] = [];
     for (const ring of polygon.rings) {
       const n = ring.length;
@@ -69,7 +71,6 @@ export function coverage(polygons: readonly { polygon: Polygon; box: Box }[], gr
       }
     }
   }
-  const counts = new Uint16Array(grid.width * grid.height);
   for (let r = 0; r < sh; r++) {
     const out = Math.floor(r / s) * grid.width;
     const row = r * sw;

@@ -3,7 +3,9 @@
 // and the labelled area cover.
 //
 // What counts as labelled: the union of the 'Region' / 'ROI' annotations, or, when the file has none, the union of
-// the class polygons. Inside it a pixel is one of the classes or background; outside it nothing is known.
+// the class polygons, less the 'Ignore' annotations. Inside it a pixel is one of the classes or background; outside
+// it nothing is known. (Ignore is taken off by sample counts, exact where it lies inside the labelled area and
+// cautious, counting more as unlabelled, where it reaches beyond.)
 import type { ClassMap, ClassTarget } from './class_map.js';
 import { TARGET_CLASSES } from './class_map.js';
 import { AnnotationError } from './errors.js';
@@ -53,6 +55,7 @@ const EDGE_TOLERANCE = 1;
 export function geoJsonSource(file: string, annotations: readonly Annotation[], o: SourceOptions): AnnotationSource {
   const classes: Shape[][] = TARGET_CLASSES.map(() => []);
   const regions: { what: string; shapes: Shape[] }[] = [];
+  const ignored: Shape[] = [];
   const unmapped = new Map<string, number>();
   for (const a of annotations) {
     const what = `${file}: ${describeFeature(a)}`;
@@ -77,13 +80,14 @@ export function geoJsonSource(file: string, annotations: readonly Annotation[], 
       );
     }
     if (target === 'region') regions.push({ what, shapes });
+    else if (target === 'ignore') ignored.push(...shapes);
     else classes[target]!.push(...shapes);
   }
   if (unmapped.size > 0 && !o.ignoreUnmapped) {
     const list = [...unmapped].map(([name, n]) => `'${name}' (${n} feature${n === 1 ? '' : 's'})`).join(', ');
     throw new AnnotationError(
       `${file}: class${unmapped.size === 1 ? '' : 'es'} ${list} ${unmapped.size === 1 ? 'is' : 'are'} not in the class map${o.classMap.file ? ` ${o.classMap.file}` : ''}; ` +
-        `map ${unmapped.size === 1 ? 'it' : 'them'} (--classes map.yaml: '<name>: ${TARGET_CLASSES.join('|')}|region|skip'), ` +
+        `map ${unmapped.size === 1 ? 'it' : 'them'} (--classes map.yaml: '<name>: ${TARGET_CLASSES.join('|')}|region|ignore|skip'), ` +
         "classify the labelled area as 'Region', or pass --ignore-unmapped to leave them out",
     );
   }
@@ -105,7 +109,14 @@ export function geoJsonSource(file: string, annotations: readonly Annotation[], 
   return {
     file,
     regions: cutRegions,
-    cover: async (grid) => ({ classes: classes.map((shapes) => coverage(shapes, grid)), labelled: coverage(labelled, grid) }),
+    async cover(grid) {
+      const inside = coverage(labelled, grid);
+      if (ignored.length > 0) {
+        const off = coverage(ignored, grid);
+        for (let i = 0; i < inside.length; i++) inside[i] = Math.max(0, inside[i]! - off[i]!);
+      }
+      return { classes: classes.map((shapes) => coverage(shapes, grid)), labelled: inside };
+    },
     anchors: (k) => classes[k]!.map((s) => [s.polygon.rings[0]![0]!, s.polygon.rings[0]![1]!]),
   };
 }

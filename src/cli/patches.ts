@@ -21,7 +21,11 @@ export const { spec, run } = command(
       out: { type: 'string', value: '<dir>', required: true, help: 'the PMFT dataset folder to write' },
       mpp: { type: 'string', value: '<um/px>', default: '0.5', help: 'pixel size of the patches' },
       size: { type: 'string', value: '<px>', default: '1024', help: 'patch side in pixels' },
-      classes: { type: 'string', value: '<map.yaml>', help: "annotation class names -> mmfd classes ('Name: villi|...|region|skip')" },
+      classes: {
+        type: 'string',
+        value: '<map.yaml>',
+        help: "annotation class names -> mmfd classes ('Name: villi|...|region|ignore|skip')",
+      },
       'ignore-unmapped': { type: 'boolean', help: 'leave out annotations of classes the map does not know, instead of stopping' },
       'min-labelled': {
         type: 'string',

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { ClassMap } from '../../src/annotations/class_map.js';
 import { AnnotationError } from '../../src/annotations/errors.js';
-import { type PatchOptions, writePatchDataset } from '../../src/annotations/patches.js';
+import { IGNORE_RGB, type PatchOptions, writePatchDataset } from '../../src/annotations/patches.js';
 import { listSlides } from '../../src/cohort/slide_list.js';
 import { PyramidalTiffWriter } from '../../src/slides/export/tiff_writer.js';
 import { MppError } from '../../src/slides/io/mpp.js';
@@ -92,7 +92,9 @@ before(async () => {
 });
 
 const BLACK = 'black';
-const rgbOf = (name: string): number[] => (name === BLACK ? [0, 0, 0] : [...CLASS_TABLE.find((c) => c.name === name)!.rgb]);
+const GREY = 'ignore';
+const rgbOf = (name: string): number[] =>
+  name === BLACK ? [0, 0, 0] : name === GREY ? [...IGNORE_RGB] : [...CLASS_TABLE.find((c) => c.name === name)!.rgb];
 
 /** Every pixel of every sample's two layers against `want(x, y)`: the raw class names (or 'black') at level-0 (x, y). */
 async function assertLayers(out: string, samples: readonly string[], want: (x: number, y: number) => [string, string]): Promise<void> {
@@ -113,6 +115,22 @@ async function assertLayers(out: string, samples: readonly string[], want: (x: n
   }
 }
 
+/** The layers the hand-written file describes, by an independent pixel-centre rasterisation (even-odd over rings). */
+const qupathTruth = (() => {
+  const mask = (...rings: Ring[]) => {
+    const m = new Uint8Array(W * W);
+    rasterisePolygon(rings, W, W, m);
+    assert.ok(m.includes(1), 'every shape covers pixels');
+    return m;
+  };
+  let masks: Uint8Array[] | undefined;
+  return (x: number, y: number): [string, string] => {
+    masks ??= [mask(...VILLUS_A), mask(VILLUS_B), mask(FIBRIN), mask(CAPILLARY), mask(KNOT)];
+    const [villus, villusB, fibrin, capillary, knot] = masks.map((m) => m[y * W + x]);
+    return [fibrin ? 'thrombus' : villus || villusB ? 'villi' : BLACK, knot ? 'cellgroup' : capillary ? 'bloodvessel' : BLACK];
+  };
+})();
+
 const options = (o: Partial<PatchOptions> & { out: string }): PatchOptions => ({
   slides: listSlides(slide),
   mpp: 0.5,
@@ -131,28 +149,21 @@ test('a hand-written QuPath GeoJSON imports right: layers equal an independent r
     notes.some((n) => /feature 6 .*class 'Villus'.*skipped \(a point or line/.test(n)),
     notes.join('\n'),
   );
-  const mask = (...rings: Ring[]) => {
-    const m = new Uint8Array(W * W);
-    rasterisePolygon(rings, W, W, m);
-    return m;
-  };
-  const villus = mask(...VILLUS_A);
-  const villusB = mask(VILLUS_B);
-  const [fibrin, capillary, knot] = [mask(FIBRIN), mask(CAPILLARY), mask(KNOT)];
-  for (const m of [villus, villusB, fibrin, capillary, knot])
-    assert.ok(
-      m.some((v) => v === 1),
-      'every shape covers pixels',
-    );
-  await assertLayers(out, result.samples, (x, y) => {
-    const j = y * W + x;
-    return [
-      fibrin[j] ? 'thrombus' : villus[j] || villusB[j] ? 'villi' : BLACK,
-      knot[j] ? 'cellgroup' : capillary[j] ? 'bloodvessel' : BLACK,
-    ];
-  });
+  await assertLayers(out, result.samples, qupathTruth);
   // The hole is background, and the skipped class left no trace.
-  assert.equal(villus[165 * W + 175], 0);
+  assert.deepEqual(qupathTruth(175, 165), [BLACK, BLACK]);
+});
+
+test("QuPath's 'Ignore*' class cuts its area out of the labelled area: no patch reaches it, or it is marked ignore", async () => {
+  const ignore = rect(300, 130, 340, 170);
+  const file = join(dir, 'with-ignore.geojson');
+  writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [...qupath, feature(polygon(ignore), { name: 'Ignore*' })] }));
+  const strict = await writePatchDataset(options({ out: join(dir, 'ignore-strict'), annotations: file }));
+  assert.deepEqual(strict.samples, ['qupath_x100_y100']);
+  const out = join(dir, 'ignore-marked');
+  const r = await writePatchDataset(options({ out, annotations: file, minLabelled: 0.5 }));
+  assert.deepEqual(r.samples.sort(), ['qupath_x100_y100', 'qupath_x228_y100']);
+  await assertLayers(out, ['qupath_x228_y100'], (x, y) => (x >= 300 && x < 340 && y >= 130 && y < 170 ? [GREY, GREY] : qupathTruth(x, y)));
 });
 
 describe('bad input: a clear error naming the file and the feature', () => {
