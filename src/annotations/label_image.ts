@@ -1,5 +1,5 @@
-// Label images as annotations: a plain or pyramidal TIFF or a PNG beside the slide, at the slide's level-0 size
-// (level 0 of a pyramid is read). One channel: mmfd's bit flags (data/classes.ts LABEL_BITS: 1 villus, 2 fibrin,
+// Label images as annotations: a plain or pyramidal TIFF or a PNG beside the slide, at the slide's level-0 size or a
+// uniform reduction of it (level 0 of a pyramid is read; a pixel then stands for its block of level-0 pixels). One channel: mmfd's bit flags (data/classes.ts LABEL_BITS: 1 villus, 2 fibrin,
 // 4 capillary, 8 trophoblast aggregation, 16 tissue), as `mmfd synth-slide`'s truth and `mmfd segment`'s labels.tif
 // hold them. Three channels: class colours, those of the PMFT layers (meta_info.json cls2clr) or of mmfd's exports
 // (QuPath's label export with mmfd's class colours); black is background. The class map's `values:` and `colours:`
@@ -60,10 +60,13 @@ export async function labelImageSource(file: string, o: SourceOptions): Promise<
     throw new AnnotationError(`${file}: cannot read it as a label image: ${(err as Error).message}`);
   }
   const [width, height] = [meta.width ?? 0, meta.height ?? 0];
-  if (width !== o.slideWidth || height !== o.slideHeight) {
+  // Level-0 pixels per label pixel along each axis: 1 at the slide's size; a label map made at a coarser pixel size
+  // (`mmfd segment`'s labels.tif, a downsampled export) covers the slide with both the same.
+  const [sx, sy] = [o.slideWidth / width, o.slideHeight / height];
+  if (!(sx >= 1 && sy >= 1) || Math.abs(sx - sy) > Math.max(1 / width, 1 / height) * Math.max(sx, sy) + 1e-9) {
     throw new AnnotationError(
-      `${file}: the label image is ${width} x ${height} pixels, the slide ${o.slide} ${o.slideWidth} x ${o.slideHeight}; ` +
-        'a label image must be at the slide’s full size (was it made for another slide, or exported downsampled?)',
+      `${file}: the label image is ${width} x ${height} pixels, the slide ${o.slide} ${o.slideWidth} x ${o.slideHeight}: ` +
+        'neither its size nor a reduction of it; was it made for another slide?',
     );
   }
   const channels = meta.channels === 1 || meta.channels === 2 ? 1 : 3;
@@ -104,10 +107,10 @@ export async function labelImageSource(file: string, o: SourceOptions): Promise<
       if (values[i] === 0) continue;
       const [x, y] = [i % width, y0 + Math.floor(i / width)];
       if (decode(values[i]!, x, y).length === 0) continue;
-      box[0] = Math.min(box[0], x);
-      box[1] = Math.min(box[1], y);
-      box[2] = Math.max(box[2], x + 1);
-      box[3] = Math.max(box[3], y + 1);
+      box[0] = Math.min(box[0], x * sx);
+      box[1] = Math.min(box[1], y * sy);
+      box[2] = Math.max(box[2], (x + 1) * sx);
+      box[3] = Math.max(box[3], (y + 1) * sy);
     }
   }
   if (!(box[2] > box[0])) throw new AnnotationError(`${file}: the label image holds no class (every pixel is background)`);
@@ -121,17 +124,17 @@ export async function labelImageSource(file: string, o: SourceOptions): Promise<
       const classes = Array.from({ length: classCount }, () => new Uint16Array(grid.width * grid.height));
       const labelled = new Uint16Array(grid.width * grid.height);
       const [gx0, gy0, gx1, gy1] = gridBox(grid);
-      const [left, top] = [Math.max(0, Math.floor(gx0)), Math.max(0, Math.floor(gy0))];
-      const [right, bottom] = [Math.min(width, Math.ceil(gx1)), Math.min(height, Math.ceil(gy1))];
+      const [left, top] = [Math.max(0, Math.floor(gx0 / sx)), Math.max(0, Math.floor(gy0 / sy))];
+      const [right, bottom] = [Math.min(width, Math.ceil(gx1 / sx)), Math.min(height, Math.ceil(gy1 / sy))];
       if (right <= left || bottom <= top) return { classes, labelled };
       const values = await read(left, top, right - left, bottom - top);
       const w = right - left;
       for (let r = 0; r < grid.height * s; r++) {
-        const y = Math.floor(grid.y0 + (r + 0.5) * sub);
+        const y = Math.floor((grid.y0 + (r + 0.5) * sub) / sy);
         if (y < top || y >= bottom) continue;
         const out = Math.floor(r / s) * grid.width;
         for (let c = 0; c < grid.width * s; c++) {
-          const x = Math.floor(grid.x0 + (c + 0.5) * sub);
+          const x = Math.floor((grid.x0 + (c + 0.5) * sub) / sx);
           if (x < left || x >= right) continue;
           const i = out + Math.floor(c / s);
           labelled[i]!++;

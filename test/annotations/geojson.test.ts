@@ -238,7 +238,7 @@ describe('bad input: a clear error naming the file and the feature', () => {
     await sharp(Buffer.alloc(100 * 80), { raw: { width: 100, height: 80, channels: 1 } })
       .png()
       .toFile(png);
-    await refused(png, /the label image is 100 x 80 pixels, the slide .*640 x 640.*another slide/);
+    await refused(png, /the label image is 100 x 80 pixels, the slide .*640 x 640: neither its size nor a reduction of it.*another slide/);
   });
 
   test('a slide without an mpp (and the override that accepts it)', async () => {

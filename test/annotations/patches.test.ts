@@ -238,3 +238,38 @@ test('annotation files are found beside the slide, by stem in a folder, and in m
   assert.throws(() => findAnnotations(input!, join(dir, 'slide.geojson'), 2), /one annotation file for 2 slides/);
   assert.throws(() => findAnnotations(input!, join(dir, 'level0'), 1), /no annotations found \(looked for .*slide\.geojson/);
 });
+
+test('a label image at a reduction of the slide (as mmfd segment writes labels.tif) stands for its blocks', async () => {
+  // The truth's pyramid level 1 (2x2 modes) as a PNG: at 1.0 um/px each patch pixel is one of its pixels.
+  const half = SIZE / 2;
+  const level1 = new Uint8Array(await sharp(labels, { page: 1 }).extractChannel(0).raw().toBuffer());
+  const png = join(dir, 'level1_labels.png');
+  await sharp(level1, { raw: { width: half, height: half, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toFile(png);
+  const out = join(dir, 'from-level1');
+  const r = await writePatchDataset(options({ out, mpp: 1.0, size: 128, annotations: png }));
+  assert.ok(r.samples.length >= 16);
+  const bits: [number, string][][] = [
+    [
+      [LABEL_BITS.fibrin, 'thrombus'],
+      [LABEL_BITS.villus, 'villi'],
+    ],
+    [
+      [LABEL_BITS.aggregate, 'cellgroup'],
+      [LABEL_BITS.capillary, 'bloodvessel'],
+    ],
+  ];
+  for (const name of r.samples) {
+    const { codes, x, y } = await layerCodes(out, name);
+    for (const l of [0, 1]) {
+      const diff = codes[l]!.findIndex((v, i) => {
+        const value = level1[(y / 2 + Math.floor(i / 128)) * half + x / 2 + (i % 128)]!;
+        const hit = bits[l]!.find(([bit]) => value & bit);
+        return v !== (hit === undefined ? -1 : code(hit[1]));
+      });
+      assert.equal(diff, -1, `${name} seml${l}: first difference at pixel ${diff}`);
+    }
+  }
+});
