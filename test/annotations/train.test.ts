@@ -32,6 +32,35 @@ test('mmfd patches -> mmfd train: the tiny teacher trains, validates and tests o
   });
   writeFileSync(geo, JSON.stringify(doc));
 
+  // Bad input at the command line: exit code 1, the file and feature named, nothing written.
+  const bad = join(ws.dir, 'other-slide.geojson');
+  writeFileSync(
+    bad,
+    JSON.stringify({
+      type: 'FeatureCollection',
+      features: [
+        {
+          ...(doc.features[0] as object),
+          geometry: {
+            type: 'Polygon',
+            coordinates: [
+              [
+                [0, 0],
+                [3000, 0],
+                [3000, 100],
+                [0, 0],
+              ],
+            ],
+          },
+        },
+      ],
+    }),
+  );
+  const refused = await runCli(['patches', '--slides', r.slide, '--annotations', bad, '--out', 'refused'], ws.dir, ws.env);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, new RegExp(`${bad}: feature 0 \\(class '[^']+'\\): reaches .* outside the slide`));
+  assert.ok(!existsSync(join(ws.dir, 'refused')));
+
   const cut = await runCli(
     ['patches', '--slides', r.slide, '--out', join('data', 'patches'), '--mpp', '1', '--size', '128', '--seed', '3'],
     ws.dir,
