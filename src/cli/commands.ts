@@ -31,6 +31,10 @@ export const COMMANDS: Record<string, Command> = {
     load: () => import('./worker.js'),
   },
   cohort: { summary: 'a queued or sharded cohort: status --queue <url>, report <out>', load: () => import('./cohort.js') },
+  patches: {
+    summary: 'annotated slides (QuPath GeoJSON, label images) to a PMFT training set (--slides --out)',
+    load: () => import('./patches.js'),
+  },
   'synth-slide': { summary: 'write a synthetic whole slide (pyramidal TIFF) and its label image', load: () => import('./synth-slide.js') },
   params: { summary: 'parameter counts of the model a config builds (--config <yaml> [--json])', load: () => import('./params.js') },
   train: { summary: 'stage I: train the fused teacher (--config <teacher.yaml> [--test])', load: () => import('./train.js') },

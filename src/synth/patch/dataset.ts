@@ -1,19 +1,13 @@
 // A complete synthetic PMFT dataset on disk (spec §7.1): jpg/<id>.jpg, ann/<id>_seml0.png and _seml1.png,
 // meta_info.json (cls2clr), sample_list.csv and a seeded 70/30 train/val split. The folder is built beside
 // the target and renamed into place when complete, so a reader never sees half a dataset.
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import sharp from 'sharp';
-import { formatColumns } from '../../data/csv.js';
-import { folderTempName, swapFolderIn } from '../../torch/io/files.js';
+import { buildPmftDataset, writeSampleFiles } from '../../data/pmft_writer.js';
 import { SynthRng, synthSeed } from '../prng.js';
 import { CLASS_TABLE, cls2clr } from './labels.js';
-import { defaultPatchMpp, type SynthPatch, synthesizePatch } from './placenta.js';
+import { defaultPatchMpp, synthesizePatch } from './placenta.js';
 import { slideCropPatch } from './slide_crop.js';
 
-/** The split folder the reference reads for fewshot_perc 100 (spec §7.1). */
-export const SPLIT_DIR = join('splits', 'fewer', 'fewer_test30_fewshot100');
-export const JPEG_QUALITY = 92;
+export { SPLIT_DIR } from '../../data/pmft_writer.js';
 
 export interface SyntheticDatasetOptions {
   count: number;
@@ -61,46 +55,13 @@ function checkOptions(o: SyntheticDatasetOptions): number {
   return size;
 }
 
-/** Throws a clear error unless `dir` can be created, or replaced (with force) as an earlier dataset. */
-function checkTarget(dir: string, force: boolean): void {
-  if (!existsSync(dir)) return;
-  if (!statSync(dir).isDirectory()) throw new Error(`${dir}: exists and is not a folder`);
-  if (readdirSync(dir).length === 0) return;
-  if (!force) throw new Error(`${dir}: folder exists and is not empty; refusing to overwrite it (--force replaces a dataset)`);
-  if (!existsSync(join(dir, 'meta_info.json'))) throw new Error(`${dir}: not a dataset folder (no meta_info.json); refusing to replace it`);
-}
-
-async function writeSample(root: string, name: string, patch: SynthPatch): Promise<void> {
-  const raw = { width: patch.size, height: patch.size, channels: 3 as const };
-  await Promise.all([
-    sharp(patch.image, { raw })
-      .jpeg({ quality: JPEG_QUALITY })
-      .toFile(join(root, 'jpg', `${name}.jpg`)),
-    sharp(patch.seml0, { raw })
-      .png({ compressionLevel: 9 })
-      .toFile(join(root, 'ann', `${name}_seml0.png`)),
-    sharp(patch.seml1, { raw })
-      .png({ compressionLevel: 9 })
-      .toFile(join(root, 'ann', `${name}_seml1.png`)),
-  ]);
-}
-
 /** Writes `count` synthetic patches as a PMFT dataset at `dir`. Same options, same bytes. */
 export async function writeSyntheticDataset(dir: string, options: SyntheticDatasetOptions): Promise<SyntheticDataset> {
   const size = checkOptions(options);
   const mpp = options.mpp ?? defaultPatchMpp(size);
   const source = options.source ?? 'patches';
   const draw = source === 'slides' ? slideCropPatch : synthesizePatch;
-  const target = resolve(dir);
-  checkTarget(target, options.force ?? false);
-  try {
-    mkdirSync(dirname(target), { recursive: true });
-  } catch (err) {
-    throw new Error(`${dir}: cannot create its parent folder: ${(err as Error).message}`);
-  }
-  const tmp = folderTempName(target);
-  try {
-    for (const sub of ['jpg', 'ann', SPLIT_DIR]) mkdirSync(join(tmp, sub), { recursive: true });
+  const { dir: target, contents } = await buildPmftDataset(dir, options.force ?? false, async (root) => {
     const samples: string[] = [];
     let pending: Promise<void> = Promise.resolve();
     for (let index = 0; index < options.count; index++) {
@@ -108,25 +69,18 @@ export async function writeSyntheticDataset(dir: string, options: SyntheticDatas
       const patch = draw(sample.seed, size, mpp); // drawn while the previous sample is being encoded
       await pending;
       if (index > 0) options.onProgress?.(index, options.count);
-      pending = writeSample(tmp, sample.name, patch);
+      pending = writeSampleFiles(root, sample.name, { width: patch.size, height: patch.size, ...patch });
       samples.push(sample.name);
     }
     await pending;
     options.onProgress?.(options.count, options.count);
-    const { train, val } = splitSamples(samples, options.seed);
     const meaning = Object.fromEntries(CLASS_TABLE.map((c) => [c.name, c.meaning]));
     const meta = {
       cls2clr: cls2clr(),
       // mpp: microns per pixel of the images, so a run trained on them can record its input's pixel size.
       synthetic: { generator: 'mmfd synth', source, seed: options.seed, count: options.count, size, mpp, classes: meaning },
     };
-    writeFileSync(join(tmp, 'meta_info.json'), `${JSON.stringify(meta, null, 2)}\n`);
-    writeFileSync(join(tmp, 'sample_list.csv'), formatColumns({ sample_name: samples }));
-    writeFileSync(join(tmp, SPLIT_DIR, 'dataset_split.csv'), formatColumns({ train, val }));
-    await swapFolderIn(tmp, target);
-    return { dir: target, samples, train, val };
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
+    return { samples, ...splitSamples(samples, options.seed), meta };
+  });
+  return { dir: target, samples: contents.samples, train: contents.train, val: contents.val };
 }
