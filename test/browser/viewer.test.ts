@@ -27,6 +27,7 @@ const MPP = 0.5;
 
 // Chromium starts while the cohort is made; it is closed whatever happens, or the test process would not end.
 const launching = launchChromium();
+launching.catch(() => {}); // handled in before(), which fails with its message
 let browser: Browser;
 let cohort: Awaited<ReturnType<typeof truthCohort>>;
 before(async () => {
