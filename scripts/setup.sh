@@ -5,13 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# redis-server: the cohort queue (mmfd worker) and its tests; openssl: the TLS test's self-signed certificate.
-APT_PACKAGES=(libtorch-dev libopenblas0-openmp libopenslide-dev fonts-dejavu-core redis-server openssl)
+# redis-server: the cohort queue (mmfd worker) and its tests; openssl: the TLS test's self-signed certificate;
+# chromium: the viewer and report tests and docs screenshots (driven by playwright-core, no browser download).
+APT_PACKAGES=(libtorch-dev libopenblas0-openmp libopenslide-dev fonts-dejavu-core redis-server openssl chromium)
 MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
 
 # With LIBTORCH set, only OpenSlide and the fonts (for text in pictures) come from Debian.
-[ -n "${LIBTORCH:-}" ] && APT_PACKAGES=(libopenslide-dev fonts-dejavu-core redis-server openssl)
+[ -n "${LIBTORCH:-}" ] && APT_PACKAGES=(libopenslide-dev fonts-dejavu-core redis-server openssl chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

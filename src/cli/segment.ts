@@ -46,7 +46,12 @@ const SPEC = {
       help: 'objects smaller than this are left out of counts and GeoJSON',
     },
     'geojson-level': { type: 'string', value: '<k>', default: '0', help: 'pyramid level whose pixels the GeoJSON traces' },
-    'overlay-level': { type: 'string', value: '<k>', default: '0', help: 'pyramid level of the overlay viewer' },
+    'overlay-level': {
+      type: 'string',
+      value: '<k>',
+      default: '0',
+      help: "the viewer halved k times: the slide at 2^k of the scan's pixels, the classes at label level k",
+    },
     thumbnail: {
       type: 'string',
       value: '<px>',

@@ -23,7 +23,7 @@ import { openLabelTiff } from '../slides/io/label_raster.js';
 import { OpenSlide } from '../slides/io/openslide.js';
 import { slideRgbBands } from '../slides/io/rgb_bands.js';
 import { atomicTempPattern, FOLDER_TEMP_NAME, swapFolderIn, writeFileAtomic } from '../torch/io/files.js';
-import { type CohortReportRow, writeCohortReport, writeSlideReport } from './html.js';
+import { type CohortReportRow, measurementLines, writeCohortReport, writeSlideReport } from './html.js';
 import { fileSha256, MANIFEST, newManifest, type RunKey, readManifest, type SegmentSettings, sameKey } from './manifest.js';
 import { missingSlide, outputNameClash, type SlideInput } from './slide_list.js';
 
@@ -110,6 +110,8 @@ export const LABELS_FILE = 'labels.tif';
 export const MEASUREMENTS_FILE = 'measurements.json';
 export const COHORT_CSV = 'cohort.csv';
 export const REPORT_FILE = 'report.html';
+/** A slide's viewer folder (deepzoom.ts). */
+export const OVERLAY_DIR = 'overlay';
 /** What the cohort writes beside the slide folders: no slide's folder may take these names. */
 export const COHORT_FILES: readonly string[] = [COHORT_CSV, REPORT_FILE];
 /** Beside the label map in a partial folder: the key it was made under, so a rerun can keep it. */
@@ -185,10 +187,13 @@ export async function writeCohortOutputs(out: string, outcomes: readonly SlideOu
       outcomes.map((o) => ({ slide: o.name, measurements: o.measurements, error: o.error })),
     );
     const rows: CohortReportRow[] = outcomes.map((o) => {
-      const thumbnail = join(out, o.name, 'overlay', THUMBNAIL);
-      return { ...o, thumbnail: o.status !== 'failed' && existsSync(thumbnail) ? thumbnail : undefined };
+      const kept = (...path: string[]) => {
+        const file = join(out, o.name, ...path);
+        return o.status !== 'failed' && existsSync(file) ? file : undefined;
+      };
+      return { ...o, thumbnail: kept(OVERLAY_DIR, THUMBNAIL), report: kept(REPORT_FILE), viewer: kept(OVERLAY_DIR, VIEWER_PAGE) };
     });
-    await writeCohortReport(join(out, REPORT_FILE), rows);
+    await writeCohortReport(join(out, REPORT_FILE), rows, join(out, COHORT_CSV));
   } catch (err) {
     // Hours of per-slide work are on disk: say what each slide did, not only why the table failed.
     const each = outcomes.map((o) => `  ${o.name}: ${o.status}${o.error === undefined ? '' : `: ${o.error}`}`);
@@ -278,10 +283,16 @@ export async function runSlide(
       onProgress: (d, t) => progress('geojson', d / t),
     });
     lap('geojson');
+    // The viewer's slide layer is the scan at 2^k times its level-0 pixel size (k = 0: the scan's own pixels),
+    // its class layers level k of the label map.
     const viewLabels = settings.overlay_level === 0 ? labels : await openLabelTiff(labelsPath, settings.overlay_level);
-    const rgb = slideRgbBands(opened, downsample * viewLabels.downsample, viewLabels.width, viewLabels.height);
-    await writeOverlayViews(rgb, viewLabels, join(tmp, 'overlay'), {
+    const viewScale = 2 ** settings.overlay_level;
+    const rgb = slideRgbBands(opened, viewScale, Math.ceil(slideWidth / viewScale), Math.ceil(slideHeight / viewScale));
+    await writeOverlayViews(rgb, viewLabels, join(tmp, OVERLAY_DIR), {
       title: slide.name,
+      mpp: seg.slideMpp * viewScale,
+      labelScale: (downsample * viewLabels.downsample) / viewScale,
+      details: measurementLines(measurements),
       thumbnailMax: settings.thumbnail_max,
       onProgress: (d, t) => progress('overlay', d / t),
     });
@@ -302,13 +313,19 @@ export async function runSlide(
       labels: LABELS_FILE,
       geojson: geojsonName,
       measurements: MEASUREMENTS_FILE,
-      viewer: `overlay/${VIEWER_PAGE}`,
-      thumbnail: `overlay/${THUMBNAIL}`,
+      viewer: `${OVERLAY_DIR}/${VIEWER_PAGE}`,
+      thumbnail: `${OVERLAY_DIR}/${THUMBNAIL}`,
       report: REPORT_FILE,
     },
   });
   progress('report', 0);
-  await writeSlideReport(join(tmp, REPORT_FILE), { name: slide.name, manifest, measurements, thumbnail: join(tmp, 'overlay', THUMBNAIL) });
+  await writeSlideReport(join(tmp, REPORT_FILE), {
+    name: slide.name,
+    manifest,
+    measurements,
+    thumbnail: join(tmp, OVERLAY_DIR, THUMBNAIL),
+    folder: tmp,
+  });
   lap('report');
   manifest.timings_s.total = (Date.now() - started.getTime()) / 1000;
   manifest.finished = new Date().toISOString();

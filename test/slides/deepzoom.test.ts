@@ -1,17 +1,22 @@
-// The overlay views: the blend equals the project's overlay (viz/overlay.ts), the DZI pyramid has the level
-// and tile sizes DeepZoom prescribes, the thumbnail is as large as asked with the blend's colours, the viewer
-// page carries its tile source and OpenSeadragon, and a failure leaves nothing behind.
+// The viewer's files: the blend equals the project's overlay (viz/overlay.ts); the slide layer and each class
+// layer have the level and tile sizes DeepZoom prescribes, the slide's tiles its pixels (up to JPEG's loss),
+// each class tile its class's bit exactly; labels.js holds the label map; the thumbnail is as large as asked
+// with the blend's colours; the page carries its tile sources and OpenSeadragon; a failure leaves nothing
+// behind. The page's behaviour in a browser is test/browser/viewer.test.ts's.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import {
   blendLabels,
+  classLayer,
   DZI_NAME,
   DZI_TILE_SIZE,
   dziLevels,
+  LABELS_SCRIPT,
   THUMBNAIL,
   VIEWER_PAGE,
   writeOverlayViews,
@@ -61,54 +66,95 @@ describe('overlay views', () => {
     assert.equal(dziLevels(1000, 700).length, Math.ceil(Math.log2(1000)) + 1);
   });
 
-  test('tiles, thumbnail, page and OpenSeadragon', async () => {
+  test('slide and class layers, labels.js, thumbnail, page and OpenSeadragon', async () => {
+    // The slide at 700 x 530, its labels at half that (2 slide pixels per label pixel, rounded up).
     const [width, height] = [700, 530];
-    const { rgb, labels } = randomImage(width, height, 2);
+    const [lw, lh] = [350, 265];
+    // A smooth slide, which JPEG keeps closely; the labels are noise.
+    const rgb = new Uint8Array(width * height * 3);
+    for (let i = 0; i < width * height; i++)
+      for (let k = 0; k < 3; k++) rgb[i * 3 + k] = 128 + Math.round(100 * Math.sin((i % width) / 23 + k) * Math.cos(i / width / 31));
+    const { labels } = randomImage(lw, lh, 3);
     const out = join(dir, 'views');
     const progress: number[] = [];
-    const views = await writeOverlayViews(rgbBandsFromArray(rgb, width, height), labelRasterFromArray(labels, width, height), out, {
+    const views = await writeOverlayViews(rgbBandsFromArray(rgb, width, height), labelRasterFromArray(labels, lw, lh), out, {
       title: 'case <1>',
+      mpp: 0.5,
+      labelScale: 2,
+      details: [['Tissue area', '1.5 mm²']],
       thumbnailMax: 200,
       onProgress: (done) => progress.push(done),
     });
-    assert.deepEqual(progress, [256, 512, 530]);
+    // The slide's bands, then the labels'.
+    assert.deepEqual(progress, [256, 512, 530, 530 + 256, 530 + 265]);
     assert.deepEqual(views.levels, dziLevels(width, height));
-    // Every level's folder holds exactly its grid of tiles, edge tiles cut to the image.
-    for (const [index, level] of views.levels.entries()) {
-      const cols = Math.ceil(level.width / DZI_TILE_SIZE);
-      const rows = Math.ceil(level.height / DZI_TILE_SIZE);
-      const files = readdirSync(join(out, `${DZI_NAME}_files`, String(index))).sort();
-      const expected = [];
-      for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) expected.push(`${c}_${r}.jpg`);
-      assert.deepEqual(files, expected.sort(), `level ${index}`);
-      const last = await sharp(join(out, `${DZI_NAME}_files`, String(index), `${cols - 1}_${rows - 1}.jpg`)).metadata();
-      assert.deepEqual([last.width, last.height], [level.width - (cols - 1) * DZI_TILE_SIZE, level.height - (rows - 1) * DZI_TILE_SIZE]);
+    assert.deepEqual(views.labelLevels, dziLevels(lw, lh));
+    // Every level's folder of every layer holds exactly its grid of tiles, edge tiles cut to the image.
+    const layers = [
+      { name: DZI_NAME, levels: views.levels, ext: 'jpg' },
+      ...[0, 1, 2, 3].map((c) => ({ name: classLayer(c), levels: views.labelLevels, ext: 'png' })),
+    ];
+    for (const { name, levels, ext } of layers) {
+      for (const [index, level] of levels.entries()) {
+        const cols = Math.ceil(level.width / DZI_TILE_SIZE);
+        const rows = Math.ceil(level.height / DZI_TILE_SIZE);
+        const files = readdirSync(join(out, `${name}_files`, String(index))).sort();
+        const expected = [];
+        for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) expected.push(`${c}_${r}.${ext}`);
+        assert.deepEqual(files, expected.sort(), `${name} level ${index}`);
+        const last = await sharp(join(out, `${name}_files`, String(index), `${cols - 1}_${rows - 1}.${ext}`)).metadata();
+        assert.deepEqual([last.width, last.height], [level.width - (cols - 1) * DZI_TILE_SIZE, level.height - (rows - 1) * DZI_TILE_SIZE]);
+      }
+      const format = ext === 'jpg' ? 'jpg' : 'png';
+      assert.match(readFileSync(join(out, `${name}.dzi`), 'utf8'), new RegExp(`Format="${format}"`));
     }
-    // The thumbnail is 200 px on its longest side (530 * 200 / 700 = 151.4 on the other), the blend's colours kept.
-    const thumb = await sharp(join(out, THUMBNAIL)).raw().toBuffer({ resolveWithObject: true });
-    assert.deepEqual([thumb.info.width, thumb.info.height], [200, 151]);
-    assert.deepEqual(views.thumbnail, { width: 200, height: 151 });
-    const blend = referenceBlend(rgb, labels, width, height);
-    for (let k = 0; k < 3; k++) {
-      const mean = (data: Uint8Array) => data.reduce((sum, v, i) => (i % 3 === k ? sum + v : sum), 0) / (data.length / 3);
-      close(mean(new Uint8Array(thumb.data)), mean(blend), 1, `channel ${k} mean`);
-    }
-    // A top-level tile is the blended image up to JPEG's loss.
+    // A top-level slide tile is the slide up to JPEG's loss: no class is burned in.
     const tile = await sharp(join(out, `${DZI_NAME}_files`, String(views.levels.length - 1), '1_1.jpg'))
       .raw()
       .toBuffer();
-    const blended = referenceBlend(rgb, labels, width, height);
     let error = 0;
     for (let y = 0; y < 256; y++)
       for (let x = 0; x < 256; x++)
-        for (let k = 0; k < 3; k++) error += Math.abs(tile[(y * 256 + x) * 3 + k]! - blended[((256 + y) * width + 256 + x) * 3 + k]!);
-    assert.ok(error / (256 * 256 * 3) < 40, `mean JPEG error ${error / (256 * 256 * 3)} on random noise`);
+        for (let k = 0; k < 3; k++) error += Math.abs(tile[(y * 256 + x) * 3 + k]! - rgb[((256 + y) * width + 256 + x) * 3 + k]!);
+    assert.ok(error / (256 * 256 * 3) < 2, `mean JPEG error ${error / (256 * 256 * 3)}`);
+    // Each class's top-level tiles are its colour, opaque exactly where its bit is set.
+    const top = String(views.labelLevels.length - 1);
+    for (const [c, colour] of [
+      [0, [128, 0, 0]],
+      [2, [0, 224, 224]],
+    ] as const) {
+      const png = await sharp(join(out, `${classLayer(c)}_files`, top, '1_0.png'))
+        .ensureAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      assert.deepEqual([png.info.width, png.info.height], [lw - 256, 256]);
+      for (let y = 0; y < 256; y++)
+        for (let x = 0; x < lw - 256; x++) {
+          const on = (labels[y * lw + 256 + x]! >> c) & 1;
+          const o = (y * (lw - 256) + x) * 4;
+          const pixel = [...png.data.subarray(o, o + 4)];
+          assert.deepEqual(on ? pixel : pixel[3], on ? [...colour, 255] : 0, `class ${c} at ${256 + x},${y}`);
+        }
+    }
+    // labels.js: the label map itself (it is small), and slide pixels per label pixel.
+    const script = readFileSync(join(out, LABELS_SCRIPT), 'utf8');
+    const packed = JSON.parse(script.slice(script.indexOf('{'), script.lastIndexOf('}') + 1));
+    assert.deepEqual([packed.width, packed.height, packed.scale], [lw, lh, 2]);
+    assert.deepEqual(new Uint8Array(gunzipSync(Buffer.from(packed.gzip, 'base64'))), labels);
+
+    // The thumbnail is the slide's shape, 200 px on its longest side (530 * 200 / 700 = 151.4 on the other).
+    const thumb = await sharp(join(out, THUMBNAIL)).metadata();
+    assert.deepEqual([thumb.width, thumb.height], [200, 151]);
+    assert.deepEqual(views.thumbnail, { width: 200, height: 151 });
 
     const page = readFileSync(join(out, VIEWER_PAGE), 'utf8');
     assert.match(page, /<script src="openseadragon\/openseadragon\.min\.js"><\/script>/);
-    assert.match(page, /"Size":\{"Width":"700","Height":"530"\}/);
+    assert.match(page, /<script src="labels\.js"><\/script>/);
+    assert.match(page, /"slide":\{"width":700,"height":530\}/);
+    assert.match(page, /"labels":\{"width":350,"height":265,"scale":2\}/);
+    assert.match(page, /<th>Tissue area<\/th><td>1\.5 mm²<\/td>/);
     assert.match(page, /case &#60;1&#62;/);
-    assert.match(readFileSync(join(out, `${DZI_NAME}.dzi`), 'utf8'), /<Size Width="700" Height="530"\/>/);
+    assert.doesNotMatch(page, /case <1>/, 'the title is escaped in the script too');
     for (const f of ['openseadragon.min.js', 'LICENSE.txt', 'images/zoomin_rest.png'])
       assert.ok(existsSync(join(out, 'openseadragon', f)), f);
   });
@@ -134,6 +180,7 @@ describe('overlay views', () => {
       const out = join(dir, `thumb${max}`);
       const views = await writeOverlayViews(rgbBandsFromArray(rgb, width, height), labelRasterFromArray(labels, width, height), out, {
         title: 't',
+        mpp: 1,
         thumbnailMax: max,
       });
       const thumb = await sharp(join(out, THUMBNAIL)).raw().toBuffer({ resolveWithObject: true });
@@ -160,7 +207,7 @@ describe('overlay views', () => {
       ...source,
       readRows: async (y0: number, rows: number) => (y0 >= 256 ? Promise.reject(new Error('disk gone')) : source.readRows(y0, rows)),
     };
-    await assert.rejects(writeOverlayViews(failing, labelRasterFromArray(labels, 300, 600), out, { title: 'x' }), /disk gone/);
+    await assert.rejects(writeOverlayViews(failing, labelRasterFromArray(labels, 300, 600), out, { title: 'x', mpp: 1 }), /disk gone/);
     assert.deepEqual(
       readdirSync(dir).filter((f) => f.startsWith('kept')),
       ['kept'],
@@ -168,25 +215,29 @@ describe('overlay views', () => {
     assert.deepEqual(readdirSync(out), ['marker']);
   });
 
-  test("a synthetic slide through OpenSlide, on its label map's grid", async () => {
-    const slide = await writeSyntheticSlide({ out: join(dir, 'slide.tif'), width: 1200, height: 800, seed: 9, mpp: 1 });
+  test("a synthetic slide through OpenSlide: the scan's level 0 under its labels' level 1", async () => {
+    const slide = await writeSyntheticSlide({ out: join(dir, 'slide.tif'), width: 1200, height: 800, seed: 9, mpp: 0.5 });
     const labels = await openLabelTiff(slide.labels, 1);
     const opened = OpenSlide.open(slide.slide);
     try {
-      const source = slideRgbBands(opened, labels.downsample, labels.width, labels.height);
-      const views = await writeOverlayViews(source, labels, join(dir, 'synthetic'), { title: 'slide', thumbnailMax: 300 });
+      const source = slideRgbBands(opened, 1, 1200, 800);
+      const views = await writeOverlayViews(source, labels, join(dir, 'synthetic'), {
+        title: 'slide',
+        mpp: 0.5,
+        labelScale: 2,
+        thumbnailMax: 300,
+      });
       assert.deepEqual(views.thumbnail, { width: 300, height: 200 });
-      // Level 1 of the slide, blended here, against the top tile (JPEG loss allowed).
-      const level1 = new Uint8Array(await sharp(slide.slide, { page: 1 }).raw().toBuffer());
-      const bits = await labels.readRows(0, labels.height);
-      blendLabels(level1, bits);
-      const tile = await sharp(join(dir, 'synthetic', `${DZI_NAME}_files`, String(views.levels.length - 1), '0_0.jpg'))
+      assert.deepEqual(views.levels.at(-1), { width: 1200, height: 800 });
+      // Level 0 of the slide against a top tile (JPEG loss allowed).
+      const level0 = new Uint8Array(await sharp(slide.slide, { page: 0 }).raw().toBuffer());
+      const tile = await sharp(join(dir, 'synthetic', `${DZI_NAME}_files`, String(views.levels.length - 1), '2_1.jpg'))
         .raw()
         .toBuffer();
       let error = 0;
       for (let y = 0; y < 256; y++)
         for (let x = 0; x < 256; x++)
-          for (let k = 0; k < 3; k++) error += Math.abs(tile[(y * 256 + x) * 3 + k]! - level1[(y * 600 + x) * 3 + k]!);
+          for (let k = 0; k < 3; k++) error += Math.abs(tile[(y * 256 + x) * 3 + k]! - level0[((256 + y) * 1200 + 512 + x) * 3 + k]!);
       assert.ok(error / (256 * 256 * 3) < 4, `mean error ${error / (256 * 256 * 3)}`);
     } finally {
       opened.close();

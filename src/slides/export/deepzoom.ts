@@ -1,46 +1,65 @@
-// The overlay pictures of a slide: its RGB with the class overlay blended in (the project's overlay rule,
-// alpha 0.5, viz/overlay.ts), as a DeepZoom (DZI) tile pyramid with a static OpenSeadragon page that opens
-// from disk with no server, plus a thumbnail PNG.
+// The slide viewer's files: the slide as one DeepZoom (DZI) layer of JPEG tiles at its own resolution (level 0
+// of the scan by default), each class as a separate layer of transparent PNG tiles on the label map's grid (so
+// the page toggles classes and sets their opacity without re-rendering anything), the label map as a small
+// script for the cursor read-out (labels.js: browsers refuse scripts' requests for file:// URLs, but load
+// <script> files), the OpenSeadragon page (viewer_page.ts) and a thumbnail of the slide with the classes
+// blended in (the project's overlay rule, alpha 0.5, viz/overlay.ts).
 //
-// Streaming: the blended image is made band by band (one tile row) and fed to the streaming pyramid
+// Streaming: the slide and the label map are each fed band by band (one tile row) to a streaming pyramid
 // (pyramid.ts), which hands back each band of each level down to 1 x 1 pixel (DZI's level 0) to be cut into
-// tiles. Memory is a band per level, never the slide. Tiles have no overlap (Overlap="0"), so a band needs no rows of the next
-// one. The thumbnail is the smallest level at least `thumbnailMax` on its longest side, kept whole as it is
-// made and resized to exactly `thumbnailMax` (never enlarged: a smaller image is its own thumbnail).
+// tiles. Memory is a band per level, the thumbnail's two levels and the read-out's raster (at most
+// LABEL_SCRIPT_PIXELS), never the slide. Tiles have no overlap (Overlap="0"), so a band needs no rows of the
+// next one. The thumbnail is `thumbnailMax` on its longest side (never enlarged), made from the smallest
+// levels of both pyramids at least that large.
 //
 // Everything goes to a folder beside `dir` first and is swapped in when complete (torch/io/files.ts), so a
 // reader never sees half a pyramid; an older `dir` is replaced.
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { CLASS_STYLES } from '../../data/classes.js';
 import { folderTempName, swapFolderIn } from '../../torch/io/files.js';
-import { escapeMarkup } from '../../viz/svg.js';
 import type { LabelRaster } from '../io/label_raster.js';
 import type { RgbBands } from '../io/rgb_bands.js';
 import { BandPyramid, type BandVisitor, type LevelSize, pyramidLevels } from './pyramid.js';
+import { viewerHtml } from './viewer_page.js';
 
 export const DZI_TILE_SIZE = 256;
+/** The slide layer: slide.dzi and slide_files/. */
 export const DZI_NAME = 'slide';
+/** Class c's layer: class<c>_files/. */
+export const classLayer = (c: number) => `class${c}`;
 export const VIEWER_PAGE = 'viewer.html';
+export const LABELS_SCRIPT = 'labels.js';
 export const THUMBNAIL = 'thumbnail_overlay.png';
+/** The cursor read-out's label raster is the finest label level of at most this many pixels (bytes). */
+export const LABEL_SCRIPT_PIXELS = 1 << 24;
 
 export interface OverlayViewOptions {
   /** Title of the viewer page. */
   title: string;
+  /** Microns per pixel of the slide layer (for the scale bar and the cursor position). */
+  mpp: number;
+  /** Slide-layer pixels per label pixel (the label map may be coarser than the slide); default 1. */
+  labelScale?: number;
+  /** What the page shows beside the image: [measure, value] lines (the slide's measurements). */
+  details?: readonly (readonly [string, string])[];
   /** Longest side of the thumbnail (at most the image's own); default 1024. */
   thumbnailMax?: number;
-  /** JPEG quality of the tiles; default 85. */
+  /** JPEG quality of the slide's tiles; default 85. */
   quality?: number;
-  /** Called after each band with (rows done, rows in all). */
+  /** Called after each band with (rows done, rows in all), the slide's rows then the labels'. */
   onProgress?: (done: number, total: number) => void;
 }
 
 export interface OverlayViews {
   dir: string;
-  /** DZI level sizes, level 0 (1 x 1) first. */
+  /** DZI level sizes of the slide layer, level 0 (1 x 1) first. */
   levels: { width: number; height: number }[];
+  /** DZI level sizes of each class layer, level 0 (1 x 1) first. */
+  labelLevels: { width: number; height: number }[];
   thumbnail: { width: number; height: number };
 }
 
@@ -69,81 +88,242 @@ export function blendLabels(rgb: Uint8Array, labels: Uint8Array): void {
   }
 }
 
-/** Writes `dir` with the DZI pyramid, the viewer page, OpenSeadragon and the thumbnail. */
+/** Writes `dir` with the slide and class layers, the read-out's labels, the viewer page, OpenSeadragon and the thumbnail. */
 export async function writeOverlayViews(
   rgb: RgbBands,
   labels: LabelRaster,
   dir: string,
   options: OverlayViewOptions,
 ): Promise<OverlayViews> {
-  const { width, height } = labels;
-  if (rgb.width !== width || rgb.height !== height)
-    throw new Error(`${labels.source}: labels are ${width} x ${height} but the slide view is ${rgb.width} x ${rgb.height}`);
-  const ts = DZI_TILE_SIZE;
+  const labelScale = options.labelScale ?? 1;
+  if (!(labelScale > 0)) throw new Error(`${dir}: the label scale must be positive (got ${labelScale})`);
+  // The label map covers the slide to within its rounding: whole label pixels, at each of its pyramid's halvings.
+  const off = (n: number, slideSide: number) => Math.abs(n * labelScale - slideSide) > 2 * labelScale + 1;
+  if (off(labels.width, rgb.width) || off(labels.height, rgb.height))
+    throw new Error(
+      `${labels.source}: labels are ${labels.width} x ${labels.height} at ${labelScale} slide pixels each, but the slide view is ${rgb.width} x ${rgb.height}`,
+    );
+  if (!(options.mpp > 0)) throw new Error(`${dir}: the slide's microns per pixel must be positive (got ${options.mpp})`);
   const quality = options.quality ?? 85;
   const thumbnailMax = options.thumbnailMax ?? 1024;
   if (!(thumbnailMax >= 1)) throw new Error(`${dir}: the thumbnail's longest side must be at least 1 pixel (got ${thumbnailMax})`);
-  const pyramid = new BandPyramid({ width, height, channels: 3, bandRows: ts, fit: 1, downsample: 'mean' });
-  const { levels } = pyramid;
-  // DZI numbers its levels from the smallest; the pyramid from the largest.
-  const dziIndex = (level: number) => levels.length - 1 - level;
-  // Below 2 thumbnailMax a side (or the image itself), so it is resized to thumbnailMax from close by.
-  const below = levels.findIndex((l) => Math.max(l.width, l.height) < thumbnailMax);
-  const thumbIndex = below === -1 ? levels.length - 1 : Math.max(0, below - 1);
-  const thumbLevel = levels[thumbIndex]!;
-  const thumbSize = fitInside(thumbLevel.width, thumbLevel.height, thumbnailMax);
-  const thumbnail = new Uint8Array(thumbLevel.width * thumbLevel.height * 3);
+  const thumbSize = fitInside(rgb.width, rgb.height, thumbnailMax);
+  const slideLevels = pyramidLevels(rgb.width, rgb.height, 1);
+  const labelLevels = pyramidLevels(labels.width, labels.height, 1);
+  const slideThumb = new KeptLevel(slideLevels, levelAtLeast(slideLevels, thumbnailMax), 3);
+  const labelThumb = new KeptLevel(labelLevels, levelAtLeast(labelLevels, Math.max(thumbSize.width, thumbSize.height)), 1);
+  const readout = new KeptLevel(
+    labelLevels,
+    labelLevels.findIndex((l) => l.width * l.height <= LABEL_SCRIPT_PIXELS),
+    1,
+  );
+  const totalRows = rgb.height + labels.height;
+  let rowsDone = 0;
+  const progress = (rows: number) => {
+    rowsDone += rows;
+    options.onProgress?.(rowsDone, totalRows);
+  };
 
   await mkdir(dirname(dir), { recursive: true });
   const tmp = folderTempName(dir);
-  const tiles = join(tmp, `${DZI_NAME}_files`);
   try {
-    await Promise.all(levels.map((_, i) => mkdir(join(tiles, String(dziIndex(i))), { recursive: true })));
+    const slideTiles = await tileFolders(tmp, DZI_NAME, slideLevels);
+    await streamPyramid(rgb, slideLevels, 3, 'mean', progress, (index, band, rows, firstRow) => {
+      slideThumb.keep(index, band, rows, firstRow);
+      return cutTiles(band, slideLevels[index]!.width, rows, 3, (tile, w, col) =>
+        sharp(tile, { raw: { width: w, height: rows, channels: 3 } })
+          .jpeg({ quality })
+          .toBuffer()
+          .then((jpeg) => writeFile(join(slideTiles(index), `${col}_${firstRow / DZI_TILE_SIZE}.jpg`), jpeg)),
+      );
+    });
 
-    /** Starts the JPEG tiles of a band of `rows` rows of pyramid level `index`, keeping the thumbnail's rows. */
-    const writes: Promise<void>[] = [];
-    const cutTiles: BandVisitor = (index, src, rows, firstRow) => {
-      const levelWidth = levels[index]!.width;
-      const folder = join(tiles, String(dziIndex(index)));
-      for (let x0 = 0, col = 0; x0 < levelWidth; x0 += ts, col++) {
-        const w = Math.min(ts, levelWidth - x0);
-        const tile = new Uint8Array(w * rows * 3);
-        for (let r = 0; r < rows; r++) tile.set(src.subarray((r * levelWidth + x0) * 3, (r * levelWidth + x0 + w) * 3), r * w * 3);
-        writes.push(
-          sharp(tile, { raw: { width: w, height: rows, channels: 3 } })
-            .jpeg({ quality })
-            .toBuffer()
-            .then((jpeg) => writeFile(join(folder, `${col}_${firstRow / ts}.jpg`), jpeg)),
-        );
-      }
-      if (index === thumbIndex) thumbnail.set(src.subarray(0, rows * levelWidth * 3), firstRow * levelWidth * 3);
-    };
+    const classTiles = await Promise.all(CLASS_STYLES.map((s) => tileFolders(tmp, classLayer(s.index), labelLevels)));
+    const encoder = new ClassTileEncoder();
+    await streamPyramid(labels, labelLevels, 1, 'mode', progress, (index, band, rows, firstRow) => {
+      labelThumb.keep(index, band, rows, firstRow);
+      readout.keep(index, band, rows, firstRow);
+      return cutTiles(band, labelLevels[index]!.width, rows, 1, (tile, w, col) =>
+        Promise.all(
+          CLASS_STYLES.map((style) =>
+            encoder
+              .encode(tile, w, rows, style)
+              .then((png) => writeFile(join(classTiles[style.index]!(index), `${col}_${firstRow / DZI_TILE_SIZE}.png`), png)),
+          ),
+        ).then(() => undefined),
+      );
+    });
 
-    const band = new Uint8Array(ts * width * 3);
-    for (let y0 = 0; y0 < height; y0 += ts) {
-      const rows = Math.min(ts, height - y0);
-      const [colour, bits] = await Promise.all([rgb.readRows(y0, rows), labels.readRows(y0, rows)]);
-      const blended = band.subarray(0, rows * width * 3);
-      blended.set(colour);
-      blendLabels(blended, bits);
-      pyramid.push(blended, rows, cutTiles);
-      await Promise.all(writes.splice(0));
-      options.onProgress?.(y0 + rows, height);
-    }
-
-    await writeFile(join(tmp, `${DZI_NAME}.dzi`), dziXml(width, height));
-    await writeFile(join(tmp, VIEWER_PAGE), viewerHtml(options.title, width, height));
+    const readoutScale = labelScale * 2 ** readout.index;
+    await writeFile(join(tmp, LABELS_SCRIPT), labelsScript(readout, readoutScale));
+    await writeFile(join(tmp, `${DZI_NAME}.dzi`), dziXml(rgb.width, rgb.height, 'jpg'));
+    for (const s of CLASS_STYLES) await writeFile(join(tmp, `${classLayer(s.index)}.dzi`), dziXml(labels.width, labels.height, 'png'));
+    await writeFile(
+      join(tmp, VIEWER_PAGE),
+      viewerHtml({
+        title: options.title,
+        mpp: options.mpp,
+        slide: { width: rgb.width, height: rgb.height },
+        labels: { width: labels.width, height: labels.height, scale: labelScale },
+        readoutMpp: options.mpp * readoutScale,
+        details: options.details ?? [],
+        tileSize: DZI_TILE_SIZE,
+      }),
+    );
     await copyOpenSeadragon(join(tmp, 'openseadragon'));
-    await sharp(thumbnail, { raw: { width: thumbLevel.width, height: thumbLevel.height, channels: 3 } })
-      .resize(thumbSize.width, thumbSize.height, { fit: 'fill' })
-      .png()
-      .toFile(join(tmp, THUMBNAIL));
+    await writeThumbnail(slideThumb, labelThumb, thumbSize, rgb.width / (labelScale * 2 ** labelThumb.index), join(tmp, THUMBNAIL));
     await swapFolderIn(tmp, dir);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
-  return { dir, levels: dziLevels(width, height), thumbnail: thumbSize };
+  return { dir, levels: [...slideLevels].reverse(), labelLevels: [...labelLevels].reverse(), thumbnail: thumbSize };
+}
+
+/** Index (largest first) of the smallest level at least `max` on its longest side, or the largest level. */
+function levelAtLeast(levels: readonly LevelSize[], max: number): number {
+  const below = levels.findIndex((l) => Math.max(l.width, l.height) < max);
+  return below === -1 ? levels.length - 1 : Math.max(0, below - 1);
+}
+
+/** One pyramid level kept whole as its bands go by. */
+class KeptLevel {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+
+  constructor(
+    levels: readonly LevelSize[],
+    readonly index: number,
+    readonly channels: number,
+  ) {
+    ({ width: this.width, height: this.height } = levels[index]!);
+    this.data = new Uint8Array(this.width * this.height * channels);
+  }
+
+  keep(index: number, band: Uint8Array, rows: number, firstRow: number): void {
+    const n = this.width * this.channels;
+    if (index === this.index) this.data.set(band.subarray(0, rows * n), firstRow * n);
+  }
+}
+
+/** Makes the DZI folder of each level of a layer; returns it by pyramid index (DZI numbers levels from the smallest). */
+async function tileFolders(root: string, layer: string, levels: readonly LevelSize[]): Promise<(index: number) => string> {
+  const folder = (index: number) => join(root, `${layer}_files`, String(levels.length - 1 - index));
+  await Promise.all(levels.map((_, i) => mkdir(folder(i), { recursive: true })));
+  return folder;
+}
+
+/** Feeds `source` band by band through a pyramid; `visit` starts each band's tile writes, awaited before the next band. */
+async function streamPyramid(
+  source: { width: number; height: number; readRows(y0: number, rows: number): Promise<Uint8Array> },
+  levels: readonly LevelSize[],
+  channels: number,
+  downsample: 'mean' | 'mode',
+  progress: (rows: number) => void,
+  visit: (...args: Parameters<BandVisitor>) => Promise<void>[],
+): Promise<void> {
+  const ts = DZI_TILE_SIZE;
+  const { width, height } = source;
+  const pyramid = new BandPyramid({ width, height, channels, bandRows: ts, fit: 1, downsample });
+  const writes: Promise<void>[] = [];
+  for (let y0 = 0; y0 < height; y0 += ts) {
+    const rows = Math.min(ts, height - y0);
+    pyramid.push(await source.readRows(y0, rows), rows, (...args) => writes.push(...visit(...args)));
+    await Promise.all(writes.splice(0));
+    progress(rows);
+  }
+}
+
+/** Cuts a band of a level into tiles (edge tiles cut to the image) and starts `write` on each. */
+function cutTiles(
+  band: Uint8Array,
+  levelWidth: number,
+  rows: number,
+  channels: number,
+  write: (tile: Uint8Array, width: number, col: number) => Promise<void>,
+): Promise<void>[] {
+  const ts = DZI_TILE_SIZE;
+  const writes: Promise<void>[] = [];
+  for (let x0 = 0, col = 0; x0 < levelWidth; x0 += ts, col++) {
+    const w = Math.min(ts, levelWidth - x0);
+    const tile = new Uint8Array(w * rows * channels);
+    for (let r = 0; r < rows; r++)
+      tile.set(band.subarray((r * levelWidth + x0) * channels, (r * levelWidth + x0 + w) * channels), r * w * channels);
+    writes.push(write(tile, w, col));
+  }
+  return writes;
+}
+
+/** A class's layer tile: its colour, opaque where the class's bit is set, transparent elsewhere. */
+class ClassTileEncoder {
+  // Most tiles of most classes are empty (glass, or tissue without the class): one PNG per tile size serves them.
+  readonly #empty = new Map<string, Promise<Buffer>>();
+
+  encode(bits: Uint8Array, width: number, height: number, style: (typeof CLASS_STYLES)[number]): Promise<Buffer> {
+    if (!bits.some((v) => (v & style.bit) !== 0)) {
+      const key = `${width}x${height}`;
+      let empty = this.#empty.get(key);
+      if (empty === undefined) {
+        empty = sharp(new Uint8Array(width * height * 4), { raw: { width, height, channels: 4 } })
+          .png()
+          .toBuffer();
+        this.#empty.set(key, empty);
+      }
+      return empty;
+    }
+    const rgba = new Uint8Array(width * height * 4);
+    const [r, g, b] = style.colour;
+    for (let i = 0; i < bits.length; i++) {
+      if ((bits[i]! & style.bit) === 0) continue;
+      rgba[i * 4] = r;
+      rgba[i * 4 + 1] = g;
+      rgba[i * 4 + 2] = b;
+      rgba[i * 4 + 3] = 255;
+    }
+    return sharp(rgba, { raw: { width, height, channels: 4 } })
+      .png()
+      .toBuffer();
+  }
+}
+
+/**
+ * labels.js: the read-out's label raster (bit flags, gzip, base64) for the page to look up the classes under
+ * the cursor; `scale` is slide-layer pixels per raster pixel.
+ */
+function labelsScript(level: KeptLevel, scale: number): string {
+  const data = gzipSync(level.data).toString('base64');
+  return `window.MMFD_LABELS = ${JSON.stringify({ width: level.width, height: level.height, scale, gzip: data })};\n`;
+}
+
+/**
+ * The thumbnail: the slide level resized to `size`, the label level cut to the slide's extent (`labelColumns`
+ * of its pixels across the slide) and resized to `size` by nearest neighbour, blended by the overlay rule.
+ */
+async function writeThumbnail(
+  slide: KeptLevel,
+  labels: KeptLevel,
+  size: { width: number; height: number },
+  labelColumns: number,
+  path: string,
+): Promise<void> {
+  const rgb = await sharp(slide.data, { raw: { width: slide.width, height: slide.height, channels: 3 } })
+    .resize(size.width, size.height, { fit: 'fill' })
+    .raw()
+    .toBuffer();
+  const keptWidth = Math.max(1, Math.min(labels.width, Math.round(labelColumns)));
+  const keptHeight = Math.max(1, Math.min(labels.height, Math.round((labelColumns * slide.height) / slide.width)));
+  const bits = await sharp(labels.data, { raw: { width: labels.width, height: labels.height, channels: 1 } })
+    .extract({ left: 0, top: 0, width: keptWidth, height: keptHeight })
+    .resize(size.width, size.height, { fit: 'fill', kernel: 'nearest' })
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
+  const blended = new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.byteLength);
+  blendLabels(blended, new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength));
+  await sharp(blended, { raw: { ...size, channels: 3 } })
+    .png()
+    .toFile(path);
 }
 
 /** A width x height image scaled so its longest side is `max` (not enlarged), the other side rounded. */
@@ -152,61 +332,11 @@ export function fitInside(width: number, height: number, max: number): { width: 
   return { width: Math.max(1, Math.round(width * k)), height: Math.max(1, Math.round(height * k)) };
 }
 
-function dziXml(width: number, height: number): string {
+function dziXml(width: number, height: number, format: 'jpg' | 'png'): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
-<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" Format="jpg" Overlap="0" TileSize="${DZI_TILE_SIZE}">
+<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" Format="${format}" Overlap="0" TileSize="${DZI_TILE_SIZE}">
   <Size Width="${width}" Height="${height}"/>
 </Image>
-`;
-}
-
-/**
- * The viewer page. The tile source is written into the page rather than loaded from the .dzi file, because
- * browsers refuse scripts' requests for file:// URLs; tiles load as plain images, which they allow. The canvas
- * drawer is asked for since WebGL cannot use images from file:// pages.
- */
-function viewerHtml(title: string, width: number, height: number): string {
-  const source = {
-    Image: {
-      xmlns: 'http://schemas.microsoft.com/deepzoom/2008',
-      Url: `${DZI_NAME}_files/`,
-      Format: 'jpg',
-      Overlap: '0',
-      TileSize: String(DZI_TILE_SIZE),
-      Size: { Width: String(width), Height: String(height) },
-    },
-  };
-  const legend = CLASS_STYLES.map(
-    (s) => `<span class="key"><span class="swatch" style="background:rgb(${s.colour.join(',')})"></span>${escapeMarkup(s.name)}</span>`,
-  ).join('');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeMarkup(title)} - mmfd overlay</title>
-<style>
-html, body { margin: 0; height: 100%; font: 14px system-ui, sans-serif; }
-header { padding: 6px 10px; background: #f4f4f4; border-bottom: 1px solid #ccc; }
-.key { margin-right: 14px; white-space: nowrap; }
-.swatch { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; border: 1px solid #444; }
-#view { position: absolute; top: 32px; bottom: 0; left: 0; right: 0; background: #fff; }
-</style>
-</head>
-<body>
-<header><strong>${escapeMarkup(title)}</strong> &nbsp; ${legend}</header>
-<div id="view"></div>
-<script src="openseadragon/openseadragon.min.js"></script>
-<script>
-OpenSeadragon({
-  id: 'view',
-  prefixUrl: 'openseadragon/images/',
-  drawer: 'canvas',
-  showNavigator: true,
-  tileSources: ${JSON.stringify(source)}
-});
-</script>
-</body>
-</html>
 `;
 }
 
