@@ -9,8 +9,9 @@
 // libvips read them, mpp in their resolution tags (label_outputs.ts):
 //   labelTiff          uint8 bit flags, the encoding of `mmfd synth-slide`'s labels: bit c (value 2^c) is set
 //                      where class c's blended probability > threshold (classes overlap: a capillary inside a
-//                      villus is 1 + 4), bit 4 (16) where the tissue mask says tissue (every pixel when tissue
-//                      detection is off). The classes are listed in the TIFF's ImageDescription (JSON).
+//                      villus is 1 + 4) inside tissue (anywhere with tissue.clip false), bit 4 (16) where
+//                      there is tissue: the mask, its edge decided at the label resolution (tissue_edges.ts);
+//                      every pixel when tissue detection is off. The classes are listed in the TIFF's ImageDescription (JSON).
 //   probabilityTiffs   per class code, uint8 round(255 p).
 // Pixels that no tissue tile reaches are 0. Memory is the model, one tile-wide window, the overlap strip
 // and a band of output rows: O(width), never O(area). The run checkpoints to `<out>.partial/` (partial_run.ts)
@@ -26,6 +27,7 @@ import { PartialRun } from './partial_run.js';
 import { type Predictor, predictTiles } from './predictor.js';
 import { Stitcher, type TileGrid, tileGrid } from './tiling.js';
 import { slideTissueMask, TISSUE_DEFAULTS, type TissueMask, type TissueOptions, touchesTissue } from './tissue.js';
+import { edgeBandPixels, maskIndex, TissueEdges } from './tissue_edges.js';
 
 export { TISSUE_BIT };
 
@@ -157,9 +159,23 @@ function describeLabels(slidePath: string, classes: readonly string[], L: Layout
   });
 }
 
-/** For each output column (or row), the mask column (row) under its centre. */
-function maskIndex(n: number, g0: number, gridDownsample: number, maskDownsample: number, limit: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, i) => Math.min(limit - 1, Math.floor(((g0 + i + 0.5) * gridDownsample) / maskDownsample)));
+/** The label map's tissue rows: the mask, its edge decided at the label grid's resolution (tissue_edges.ts). */
+function tissueRows(slide: OpenSlide, slideMpp: number, L: Layout, mask: TissueMask, o: Required<TissueOptions>) {
+  const { grid, plan } = L;
+  const f = mask.mpp / slideMpp; // level-0 pixels per mask pixel
+  const edges = new TissueEdges(
+    mask,
+    {
+      width: grid.width,
+      height: grid.height,
+      mpp: plan.gridMpp,
+      columns: maskIndex(grid.width, L.gx, plan.gridDownsample, f, mask.width),
+      rows: maskIndex(grid.height, L.gy, plan.gridDownsample, f, mask.height),
+      read: (x, y, w, h) => readGridWindow(slide, plan, L.gx + x, L.gy + y, w, h),
+    },
+    o,
+  );
+  return { rows: (from: number, to: number) => edges.rows(from, to), clip: o.clip };
 }
 
 /** OpenSlide.open, saying so when a file OpenSlide refuses is a TIFF (most likely cut short or damaged). */
@@ -206,13 +222,16 @@ export async function segmentSlide(slidePath: string, predictor: Predictor, opti
     const t = grid.tile;
 
     let t0 = process.hrtime.bigint();
-    const tissue = o.tissue === false ? undefined : slideTissueMask(slide, slideMpp, o.tissue);
+    const tissueOptions = o.tissue === false ? undefined : { ...TISSUE_DEFAULTS, ...o.tissue };
+    const tissue = tissueOptions && slideTissueMask(slide, slideMpp, tissueOptions);
     timings.tissue = seconds(t0);
+    // Tiles that touch the mask grown by its edge band, where tissue_edges.ts may find tissue outside it.
+    const grow = tissue && tissueOptions ? (edgeBandPixels(tissue, tissueOptions.edgeBand) * tissue.mpp) / slideMpp : 0;
     const runTiles = grid.ys.map((y) =>
       [...grid.xs.keys()].filter((j) => {
         if (tissue === undefined) return true;
         const [x0, y0] = [(L.gx + grid.xs[j]!) * d, (L.gy + y) * d];
-        return touchesTissue(tissue, slideMpp, x0, y0, x0 + t * d, y0 + t * d);
+        return touchesTissue(tissue, slideMpp, x0 - grow, y0 - grow, x0 + t * d + grow, y0 + t * d + grow);
       }),
     );
     const tilesTotal = runTiles.reduce((n, row) => n + row.length, 0);
@@ -238,7 +257,7 @@ export async function segmentSlide(slidePath: string, predictor: Predictor, opti
       grid: [grid.width, grid.height, grid.tile, grid.overlap, grid.margin],
       threshold,
       probabilities: o.probabilities ?? false,
-      tissue: o.tissue === false ? false : { ...TISSUE_DEFAULTS, ...o.tissue },
+      tissue: tissueOptions ?? false,
       tiffTileSize,
     };
     const { run: partial, resumed, discarded } = await PartialRun.open(`${o.out}.partial`, key, o.resume ?? true);
@@ -255,11 +274,7 @@ export async function segmentSlide(slidePath: string, predictor: Predictor, opti
         description: describeLabels(slidePath, predictor.classes, L, predictor.id, threshold),
         classes: C,
         threshold,
-        tissue: tissue && {
-          mask: tissue,
-          columns: maskIndex(grid.width, L.gx, d, tissue.mpp / slideMpp, tissue.width),
-          rows: maskIndex(grid.height, L.gy, d, tissue.mpp / slideMpp, tissue.height),
-        },
+        tissue: tissue && tissueOptions && tissueRows(slide, slideMpp, L, tissue, tissueOptions),
       });
       const stitcher = new Stitcher(grid, C, outputs.sink);
 
