@@ -14,6 +14,7 @@ import type { Predictor } from '../../src/slides/pipeline/predictor.js';
 import { segmentSlide } from '../../src/slides/pipeline/segment.js';
 import { detectTissue, type RgbImage } from '../../src/slides/pipeline/tissue.js';
 import { maskIndex, TissueEdges } from '../../src/slides/pipeline/tissue_edges.js';
+import { tileGrid } from '../../src/slides/pipeline/tiling.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import * as torch from '../../src/torch/index.js';
 
@@ -121,7 +122,7 @@ describe('tissue edges at the label resolution', () => {
     assert.ok(kept > 10_000, `glass pixels keeping the bright-red class: ${kept}`);
   });
 
-  test('the refined rows do not depend on how they are split', () => {
+  test('the refined rows do not depend on how they are split; the tiles to run are those holding tissue', () => {
     // 300 x 240 label pixels at 1 um/px: a wobbly blob of stain with pale pockets, its mask from a 16x thumbnail.
     const [w, h] = [300, 240];
     const rgb = new Float32Array(3 * w * h).fill(0.94);
@@ -169,6 +170,17 @@ describe('tissue edges at the label resolution', () => {
       for (let x = 0; x < w; x++)
         coarseDiffers += whole[y * w + x] !== mask.data[Math.floor(y / f) * mask.width + Math.floor(x / f)] ? 1 : 0;
     assert.ok(coarseDiffers > 500, `the refinement changes ${coarseDiffers} pixels of the coarse mask`);
+    // The tiles to run: exactly those whose extent holds a tissue pixel.
+    const grid = tileGrid(w, h, 64, 16, 4);
+    const expected = grid.ys.map((y0) =>
+      [...grid.xs.keys()].filter((j) => {
+        for (let y = y0; y < Math.min(h, y0 + 64); y++)
+          for (let x = grid.xs[j]!; x < Math.min(w, grid.xs[j]! + 64); x++) if (whole[y * w + x]) return true;
+        return false;
+      }),
+    );
+    assert.deepEqual(edges.tilesWithTissue(grid), expected);
+    assert.ok(expected.flat().length < grid.xs.length * grid.ys.length, 'some tiles hold no tissue');
     for (const step of [1, 7, 37, 96]) {
       const parts: Uint8Array[] = [];
       for (let y = 0; y < h; y += step) parts.push(edges.rows(y, Math.min(h, y + step)));

@@ -26,8 +26,8 @@ import { LabelOutputs } from './label_outputs.js';
 import { PartialRun } from './partial_run.js';
 import { type Predictor, predictTiles } from './predictor.js';
 import { Stitcher, type TileGrid, tileGrid } from './tiling.js';
-import { slideTissueMask, TISSUE_DEFAULTS, type TissueMask, type TissueOptions, touchesTissue } from './tissue.js';
-import { edgeBandPixels, maskIndex, TissueEdges } from './tissue_edges.js';
+import { slideTissueMask, TISSUE_DEFAULTS, type TissueMask, type TissueOptions } from './tissue.js';
+import { maskIndex, TissueEdges } from './tissue_edges.js';
 
 export { TISSUE_BIT };
 
@@ -160,10 +160,10 @@ function describeLabels(slidePath: string, classes: readonly string[], L: Layout
 }
 
 /** The label map's tissue rows: the mask, its edge decided at the label grid's resolution (tissue_edges.ts). */
-function tissueRows(slide: OpenSlide, slideMpp: number, L: Layout, mask: TissueMask, o: Required<TissueOptions>) {
+function tissueEdges(slide: OpenSlide, slideMpp: number, L: Layout, mask: TissueMask, o: Required<TissueOptions>): TissueEdges {
   const { grid, plan } = L;
   const f = mask.mpp / slideMpp; // level-0 pixels per mask pixel
-  const edges = new TissueEdges(
+  return new TissueEdges(
     mask,
     {
       width: grid.width,
@@ -175,7 +175,6 @@ function tissueRows(slide: OpenSlide, slideMpp: number, L: Layout, mask: TissueM
     },
     o,
   );
-  return { rows: (from: number, to: number) => edges.rows(from, to), clip: o.clip };
 }
 
 /** OpenSlide.open, saying so when a file OpenSlide refuses is a TIFF (most likely cut short or damaged). */
@@ -224,16 +223,10 @@ export async function segmentSlide(slidePath: string, predictor: Predictor, opti
     let t0 = process.hrtime.bigint();
     const tissueOptions = o.tissue === false ? undefined : { ...TISSUE_DEFAULTS, ...o.tissue };
     const tissue = tissueOptions && slideTissueMask(slide, slideMpp, tissueOptions);
+    const edges = tissue && tissueOptions && tissueEdges(slide, slideMpp, L, tissue, tissueOptions);
+    // The tiles whose pixels hold tissue: every tile that reaches a tissue pixel is run, so its blend is whole.
+    const runTiles = edges?.tilesWithTissue(grid) ?? grid.ys.map(() => [...grid.xs.keys()]);
     timings.tissue = seconds(t0);
-    // Tiles that touch the mask grown by its edge band, where tissue_edges.ts may find tissue outside it.
-    const grow = tissue && tissueOptions ? (edgeBandPixels(tissue, tissueOptions.edgeBand) * tissue.mpp) / slideMpp : 0;
-    const runTiles = grid.ys.map((y) =>
-      [...grid.xs.keys()].filter((j) => {
-        if (tissue === undefined) return true;
-        const [x0, y0] = [(L.gx + grid.xs[j]!) * d, (L.gy + y) * d];
-        return touchesTissue(tissue, slideMpp, x0 - grow, y0 - grow, x0 + t * d + grow, y0 + t * d + grow);
-      }),
-    );
     const tilesTotal = runTiles.reduce((n, row) => n + row.length, 0);
 
     // Outputs and the resumable state.
@@ -274,7 +267,7 @@ export async function segmentSlide(slidePath: string, predictor: Predictor, opti
         description: describeLabels(slidePath, predictor.classes, L, predictor.id, threshold),
         classes: C,
         threshold,
-        tissue: tissue && tissueOptions && tissueRows(slide, slideMpp, L, tissue, tissueOptions),
+        tissue: edges && { rows: (from: number, to: number) => edges.rows(from, to), clip: tissueOptions!.clip },
       });
       const stitcher = new Stitcher(grid, C, outputs.sink);
 

@@ -260,16 +260,3 @@ export function detectTissue(image: RgbImage, options: TissueOptions = {}): Tiss
 export function slideTissueMask(slide: OpenSlide, slideMpp: number, options: TissueOptions = {}): TissueMask {
   return detectTissue(readThumbnail(slide, slideMpp, options.mpp ?? TISSUE_DEFAULTS.mpp), options);
 }
-
-/** Whether any mask pixel under the level-0 rectangle [x0, x1) x [y0, y1) is tissue. */
-export function touchesTissue(mask: TissueMask, slideMpp: number, x0: number, y0: number, x1: number, y1: number): boolean {
-  const f = mask.mpp / slideMpp; // level-0 pixels per mask pixel
-  const mx0 = Math.max(0, Math.floor(x0 / f));
-  const my0 = Math.max(0, Math.floor(y0 / f));
-  const mx1 = Math.min(mask.width, Math.ceil(x1 / f));
-  const my1 = Math.min(mask.height, Math.ceil(y1 / f));
-  for (let y = my0; y < my1; y++) {
-    for (let x = mx0; x < mx1; x++) if (mask.data[y * mask.width + x]) return true;
-  }
-  return false;
-}

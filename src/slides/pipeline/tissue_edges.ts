@@ -7,7 +7,10 @@
 //
 // Rows are computed band by band from a window of the slide reaching 2 x closing + 1 pixels past them (all a
 // closing and the blur depend on), and only over the columns where the band is: the result does not depend on
-// how the rows are split, memory is O(width), and a resumed run recomputes exactly what it lost.
+// how the rows are split, and a resumed run recomputes exactly what it lost. One pass before segmentation
+// finds the tiles that hold tissue and keeps the band's pixels (O(edge length x band), not O(area)); the label
+// rows then come from the mask and that.
+import type { TileGrid } from './tiling.js';
 import { boxBlur3, closeByDisc, hsvSaturation, type TissueMask } from './tissue.js';
 
 export interface TissueEdgeGrid {
@@ -25,11 +28,6 @@ export interface TissueEdgeGrid {
 /** For each of n label columns (or rows) from grid pixel g0, the mask column (row) under its centre. */
 export function maskIndex(n: number, g0: number, gridDownsample: number, maskDownsample: number, limit: number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => Math.min(limit - 1, Math.floor(((g0 + i + 0.5) * gridDownsample) / maskDownsample)));
-}
-
-/** The edge band's half-width in mask pixels. */
-export function edgeBandPixels(mask: TissueMask, edgeBand: number): number {
-  return Math.max(0, Math.round(edgeBand / mask.mpp));
 }
 
 /** Min and max of `lo` and `hi` over 2k + 1 pixels along x (or y), clipped to the image. */
@@ -61,6 +59,16 @@ function edgeBandOf(mask: TissueMask, k: number): Uint8Array {
   return Uint8Array.from(lo, (a, i) => (a === hi[i] ? 0 : 1));
 }
 
+/** Rows per band of tilesWithTissue's pass: taller bands pay less reach, but their windows span wider runs. */
+const PASS_ROWS = 256;
+
+/** The refined band pixels of one pass band [from, to), row-major; row y's start at offsets[y - from]. */
+interface CachedBand {
+  from: number;
+  offsets: Int32Array;
+  tissue: Uint8Array;
+}
+
 export class TissueEdges {
   readonly #mask: TissueMask;
   readonly #grid: TissueEdgeGrid;
@@ -69,11 +77,13 @@ export class TissueEdges {
   /** Closing radius in label pixels, and how far past its rows a window reaches. */
   readonly #radius: number;
   readonly #reach: number;
+  /** The band pixels tilesWithTissue computed, so that rows() need not compute them again: O(edge length). */
+  #cache: CachedBand[] | undefined;
 
   constructor(mask: TissueMask, grid: TissueEdgeGrid, o: { edgeBand: number; edgeClosing: number }) {
     this.#mask = mask;
     this.#grid = grid;
-    const k = edgeBandPixels(mask, o.edgeBand);
+    const k = Math.max(0, Math.round(o.edgeBand / mask.mpp));
     this.#band = k > 0 ? edgeBandOf(mask, k) : undefined;
     this.#radius = Math.max(0, Math.round(o.edgeClosing / grid.mpp));
     this.#reach = 2 * this.#radius + 1;
@@ -90,13 +100,38 @@ export class TissueEdges {
 
   /** Tissue (1) or glass (0) for label rows [from, to): (to - from) x width bytes. */
   rows(from: number, to: number): Uint8Array {
-    const { width: W, height: H } = this.#grid;
+    if (this.#cache === undefined) return this.#compute(from, to);
+    const W = this.#grid.width;
+    const out = this.#coarseRows(from, to);
+    for (let y = from; y < to; y++) {
+      const band = this.#cache[Math.floor(y / PASS_ROWS)]!;
+      let at = band.offsets[y - band.from]!;
+      for (let x = 0; x < W; x++) if (this.#inBand(x, y)) out[(y - from) * W + x] = band.tissue[at++]!;
+    }
+    return out;
+  }
+
+  /** The mask's answer for label rows [from, to). */
+  #coarseRows(from: number, to: number): Uint8Array {
+    const W = this.#grid.width;
     const out = new Uint8Array((to - from) * W);
     const { columns, rows } = this.#grid;
     for (let y = from; y < to; y++) {
-      const maskRow = this.#mask.data.subarray(rows[y]! * this.#mask.width);
-      for (let x = 0; x < W; x++) out[(y - from) * W + x] = maskRow[columns[x]!]!;
+      const o = (y - from) * W;
+      // Label rows over one mask row are alike: copy the previous.
+      if (y > from && rows[y] === rows[y - 1]) out.copyWithin(o, o - W, o);
+      else {
+        const maskRow = this.#mask.data.subarray(rows[y]! * this.#mask.width);
+        for (let x = 0; x < W; x++) out[o + x] = maskRow[columns[x]!]!;
+      }
     }
+    return out;
+  }
+
+  /** Rows [from, to) computed: the mask's, and the band's from a window of the slide. */
+  #compute(from: number, to: number): Uint8Array {
+    const { width: W, height: H } = this.#grid;
+    const out = this.#coarseRows(from, to);
     for (const [xa, xb] of this.#bandRuns(from, to)) {
       // The window: the run's columns and the rows, with the reach of the closing and blur around them.
       const [x0, x1] = [Math.max(0, xa - this.#reach), Math.min(W, xb + this.#reach)];
@@ -109,12 +144,51 @@ export class TissueEdges {
     return out;
   }
 
+  /**
+   * For each tile row of `grid` (the label map's), the tiles with a tissue pixel: the rows computed once, a band
+   * at a time, each row's tissue counted per tile through its prefix sums. The band pixels are kept for rows().
+   */
+  tilesWithTissue(grid: TileGrid): number[][] {
+    const { tile: t, xs, ys, width: W, height: H } = grid;
+    const hit = ys.map(() => new Uint8Array(xs.length));
+    const prefix = new Int32Array(W + 1);
+    const cache: CachedBand[] = [];
+    for (let from = 0; from < H; from += PASS_ROWS) {
+      const to = Math.min(H, from + PASS_ROWS);
+      const tissue = this.#compute(from, to);
+      const offsets = new Int32Array(to - from);
+      const kept: number[] = [];
+      for (let y = from; y < to; y++) {
+        offsets[y - from] = kept.length;
+        for (let x = 0; x < W; x++) if (this.#inBand(x, y)) kept.push(tissue[(y - from) * W + x]!);
+      }
+      cache.push({ from, offsets, tissue: Uint8Array.from(kept) });
+      for (let y = from; y < to; y++) {
+        for (let x = 0; x < W; x++) prefix[x + 1] = prefix[x]! + tissue[(y - from) * W + x]!;
+        if (prefix[W] === 0) continue;
+        ys.forEach((y0, k) => {
+          if (y < y0 || y >= y0 + t) return;
+          xs.forEach((x0, j) => {
+            if (prefix[Math.min(W, x0 + t)]! > prefix[x0]!) hit[k]![j] = 1;
+          });
+        });
+      }
+    }
+    this.#cache = cache;
+    return hit.map((row) => [...row.keys()].filter((j) => row[j] === 1));
+  }
+
   /** Column runs [xa, xb) holding band pixels in rows [from, to), merged where their windows would overlap. */
   #bandRuns(from: number, to: number): [number, number][] {
     if (this.#band === undefined) return [];
-    const W = this.#grid.width;
+    const { width: W, columns, rows } = this.#grid;
+    const band = this.#band;
+    const mw = this.#mask.width;
     const any = new Uint8Array(W);
-    for (let y = from; y < to; y++) for (let x = 0; x < W; x++) if (this.#inBand(x, y)) any[x] = 1;
+    for (let y = from; y < to; y++) {
+      if (y > from && rows[y] === rows[y - 1]) continue;
+      for (let x = 0; x < W; x++) any[x]! |= band[rows[y]! * mw + columns[x]!]!;
+    }
     const runs: [number, number][] = [];
     for (let x = 0; x < W; x++) {
       if (!any[x]) continue;
