@@ -12,9 +12,9 @@ import { PyramidalTiffWriter } from '../../src/slides/export/tiff_writer.js';
 import { OpenSlide } from '../../src/slides/io/openslide.js';
 import type { Predictor } from '../../src/slides/pipeline/predictor.js';
 import { segmentSlide } from '../../src/slides/pipeline/segment.js';
+import { tileGrid } from '../../src/slides/pipeline/tiling.js';
 import { detectTissue, type RgbImage } from '../../src/slides/pipeline/tissue.js';
 import { maskIndex, TissueEdges } from '../../src/slides/pipeline/tissue_edges.js';
-import { tileGrid } from '../../src/slides/pipeline/tiling.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import * as torch from '../../src/torch/index.js';
 
