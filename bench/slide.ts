@@ -14,9 +14,12 @@
 //                  10k; 20k adds about four times the tiles), once per engine and precision (--real-engines,
 //                  default torch:fp32,onnx:fp32,onnx:int8); the int8 label map is compared with the fp32 one.
 //                  --only real-full runs just these and updates the real_size section of slide.json.
+//   --only student-full  just the student on the smallest --full slide, scored (below), updating its runs and
+//                  the dice section of slide.json.
 // The student is --checkpoint <file>, or else configs/tiny-mobilesam-slides.yaml trained first (in .tmp/bench-slide;
 // about 13 minutes on 2 cores, reused by later runs) on windows of other synthetic slides. The smallest whole slide
-// is scored against its ground truth: per-class Dice and area fractions (src/slides/export/compare_labels.ts).
+// is scored against its ground truth: per-class Dice and area fractions (src/slides/export/compare_labels.ts), the
+// tissue area, and the same Dice without the tissue mask and with its coarse 16 um edge (two more runs).
 // Writes bench/results/slide.json.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,7 +34,7 @@ import { OpenSlide } from '../src/slides/io/openslide.js';
 import { type Engine, openPredictor, type Precision } from '../src/slides/pipeline/onnx_predictor.js';
 import { loadPredictor, type Predictor } from '../src/slides/pipeline/predictor.js';
 import { type SegmentResult, segmentSlide, TISSUE_BIT } from '../src/slides/pipeline/segment.js';
-import { slideTissueMask, type TissueMask } from '../src/slides/pipeline/tissue.js';
+import { slideTissueMask, type TissueMask, type TissueOptions } from '../src/slides/pipeline/tissue.js';
 import { labelPaths, writeSyntheticSlide } from '../src/synth/slide/slide.js';
 import * as torch from '../src/torch/index.js';
 import { trainStudentAlone } from '../src/train/baseline.js';
@@ -54,10 +57,13 @@ interface Job {
   checkpoint: string;
   engine?: Engine;
   precision?: Precision;
+  /** Tissue settings for segmentSlide (student-full's variants); default: the defaults. */
+  tissue?: TissueOptions;
 }
 
 interface Run {
   mode: Mode;
+  tissue?: TissueOptions;
   engine?: string;
   size: number;
   model: string;
@@ -137,6 +143,7 @@ async function one(job: Job): Promise<void> {
   const result = await segmentSlide(job.slide, predictor, {
     out: job.out,
     region,
+    tissue: job.tissue,
     ...SETTINGS,
     onProgress: (p) => {
       const tenth = Math.floor((10 * p.tilesDone) / Math.max(1, p.tilesTotal));
@@ -153,6 +160,7 @@ async function one(job: Job): Promise<void> {
   const tissue = tissueIn(mask, region ?? { x: 0, y: 0, width: size, height: size });
   const run: Run = {
     mode: job.mode,
+    ...(job.tissue !== undefined ? { tissue: job.tissue } : {}),
     ...(job.engine !== undefined ? { engine: `${job.engine} ${job.precision ?? 'fp32'}` } : {}),
     size,
     model: predictor.id,
@@ -251,6 +259,78 @@ async function realSize(work: string, sizes: number[], engines: { engine: Engine
   return { student: 'real-size, random weights (seed 0), 512-pixel tiles at 1 um/px', engines, runs, int8_vs_fp32: int8VsFp32 };
 }
 
+/** slide.json with the sections `update` returns replaced (an --only run), the rest kept. */
+function updateResults(update: (previous: Record<string, unknown>) => Record<string, unknown>): void {
+  const file = new URL('../../bench/results/slide.json', import.meta.url).pathname;
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  writeBenchResult('slide', { ...previous, ...update(previous) }, torch.best_device());
+}
+
+/** The student-full label map against the slide's ground truth: per-class Dice, fractions and tissue area. */
+function agreementWithTruth(out: string, slide: string, run: Run) {
+  // The prediction is at the model's pixel size: run.mpp_used / SLIDE_MPP truth pixels per predicted pixel.
+  const a = compareLabels(out, labelPaths(slide).labels, { classBits: 4, tissueBit: TISSUE_BIT, downsample: run.mpp_used / SLIDE_MPP });
+  const pixelMm2 = (run.mpp_used * run.mpp_used) / 1e6;
+  return {
+    ...a,
+    tissue: {
+      predicted_mm2: a.predictedTissue * pixelMm2,
+      true_mm2: a.trueTissue * pixelMm2,
+      area_error_pct: 100 * (a.predictedTissue / a.trueTissue - 1),
+    },
+  };
+}
+
+/**
+ * Scores the student-full run on the smallest full slide against its truth, then runs it twice more: without the
+ * mask (every class the network predicts kept: tissue.clip false, the same tiles) and with the mask's coarse
+ * edge (tissue.edgeBand 0, as before the edge was decided at the label resolution). The goals: Dice >= 0.85 per
+ * class and each tissue fraction within 0.02 (issue 6), tissue area within 1% of the truth and no class Dice
+ * lower with the mask than without it (issue 14).
+ */
+function scoreAgainstTruth(slide: string, size: number, out: string, checkpoint: string, run: Run) {
+  const withMask = agreementWithTruth(out, slide, run);
+  const variants: Record<string, TissueOptions> = { without_mask: { clip: false }, coarse_edge: { edgeBand: 0 } };
+  const runs: Run[] = [];
+  const scored: Record<string, ReturnType<typeof agreementWithTruth>> = {};
+  for (const [name, tissue] of Object.entries(variants)) {
+    const variantOut = out.replace(/\.tif$/, `_${name}.tif`);
+    const r = runJob({ mode: 'student-full', slide, size, out: variantOut, checkpoint, tissue });
+    runs.push(r);
+    scored[name] = agreementWithTruth(variantOut, slide, r);
+    rmSync(variantOut, { force: true });
+  }
+  const without = scored.without_mask!;
+  const coarse = scored.coarse_edge!;
+  const summary = withMask.classes.map((c, i) => ({
+    class: FINAL_CLASSES[i]?.display,
+    dice: c.dice,
+    dice_without_mask: without.classes[i]!.dice,
+    dice_coarse_edge: coarse.classes[i]!.dice,
+    fraction_error: c.predictedFraction - c.trueFraction,
+    met: c.dice >= 0.85 && Math.abs(c.predictedFraction - c.trueFraction) <= 0.02 && c.dice >= without.classes[i]!.dice,
+  }));
+  for (const c of summary)
+    console.log(
+      `  ${c.class}: Dice ${c.dice.toFixed(4)} (without the mask ${c.dice_without_mask.toFixed(4)}, coarse edge ` +
+        `${c.dice_coarse_edge.toFixed(4)}), tissue fraction error ${c.fraction_error.toFixed(4)}`,
+    );
+  const tissue = {
+    ...withMask.tissue,
+    met: Math.abs(withMask.tissue.area_error_pct) <= 1,
+    coarse_edge_area_error_pct: coarse.tissue.area_error_pct,
+  };
+  console.log(
+    `  tissue: ${tissue.predicted_mm2.toFixed(3)} mm^2 vs ${tissue.true_mm2.toFixed(3)} true ` +
+      `(${tissue.area_error_pct.toFixed(2)}%; coarse edge ${tissue.coarse_edge_area_error_pct.toFixed(2)}%)`,
+  );
+  const { tissue: _, ...agreement } = withMask;
+  return {
+    dice: { slide_size: size, checkpoint, summary, tissue, ...agreement, without_mask: without.classes, coarse_edge: coarse.classes },
+    runs,
+  };
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === '--one') return one(JSON.parse(process.argv[3]!) as Job);
   const { values } = parseArgs({
@@ -276,14 +356,40 @@ async function main(): Promise<void> {
     const loadStart = loadavg();
     try {
       const real = await realSize(work, realSizes, engines);
-      const file = new URL('../../bench/results/slide.json', import.meta.url).pathname;
-      const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
       const real_size = {
         date: new Date().toISOString(),
         machine: { ...machine(), load_average_start: loadStart, load_average_end: loadavg() },
         ...real,
       };
-      writeBenchResult('slide', { ...previous, real_size }, torch.best_device());
+      updateResults(() => ({ real_size }));
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
+  if (values.only === 'student-full') {
+    // The student on the smallest --full slide and its variants, scored against the truth: runs and dice updated.
+    const size = Math.min(...values.full.split(',').map(Number));
+    const trained = values.checkpoint === undefined ? await trainSlideStudent() : undefined;
+    const checkpoint = values.checkpoint ?? (trained?.checkpoint as string);
+    const work = mkdtempSync(join(tmpdir(), 'mmfd-bench-segment-'));
+    const loadStart = loadavg();
+    try {
+      const slide = join(work, `slide_${size}.tif`);
+      console.log(`writing a ${size} x ${size} synthetic slide (mpp ${SLIDE_MPP}) ...`);
+      await writeSyntheticSlide({ out: slide, width: size, height: size, seed: SEED, mpp: SLIDE_MPP });
+      const run = runJob({ mode: 'student-full', slide, size, out: join(work, 'labels_student-full.tif'), checkpoint });
+      const scored = scoreAgainstTruth(slide, size, join(work, 'labels_student-full.tif'), checkpoint, run);
+      const dice = {
+        ...scored.dice,
+        date: new Date().toISOString(),
+        machine: { ...machine(), load_average_start: loadStart, load_average_end: loadavg() },
+        student_training: trained?.training ?? null,
+      };
+      updateResults((previous) => {
+        const others = ((previous.runs as Run[] | undefined) ?? []).filter((r) => !(r.mode === 'student-full' && r.size === size));
+        return { runs: [...others, run, ...scored.runs], dice };
+      });
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
@@ -312,22 +418,9 @@ async function main(): Promise<void> {
         const run = runJob({ mode, slide, size, out, checkpoint });
         runs.push(run);
         if (mode === 'student-full' && size === Math.min(...fullSizes)) {
-          // The prediction is at the model's pixel size: run.mpp_used / SLIDE_MPP truth pixels per predicted pixel.
-          const agreement = compareLabels(out, labelPaths(slide).labels, {
-            classBits: 4,
-            tissueBit: TISSUE_BIT,
-            downsample: run.mpp_used / SLIDE_MPP,
-          });
-          // The goals (issue 6): Dice >= 0.85 per class, each class's fraction of tissue within 0.02 of the truth.
-          const summary = agreement.classes.map((c, i) => ({
-            class: FINAL_CLASSES[i]?.display,
-            dice: c.dice,
-            fraction_error: c.predictedFraction - c.trueFraction,
-            met: c.dice >= 0.85 && Math.abs(c.predictedFraction - c.trueFraction) <= 0.02,
-          }));
-          for (const c of summary)
-            console.log(`  ${c.class}: Dice ${c.dice.toFixed(3)}, tissue fraction error ${c.fraction_error.toFixed(4)}`);
-          dice = { slide_size: size, checkpoint, summary, ...agreement };
+          const scored = scoreAgainstTruth(slide, size, out, checkpoint, run);
+          dice = scored.dice;
+          runs.push(...scored.runs);
         }
         rmSync(out, { force: true });
       }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { OpenSlide } from '../../src/slides/io/openslide.js';
-import { detectTissue, otsuThreshold, type RgbImage, slideTissueMask, touchesTissue } from '../../src/slides/pipeline/tissue.js';
+import { detectTissue, otsuThreshold, type RgbImage, slideTissueMask } from '../../src/slides/pipeline/tissue.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import { Rng } from '../helpers/prng.js';
 
@@ -137,14 +137,5 @@ describe('tissue detection', () => {
       slide.close();
       truth.close();
     }
-  });
-
-  test('touchesTissue looks under a level-0 rectangle', () => {
-    const data = new Uint8Array(100);
-    data[5 * 10 + 7] = 1; // mask pixel (7, 5) at 8 um/px on a 0.5 um/px slide: level-0 [112, 128) x [80, 96)
-    const mask = { width: 10, height: 10, mpp: 8, data, threshold: 0, area: 64 };
-    assert.equal(touchesTissue(mask, 0.5, 100, 70, 113, 81), true);
-    assert.equal(touchesTissue(mask, 0.5, 0, 0, 112, 200), false);
-    assert.equal(touchesTissue(mask, 0.5, 128, 0, 400, 400), false);
   });
 });

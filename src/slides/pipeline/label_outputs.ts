@@ -7,13 +7,13 @@ import { PyramidalTiffWriter } from '../export/tiff_writer.js';
 import type { PartialRun } from './partial_run.js';
 import { PlaneBands } from './plane_bands.js';
 import type { FinalBlockSink } from './tiling.js';
-import type { TissueMask } from './tissue.js';
 
-/** Where each output pixel looks in the tissue mask: the mask column and row under its centre. */
-export interface TissueLookup {
-  mask: TissueMask;
-  columns: Int32Array;
-  rows: Int32Array;
+/** Tissue rows and what to do outside them. */
+export interface TissueRows {
+  /** Tissue (1) or glass (0) of rows [from, to), (to - from) x width bytes (tissue_edges.ts). */
+  rows: (from: number, to: number) => Uint8Array;
+  /** Clear class bits outside tissue. */
+  clip: boolean;
 }
 
 export interface LabelOutputOptions {
@@ -30,7 +30,7 @@ export interface LabelOutputOptions {
   classes: number;
   threshold: number;
   /** undefined: every pixel is tissue. */
-  tissue: TissueLookup | undefined;
+  tissue: TissueRows | undefined;
 }
 
 export class LabelOutputs {
@@ -112,19 +112,17 @@ export class LabelOutputs {
   }
 
   #markTissue(from: number, to: number): void {
-    const W = this.#o.width;
+    const n = (to - from) * this.#o.width;
     const label = this.#planes[0]!;
     const tissue = this.#o.tissue;
-    for (let y = from; y < to; y++) {
-      const row = (y - from) * W;
-      if (tissue === undefined) {
-        for (let x = 0; x < W; x++) label[row + x]! |= TISSUE_BIT;
-        continue;
-      }
-      const maskRow = tissue.rows[y]! * tissue.mask.width;
-      // Tissue classes exist only in tissue: a tile that touches tissue also covers glass, where the
-      // network's answer means nothing (and would count towards areas and fractions).
-      for (let x = 0; x < W; x++) label[row + x] = tissue.mask.data[maskRow + tissue.columns[x]!] ? label[row + x]! | TISSUE_BIT : 0;
+    if (tissue === undefined) {
+      for (let i = 0; i < n; i++) label[i]! |= TISSUE_BIT;
+      return;
     }
+    const bits = tissue.rows(from, to);
+    // Tissue classes exist only in tissue: a tile that touches tissue also covers glass, where the
+    // network's answer means nothing (and would count towards areas and fractions), unless asked to keep it.
+    const outside = tissue.clip ? 0 : 0xff;
+    for (let i = 0; i < n; i++) label[i] = bits[i] ? label[i]! | TISSUE_BIT : label[i]! & outside;
   }
 }

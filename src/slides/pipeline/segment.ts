@@ -9,8 +9,9 @@
 // libvips read them, mpp in their resolution tags (label_outputs.ts):
 //   labelTiff          uint8 bit flags, the encoding of `mmfd synth-slide`'s labels: bit c (value 2^c) is set
 //                      where class c's blended probability > threshold (classes overlap: a capillary inside a
-//                      villus is 1 + 4), bit 4 (16) where the tissue mask says tissue (every pixel when tissue
-//                      detection is off). The classes are listed in the TIFF's ImageDescription (JSON).
+//                      villus is 1 + 4) inside tissue (anywhere with tissue.clip false), bit 4 (16) where
+//                      there is tissue: the mask, its edge decided at the label resolution (tissue_edges.ts);
+//                      every pixel when tissue detection is off. The classes are listed in the TIFF's ImageDescription (JSON).
 //   probabilityTiffs   per class code, uint8 round(255 p).
 // Pixels that no tissue tile reaches are 0. Memory is the model, one tile-wide window, the overlap strip
 // and a band of output rows: O(width), never O(area). The run checkpoints to `<out>.partial/` (partial_run.ts)
@@ -25,7 +26,8 @@ import { LabelOutputs } from './label_outputs.js';
 import { PartialRun } from './partial_run.js';
 import { type Predictor, predictTiles } from './predictor.js';
 import { Stitcher, type TileGrid, tileGrid } from './tiling.js';
-import { slideTissueMask, TISSUE_DEFAULTS, type TissueMask, type TissueOptions, touchesTissue } from './tissue.js';
+import { slideTissueMask, TISSUE_DEFAULTS, type TissueMask, type TissueOptions } from './tissue.js';
+import { maskIndex, TissueEdges } from './tissue_edges.js';
 
 export { TISSUE_BIT };
 
@@ -157,9 +159,22 @@ function describeLabels(slidePath: string, classes: readonly string[], L: Layout
   });
 }
 
-/** For each output column (or row), the mask column (row) under its centre. */
-function maskIndex(n: number, g0: number, gridDownsample: number, maskDownsample: number, limit: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, i) => Math.min(limit - 1, Math.floor(((g0 + i + 0.5) * gridDownsample) / maskDownsample)));
+/** The label map's tissue rows: the mask, its edge decided at the label grid's resolution (tissue_edges.ts). */
+function tissueEdges(slide: OpenSlide, slideMpp: number, L: Layout, mask: TissueMask, o: Required<TissueOptions>): TissueEdges {
+  const { grid, plan } = L;
+  const f = mask.mpp / slideMpp; // level-0 pixels per mask pixel
+  return new TissueEdges(
+    mask,
+    {
+      width: grid.width,
+      height: grid.height,
+      mpp: plan.gridMpp,
+      columns: maskIndex(grid.width, L.gx, plan.gridDownsample, f, mask.width),
+      rows: maskIndex(grid.height, L.gy, plan.gridDownsample, f, mask.height),
+      read: (x, y, w, h) => readGridWindow(slide, plan, L.gx + x, L.gy + y, w, h),
+    },
+    o,
+  );
 }
 
 /** OpenSlide.open, saying so when a file OpenSlide refuses is a TIFF (most likely cut short or damaged). */
@@ -206,15 +221,12 @@ export async function segmentSlide(slidePath: string, predictor: Predictor, opti
     const t = grid.tile;
 
     let t0 = process.hrtime.bigint();
-    const tissue = o.tissue === false ? undefined : slideTissueMask(slide, slideMpp, o.tissue);
+    const tissueOptions = o.tissue === false ? undefined : { ...TISSUE_DEFAULTS, ...o.tissue };
+    const tissue = tissueOptions && slideTissueMask(slide, slideMpp, tissueOptions);
+    const edges = tissue && tissueOptions && tissueEdges(slide, slideMpp, L, tissue, tissueOptions);
+    // The tiles whose pixels hold tissue: every tile that reaches a tissue pixel is run, so its blend is whole.
+    const runTiles = edges?.tilesWithTissue(grid) ?? grid.ys.map(() => [...grid.xs.keys()]);
     timings.tissue = seconds(t0);
-    const runTiles = grid.ys.map((y) =>
-      [...grid.xs.keys()].filter((j) => {
-        if (tissue === undefined) return true;
-        const [x0, y0] = [(L.gx + grid.xs[j]!) * d, (L.gy + y) * d];
-        return touchesTissue(tissue, slideMpp, x0, y0, x0 + t * d, y0 + t * d);
-      }),
-    );
     const tilesTotal = runTiles.reduce((n, row) => n + row.length, 0);
 
     // Outputs and the resumable state.
@@ -238,7 +250,7 @@ export async function segmentSlide(slidePath: string, predictor: Predictor, opti
       grid: [grid.width, grid.height, grid.tile, grid.overlap, grid.margin],
       threshold,
       probabilities: o.probabilities ?? false,
-      tissue: o.tissue === false ? false : { ...TISSUE_DEFAULTS, ...o.tissue },
+      tissue: tissueOptions ?? false,
       tiffTileSize,
     };
     const { run: partial, resumed, discarded } = await PartialRun.open(`${o.out}.partial`, key, o.resume ?? true);
@@ -255,11 +267,7 @@ export async function segmentSlide(slidePath: string, predictor: Predictor, opti
         description: describeLabels(slidePath, predictor.classes, L, predictor.id, threshold),
         classes: C,
         threshold,
-        tissue: tissue && {
-          mask: tissue,
-          columns: maskIndex(grid.width, L.gx, d, tissue.mpp / slideMpp, tissue.width),
-          rows: maskIndex(grid.height, L.gy, d, tissue.mpp / slideMpp, tissue.height),
-        },
+        tissue: edges && { rows: (from: number, to: number) => edges.rows(from, to), clip: tissueOptions!.clip },
       });
       const stitcher = new Stitcher(grid, C, outputs.sink);
 

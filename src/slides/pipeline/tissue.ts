@@ -3,7 +3,8 @@
 // a floor, so an empty slide stays empty), a closing that bridges narrow gaps (the pale intervillous space
 // between villi is tissue, but no more saturated than glass), holes smaller than an area filled, specks
 // smaller than an area removed. Glass is grey or white and barely saturated; stained tissue is not. Segmentation runs only the
-// tiles that touch the mask, and its area is the denominator of every tissue fraction.
+// tiles that touch the mask (grown by `edgeBand`); near the mask's edge the label map's tissue bit is decided at
+// its own resolution (tissue_edges.ts), and its tissue is the denominator of every tissue fraction.
 import { squaredDistanceTransform } from '../../eval/distance.js';
 import { MPP_TOLERANCE } from '../io/mpp.js';
 import type { OpenSlide } from '../io/openslide.js';
@@ -19,6 +20,15 @@ export interface TissueOptions {
   maxHoleArea?: number;
   /** Tissue regions smaller than this are removed as specks; default 10,000 um^2 (0.01 mm^2). */
   minTissueArea?: number;
+  /**
+   * Within this distance (um) of the mask's edge, on either side, segmentation decides tissue at the label
+   * map's resolution from the slide's own pixels (tissue_edges.ts); 0 keeps the mask's coarse edge. Default 48.
+   */
+  edgeBand?: number;
+  /** The closing (um) that joins pale tissue between stained parts in that band; default 48. */
+  edgeClosing?: number;
+  /** Clear the class bits outside tissue (default true); false keeps every class the network predicts. */
+  clip?: boolean;
 }
 
 export interface TissueMask {
@@ -40,6 +50,9 @@ export const TISSUE_DEFAULTS: Required<TissueOptions> = {
   closing: 100,
   maxHoleArea: 100_000,
   minTissueArea: 10_000,
+  edgeBand: 48,
+  edgeClosing: 48,
+  clip: true,
 };
 
 export interface RgbImage {
@@ -129,7 +142,7 @@ export function otsuThreshold(histogram: ArrayLike<number>): number {
  * of glass, so that tissue near the border is closed exactly as elsewhere (without the padding, a dilation cut off
  * by the border survives the erosion as a block of false tissue along it).
  */
-function closeByDisc(mask: Uint8Array, width: number, height: number, r: number): Uint8Array {
+export function closeByDisc(mask: Uint8Array, width: number, height: number, r: number): Uint8Array {
   const p = r + 1;
   const pw = width + 2 * p;
   const ph = height + 2 * p;
@@ -190,35 +203,41 @@ function forEachRegion(
   }
 }
 
-/** The tissue mask of an RGB view: saturation, blur, Otsu (floored), closing, holes filled, specks removed. */
-export function detectTissue(image: RgbImage, options: TissueOptions = {}): TissueMask {
-  const o = { ...TISSUE_DEFAULTS, ...options };
-  const { width, height, data, mpp } = image;
-  const n = width * height;
-  const saturation = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const r = data[3 * i]!;
-    const g = data[3 * i + 1]!;
-    const b = data[3 * i + 2]!;
-    const max = Math.max(r, g, b);
-    saturation[i] = max === 0 ? 0 : (max - Math.min(r, g, b)) / max;
-  }
-  const blurred = new Float32Array(n);
-  const histogram = new Float64Array(256);
+/** HSV saturation of one colour (any scale): (max - min) / max, 0 for black. */
+export function hsvSaturation(r: number, g: number, b: number): number {
+  const max = Math.max(r, g, b);
+  return max === 0 ? 0 : (max - Math.min(r, g, b)) / max;
+}
+
+/** A 3x3 box mean, over the pixels inside the image at its edges (against stain noise). */
+export function boxBlur3(values: Float32Array, width: number, height: number): Float32Array {
+  const blurred = new Float32Array(values.length);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let s = 0;
       let k = 0;
       for (let yy = Math.max(0, y - 1); yy <= Math.min(height - 1, y + 1); yy++) {
         for (let xx = Math.max(0, x - 1); xx <= Math.min(width - 1, x + 1); xx++) {
-          s += saturation[yy * width + xx]!;
+          s += values[yy * width + xx]!;
           k++;
         }
       }
       blurred[y * width + x] = s / k;
-      histogram[Math.min(255, Math.round((s / k) * 255))]!++;
     }
   }
+  return blurred;
+}
+
+/** The tissue mask of an RGB view: saturation, blur, Otsu (floored), closing, holes filled, specks removed. */
+export function detectTissue(image: RgbImage, options: TissueOptions = {}): TissueMask {
+  const o = { ...TISSUE_DEFAULTS, ...options };
+  const { width, height, data, mpp } = image;
+  const n = width * height;
+  const saturation = new Float32Array(n);
+  for (let i = 0; i < n; i++) saturation[i] = hsvSaturation(data[3 * i]!, data[3 * i + 1]!, data[3 * i + 2]!);
+  const blurred = boxBlur3(saturation, width, height);
+  const histogram = new Float64Array(256);
+  for (let i = 0; i < n; i++) histogram[Math.min(255, Math.round(blurred[i]! * 255))]!++;
   const threshold = Math.max((otsuThreshold(histogram) + 0.5) / 255, o.minSaturation);
   let mask: Uint8Array = new Uint8Array(n);
   for (let i = 0; i < n; i++) mask[i] = blurred[i]! > threshold ? 1 : 0;
@@ -239,17 +258,4 @@ export function detectTissue(image: RgbImage, options: TissueOptions = {}): Tiss
 /** Tissue detection on the slide's thumbnail at options.mpp (default 16 um/px). */
 export function slideTissueMask(slide: OpenSlide, slideMpp: number, options: TissueOptions = {}): TissueMask {
   return detectTissue(readThumbnail(slide, slideMpp, options.mpp ?? TISSUE_DEFAULTS.mpp), options);
-}
-
-/** Whether any mask pixel under the level-0 rectangle [x0, x1) x [y0, y1) is tissue. */
-export function touchesTissue(mask: TissueMask, slideMpp: number, x0: number, y0: number, x1: number, y1: number): boolean {
-  const f = mask.mpp / slideMpp; // level-0 pixels per mask pixel
-  const mx0 = Math.max(0, Math.floor(x0 / f));
-  const my0 = Math.max(0, Math.floor(y0 / f));
-  const mx1 = Math.min(mask.width, Math.ceil(x1 / f));
-  const my1 = Math.min(mask.height, Math.ceil(y1 / f));
-  for (let y = my0; y < my1; y++) {
-    for (let x = mx0; x < mx1; x++) if (mask.data[y * mask.width + x]) return true;
-  }
-  return false;
 }
