@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
-import type { Manifest, SegmentSettings } from '../../src/cohort/manifest.js';
+import type { Manifest } from '../../src/cohort/manifest.js';
 import { type CohortEvent, runCohort } from '../../src/cohort/run.js';
 import { networkSegmenter } from '../../src/cohort/segmenter.js';
 import { listSlides } from '../../src/cohort/slide_list.js';
@@ -18,6 +18,7 @@ import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import * as torch from '../../src/torch/index.js';
 import type { Tensor } from '../../src/torch/tensor.js';
 import { rasterisePolygon } from '../helpers/label_truth.js';
+import { testSettings } from '../helpers/segment_settings.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-segmenter-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,15 +40,7 @@ function stainPredictor(): Predictor {
   };
 }
 
-const SETTINGS: SegmentSettings = {
-  model: 'student',
-  checkpoint: null,
-  mpp: null,
-  min_object_um2: 20,
-  geojson_level: 0,
-  overlay_level: 0,
-  thumbnail_max: 256,
-};
+const SETTINGS = testSettings(256);
 
 describe('network segmenter', () => {
   test('labels at half resolution come out in slide pixels', async () => {

@@ -4,10 +4,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import type { SegmentSettings } from '../../src/cohort/manifest.js';
 import { runCohort, type SlideOutcome } from '../../src/cohort/run.js';
 import { listSlides } from '../../src/cohort/slide_list.js';
 import { type SynthSlideResult, writeSyntheticSlide } from '../../src/synth/slide/slide.js';
+import { testSettings } from './segment_settings.js';
 import { truthSegmenter } from './truth_segmenter.js';
 
 /** The system Chromium; MMFD_CHROMIUM names another. */
@@ -73,15 +73,7 @@ export async function viewerReady(page: Page): Promise<void> {
   await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
 }
 
-export const VIEW_SETTINGS: SegmentSettings = {
-  model: 'student',
-  checkpoint: null,
-  mpp: null,
-  min_object_um2: 20,
-  geojson_level: 0,
-  overlay_level: 0,
-  thumbnail_max: 512,
-};
+export const VIEW_SETTINGS = testSettings(512);
 
 /** Synthetic slides (name, width, height, seed) at 0.5 um/px, segmented by their ground truth into `out`. */
 export async function truthCohort(
