@@ -42,7 +42,9 @@ before(async () => {
   meta.cls2clr.ignore = 128 * 65536 + 128 * 256 + 128;
   writeFileSync(metaFile, JSON.stringify(meta));
 });
-after(() => [mini, plain].forEach((m) => rmSync(m.dir, { recursive: true, force: true })));
+after(() => {
+  for (const m of [mini, plain]) rmSync(m.dir, { recursive: true, force: true });
+});
 
 function loader(m: MiniDataset, flip = false): DataLoader {
   const ds = PmftDataset.open(m.root);
