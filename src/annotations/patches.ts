@@ -14,7 +14,6 @@ import { buildPmftDataset, SPLIT_PREFIX, writeSampleFiles } from '../data/pmft_w
 import { checkUpsample, chooseLevel, MppError, type ReadPlan, resolveSlideMpp, type SlideMpp } from '../slides/io/mpp.js';
 import { OpenSlide } from '../slides/io/openslide.js';
 import { readGridWindow } from '../slides/io/resample.js';
-import { splitSamples } from '../synth/patch/dataset.js';
 import { CLASS_TABLE, cls2clr, encodeLayer } from '../synth/patch/labels.js';
 import { SynthRng, synthSeed } from '../synth/prng.js';
 import type { ClassMap } from './class_map.js';
@@ -22,6 +21,7 @@ import { AnnotationError } from './errors.js';
 import { readGeoJson } from './geojson.js';
 import { labelImageSource } from './label_image.js';
 import { type PatchGrid, samplesPerAxis } from './rasterise.js';
+import { regionAt, regionGroups, splitByGroup } from './region_split.js';
 import { type AnnotationSource, type Coverage, geoJsonSource } from './source.js';
 
 /** Unlabelled pixels (outside every region, only where --min-labelled lets patches reach): in both layers. */
@@ -182,6 +182,8 @@ function toRgb8(planes: Float32Array, n: number): Uint8Array {
 interface Chosen {
   place: Place;
   finals: boolean[];
+  /** The index of the region it was cut for (source.regions), for the split by region. */
+  region: number;
 }
 
 /** The patches of one slide: the region grids, then extra patches for classes short of perClassMin. */
@@ -191,18 +193,18 @@ async function choosePatches(source: AnnotationSource, plan: ReadPlan, o: PatchO
   const need = Math.ceil((o.minLabelled ?? 1) * size * size - 1e-9);
   const chosen: Chosen[] = [];
   const taken = new Set<string>();
-  const tryPlace = async (place: Place): Promise<boolean> => {
+  const tryPlace = async (place: Place, region: number): Promise<boolean> => {
     const key = `${place.gx},${place.gy}`;
     if (taken.has(key)) return false;
     taken.add(key);
     const layers = labelLayers(await source.cover(patchGrid(plan, place, size)), samples);
     if (layers.labelled < need) return false;
-    chosen.push({ place, finals: layers.finals });
+    chosen.push({ place, finals: layers.finals, region });
     return true;
   };
-  for (const region of source.regions) {
+  for (const [index, region] of source.regions.entries()) {
     let kept = 0;
-    for (const place of gridPlaces(region.box, plan, size, (o.minLabelled ?? 1) < 1)) if (await tryPlace(place)) kept++;
+    for (const place of gridPlaces(region.box, plan, size, (o.minLabelled ?? 1) < 1)) if (await tryPlace(place, index)) kept++;
     if (kept === 0) {
       const [w, h] = [region.box[2] - region.box[0], region.box[3] - region.box[1]].map((v) =>
         Math.round(v * (plan.gridMpp / plan.gridDownsample)),
@@ -216,6 +218,7 @@ async function choosePatches(source: AnnotationSource, plan: ReadPlan, o: PatchO
   const perClassMin = o.perClassMin ?? 0;
   if (perClassMin > 0) {
     const rng = new SynthRng(synthSeed(o.seed, 0xc1a5, slideIndex));
+    const boxes = source.regions.map((r) => r.box);
     const count = (f: number) => chosen.filter((c) => c.finals[f]).length;
     for (let f = 0; f < FINAL_NAMES.length; f++) {
       const anchors = FINAL_OF_RAW.flatMap((ff, k) => (ff === f ? source.anchors(k) : []));
@@ -223,7 +226,7 @@ async function choosePatches(source: AnnotationSource, plan: ReadPlan, o: PatchO
         const [x, y] = anchors[rng.int(0, anchors.length)]!;
         const clamp = (v: number, limit: number) =>
           Math.min(Math.max(0, Math.round(v / plan.gridDownsample - size / 2)), Math.max(0, limit - size));
-        await tryPlace({ gx: clamp(x, plan.width), gy: clamp(y, plan.height) });
+        await tryPlace({ gx: clamp(x, plan.width), gy: clamp(y, plan.height) }, regionAt(boxes, x, y));
       }
     }
     // After every class's extras, which may show the others too.
@@ -282,11 +285,16 @@ export async function writePatchDataset(o: PatchOptions): Promise<PatchDataset> 
     o.force ?? false,
     async (root) => {
       const samples: string[] = [];
+      const groups: string[] = [];
       const chosen: Chosen[][] = [];
       for (const [index, p] of prepared.entries()) chosen.push(await choosePatches(p.source, p.plan, o, index));
       const total = chosen.reduce((n, c) => n + c.length, 0);
       for (const [index, p] of prepared.entries()) {
         const slide = OpenSlide.open(p.input.path);
+        const regionGroup = regionGroups(
+          p.source.regions.map((r) => r.box),
+          o.size * p.plan.gridDownsample,
+        );
         try {
           for (const c of chosen[index]!) {
             const [x, y] = [c.place.gx, c.place.gy].map((v) => Math.round(v * p.plan.gridDownsample));
@@ -298,6 +306,7 @@ export async function writePatchDataset(o: PatchOptions): Promise<PatchDataset> 
             );
             await writeSampleFiles(root, name, { width: o.size, height: o.size, image, seml0: layers.seml0, seml1: layers.seml1 });
             samples.push(name);
+            groups.push(`${index}:${regionGroup[c.region]}`);
             o.onProgress?.(samples.length, total);
           }
         } finally {
@@ -335,7 +344,16 @@ export async function writePatchDataset(o: PatchOptions): Promise<PatchDataset> 
           })),
         },
       };
-      return { samples, ...splitSamples(samples, o.seed), meta };
+      const split = splitByGroup(
+        samples.map((name, i) => ({ name, group: groups[i]! })),
+        o.seed,
+      );
+      if (split.perPatch && samples.length > 1) {
+        o.onNote?.(
+          `${o.out}: the patches come from ${split.groups} region group, so train and val are split per patch and share that region's tissue; annotate at least two separate regions for an honest validation`,
+        );
+      }
+      return { samples, train: split.train, val: split.val, meta };
     },
     (root) => {
       const percs = [...new Set([...(o.fewshot ?? []), 100])].sort((a, b) => a - b);

@@ -51,7 +51,7 @@ export class DecodePool {
     if (p !== undefined) {
       if (reply.ok) {
         const image = { data: reply.rgb, width: reply.width, height: reply.height };
-        p.resolve({ name: p.job.files.name, image, mask: reply.mask });
+        p.resolve({ name: p.job.files.name, image, mask: reply.mask, ...(reply.valid ? { valid: reply.valid } : {}) });
       } else p.reject(reply.dataError ? new DataError(reply.message) : new Error(reply.message));
     }
     this.#pump();

@@ -14,7 +14,7 @@ export interface DecodeJob {
 }
 
 export type DecodeReply =
-  | { id: number; ok: true; width: number; height: number; rgb: Uint8Array; mask: Uint8Array }
+  | { id: number; ok: true; width: number; height: number; rgb: Uint8Array; mask: Uint8Array; valid?: Uint8Array }
   | { id: number; ok: false; message: string; dataError: boolean };
 
 const port = parentPort;
@@ -25,8 +25,10 @@ port.on('message', (job: DecodeJob) => {
     (s) => {
       // A copy: sharp's buffer may be a view into memory that cannot be transferred.
       const rgb = new Uint8Array(s.image.data);
-      const reply: DecodeReply = { id: job.id, ok: true, width: s.image.width, height: s.image.height, rgb, mask: s.mask };
-      port.postMessage(reply, [rgb.buffer, s.mask.buffer as ArrayBuffer]);
+      const { valid } = s;
+      const reply: DecodeReply = { id: job.id, ok: true, width: s.image.width, height: s.image.height, rgb, mask: s.mask, valid };
+      const moved = [rgb.buffer, s.mask.buffer as ArrayBuffer, ...(valid ? [valid.buffer as ArrayBuffer] : [])];
+      port.postMessage(reply, moved);
     },
     (err: unknown) => {
       const reply: DecodeReply = {

@@ -13,6 +13,9 @@ export type Cls2Clr = ReadonlyMap<string, number>;
 /** Black is unlabelled background in both layers, whether or not meta_info.json lists it. */
 export const BACKGROUND_CODE = 0;
 
+/** The cls2clr entry of pixels whose class is not known (`mmfd patches` past annotated regions): no loss, no score. */
+export const IGNORE_CLASS = 'ignore';
+
 /**
  * What to do with a colour that is neither a cls2clr colour nor background. 'error' (the default
  * for datasets) stops with the file, pixel and colour; 'ignore' is the reference's behaviour
@@ -111,4 +114,22 @@ export function decodeRawMask(
     mask[other + i] = any ^ 1;
   }
   return mask;
+}
+
+/**
+ * The valid mask [H*W] (1 labelled, 0 ignore) when cls2clr has an `ignore` colour: a pixel is ignored where
+ * either layer has that colour. Undefined without one (every pixel valid; callers keep the unmasked path).
+ */
+export function decodeValidMask(layers: Record<Layer, RgbImage>, cls2clr: Cls2Clr): Uint8Array | undefined {
+  const code = cls2clr.get(IGNORE_CLASS);
+  if (code === undefined) return undefined;
+  const { width, height } = layers.seml0;
+  const valid = new Uint8Array(width * height).fill(1);
+  for (const layer of LAYERS) {
+    const { data } = layers[layer];
+    for (let i = 0; i < valid.length; i++) {
+      if (packRgb(data[i * 3] as number, data[i * 3 + 1] as number, data[i * 3 + 2] as number) === code) valid[i] = 0;
+    }
+  }
+  return valid;
 }

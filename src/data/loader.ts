@@ -21,8 +21,16 @@ export interface Batch {
   image: Tensor;
   /** [B, 4, H, W] float32 soft targets (villit, thrombus, bloodvessel, cellgroup). */
   sem_mask: Tensor;
+  /**
+   * [B, 1, H, W] float32 weights, 1 labelled, 0 ignore (soft where resized), moved with sem_mask by every
+   * geometric augmentation; only for datasets whose cls2clr has an `ignore` colour (absent: every pixel counts).
+   */
+  valid?: Tensor;
   names: string[];
 }
+
+/** A batch's tensors, for dispose. */
+export const batchTensors = (b: Batch): Tensor[] => [b.image, b.sem_mask, ...(b.valid ? [b.valid] : [])];
 
 export interface LoaderOptions {
   batchSize: number;
@@ -124,11 +132,21 @@ export class DataLoader {
         const native = imageTensor(d.image);
         const image = sameSize(native, this.size) ? native : resizeBilinear(native, this.size);
         const mask = semMask(rawMaskTensor(d.mask, d.image.height, d.image.width), this.size);
-        return augment({ image, mask }, this.augmentations, sampleRng(this.seed, epoch, indices[k] as number));
+        const rng = sampleRng(this.seed, epoch, indices[k] as number);
+        if (d.valid === undefined) return augment({ image, mask }, this.augmentations, rng);
+        // The valid mask rides as a fifth mask channel, so every geometric step moves it with the labels (an
+        // affine's area from outside the patch comes in as 0: ignored).
+        const raw = rawMaskTensor(d.valid, d.image.height, d.image.width);
+        const valid = sameSize(raw, this.size) ? raw : resizeBilinear(raw, this.size);
+        const out = augment({ image, mask: torch.cat([mask, valid], 0) }, this.augmentations, rng);
+        const classes = mask.size(0);
+        return { image: out.image, mask: out.mask.narrow(0, 0, classes), valid: out.mask.narrow(0, classes, 1) };
       });
+      const valid = samples.flatMap((s) => ('valid' in s ? [s.valid] : []));
       return {
         image: torch.stack(samples.map((s) => s.image)),
         sem_mask: torch.stack(samples.map((s) => s.mask)),
+        ...(valid.length > 0 ? { valid: torch.stack(valid) } : {}),
         names: decoded.map((d) => d.name),
       };
     });

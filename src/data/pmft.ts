@@ -12,7 +12,7 @@ import type { Layer } from './classes.js';
 import { parseCsv, readColumn } from './csv.js';
 import { DataError } from './errors.js';
 import { decodeRgb, type RgbImage } from './images.js';
-import { type Cls2Clr, decodeRawMask, readMetaInfo, type UnknownColours } from './labels.js';
+import { type Cls2Clr, decodeRawMask, decodeValidMask, readMetaInfo, type UnknownColours } from './labels.js';
 
 export interface SampleFiles {
   name: string;
@@ -97,6 +97,8 @@ export interface DecodedSample {
   name: string;
   image: RgbImage;
   mask: Uint8Array;
+  /** [H*W] 1 labelled, 0 ignore; only for datasets whose cls2clr has an `ignore` colour. */
+  valid?: Uint8Array;
 }
 
 /** Decodes one sample's three files; the image and both layers must have the same size. */
@@ -118,5 +120,6 @@ export async function decodeSample(
     }
   }
   const mask = decodeRawMask({ seml0, seml1 }, cls2clr, { seml0: files.seml0, seml1: files.seml1, metaInfo }, unknown);
-  return { name: files.name, image, mask };
+  const valid = decodeValidMask({ seml0, seml1 }, cls2clr);
+  return { name: files.name, image, mask, ...(valid ? { valid } : {}) };
 }

@@ -86,21 +86,22 @@ export class Evaluator {
   }
 
   /**
-   * Scores one image: logits and soft GT, both [1,C,H,W]. Every level keeps its IoU; the last level
+   * Scores one image: logits and soft GT, both [1,C,H,W], and the valid weights [1,1,H,W] of a dataset with ignored
+   * pixels (they count nowhere). Every level keeps its IoU; the last level
    * (the default) also gets every other score, as the reference computes them on the final output only.
    */
-  add(logits: torch.Tensor, gt: torch.Tensor, level = this.levels - 1): void {
+  add(logits: torch.Tensor, gt: torch.Tensor, level = this.levels - 1, valid?: torch.Tensor): void {
     if (!Number.isInteger(level) || level < 0 || level >= this.levels) throw new RangeError(`level ${level} is not in [0, ${this.levels})`);
     const classes = logits.shape[1];
     if (this.#classes !== undefined && classes !== this.#classes) throw new RangeError(`${classes} classes after ${this.#classes}`);
     const probs = probabilities(logits);
     try {
       if (level === this.levels - 1) {
-        const scores = imageScores(probs, gt);
+        const scores = imageScores(probs, gt, valid);
         this.#images.push(scores);
         this.#iouByLevel[level]!.push(scores.iou);
       } else {
-        this.#iouByLevel[level]!.push(iouScores(probs, gt));
+        this.#iouByLevel[level]!.push(iouScores(probs, gt, valid));
       }
     } finally {
       probs.dispose();

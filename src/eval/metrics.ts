@@ -61,7 +61,12 @@ interface ClassSums {
   pixels: number;
 }
 
-function classSums(p: Tensor, g: Tensor): ClassSums {
+/**
+ * With `v` (valid weights, 0 at ignored pixels), every sum is over the valid pixels only: p, pr and g are
+ * multiplied by v, matches and pixels count v, so an ignored pixel is neither right nor wrong.
+ */
+function classSums(p: Tensor, g: Tensor, v?: Tensor): ClassSums {
+  if (v !== undefined) return weightedClassSums(p, g, v);
   return torch.tidy(() => {
     const pr = p.gt(THRESHOLD).float();
     return {
@@ -73,6 +78,23 @@ function classSums(p: Tensor, g: Tensor): ClassSums {
       sumGG: g.square().sum().item(),
       sumPP: p.square().sum().item(),
       pixels: p.numel(),
+    };
+  });
+}
+
+function weightedClassSums(p: Tensor, g: Tensor, v: Tensor): ClassSums {
+  return torch.tidy(() => {
+    const pr = p.gt(THRESHOLD).float().mul(v);
+    const [pv, gv] = [p.mul(v), g.mul(v)];
+    return {
+      tp: gv.mul(pr).sum().item(),
+      sumG: gv.sum().item(),
+      sumPr: pr.sum().item(),
+      matches: g.eq(p.gt(THRESHOLD).float()).float().mul(v).sum().item(),
+      sumPG: gv.mul(pv).sum().item(),
+      sumGG: gv.square().sum().item(),
+      sumPP: pv.square().sum().item(),
+      pixels: v.sum().item(),
     };
   });
 }
@@ -119,12 +141,13 @@ function checkPair(probs: Tensor, gt: Tensor): void {
 }
 
 /** The reference's IoU per class (the only score it keeps for every refinement level). */
-export function iouScores(probs: Tensor, gt: Tensor): number[] {
+export function iouScores(probs: Tensor, gt: Tensor, valid?: Tensor): number[] {
   checkPair(probs, gt);
   const channels = probs.size(1);
   return torch.tidy(() => {
     const g = gt.float();
-    return Array.from({ length: channels }, (_, c) => iouOf(classSums(probs.select(1, c), g.select(1, c))));
+    const v = valid?.select(1, 0);
+    return Array.from({ length: channels }, (_, c) => iouOf(classSums(probs.select(1, c), g.select(1, c), v)));
   });
 }
 
@@ -137,15 +160,17 @@ function thresholdMasks(t: Tensor): Mask[] {
 }
 
 /** Every score of one image: probs = σ(logits) [1,C,H,W] (see `probabilities`), gt the soft mask. */
-export function imageScores(probs: Tensor, gt: Tensor): ImageScores {
+export function imageScores(probs: Tensor, gt: Tensor, valid?: Tensor): ImageScores {
   checkPair(probs, gt);
   const channels = probs.size(1);
   const perClass = torch.tidy(() => {
     const g = gt.float();
-    return Array.from({ length: channels }, (_, c) => scoresOf(classSums(probs.select(1, c), g.select(1, c))));
+    const v = valid?.select(1, 0);
+    return Array.from({ length: channels }, (_, c) => scoresOf(classSums(probs.select(1, c), g.select(1, c), v)));
   });
-  const predMasks = thresholdMasks(probs);
-  const gtMasks = thresholdMasks(gt);
+  // The distances see ignored pixels as empty in both sets.
+  const predMasks = valid ? torch.tidy(() => thresholdMasks(probs.mul(valid))) : thresholdMasks(probs);
+  const gtMasks = valid ? torch.tidy(() => thresholdMasks(gt.mul(valid))) : thresholdMasks(gt);
   const pick = (key: SumScore) => perClass.map((s) => s[key]);
   return {
     iou: pick('iou'),

@@ -6,7 +6,7 @@
 // teacher at the trivial all-or-nothing answer for thousands of iterations. The class prior is where a
 // classifier's bias belongs (RetinaNet's prior initialisation). Checkpoints, original ones included,
 // keep the values they hold: this runs only when a run starts fresh; resuming loads the saved ones.
-import type { DataLoader } from '../data/loader.js';
+import { batchTensors, type DataLoader } from '../data/loader.js';
 import * as torch from '../torch/index.js';
 
 /** The key of the initial logits in the teacher's and the student's state dict (both end so). */
@@ -14,18 +14,20 @@ const INIT_MASKS = 'prompt_encoder.init_masks.weight';
 /** Frequencies are clamped to [EPS, 1 - EPS], so an absent class gets logit(1e-4) ~ -9.2 and not -infinity. */
 const EPS = 1e-4;
 
-/** Each class's share of the training pixels (soft targets count their value), from one pass over the split. */
+/** Each class's share of the labelled training pixels (soft targets count their value), from one pass over the split. */
 export async function classFrequencies(loader: DataLoader): Promise<number[]> {
   let sums: number[] | undefined;
   let pixels = 0;
   for await (const batch of loader.epoch(0)) {
     try {
       const [b, , h, w] = batch.sem_mask.shape as [number, number, number, number];
-      const s = torch.tidy(() => batch.sem_mask.double().sum([0, 2, 3])).toArray();
+      const { valid } = batch;
+      // Ignored pixels count neither for a class nor in the total.
+      const s = torch.tidy(() => (valid ? batch.sem_mask.mul(valid) : batch.sem_mask).double().sum([0, 2, 3])).toArray();
       sums = sums ? sums.map((v, c) => v + (s[c] as number)) : s;
-      pixels += b * h * w;
+      pixels += valid ? torch.tidy(() => valid.double().sum().item()) : b * h * w;
     } finally {
-      torch.dispose([batch.image, batch.sem_mask]);
+      torch.dispose(batchTensors(batch));
     }
   }
   if (sums === undefined || pixels === 0) throw new Error('classFrequencies: the training split is empty');

@@ -9,7 +9,7 @@
 // moments, the scheduler's iteration and the best mIoU so far.
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
-import { type Batch, type DataLoader, loaderFromConfig } from '../data/loader.js';
+import { type Batch, batchTensors, type DataLoader, loaderFromConfig } from '../data/loader.js';
 import { checkSplitImages } from '../data/preflight.js';
 import { iouScores, probabilities } from '../eval/metrics.js';
 import { interruption, stopIfInterrupted } from '../interrupt.js';
@@ -112,8 +112,13 @@ export function trainingSchedule(cfg: Config, optimizer: torch.optim.Optimizer):
 /** The batch on the device (the loader's tensors are released when they had to be copied). */
 function onDevice(batch: Batch, device: torch.Device): Batch {
   if (device === 'cpu') return batch;
-  const moved = { image: batch.image.to(device), sem_mask: batch.sem_mask.to(device), names: batch.names };
-  torch.dispose([batch.image, batch.sem_mask]);
+  const moved = {
+    image: batch.image.to(device),
+    sem_mask: batch.sem_mask.to(device),
+    ...(batch.valid ? { valid: batch.valid.to(device) } : {}),
+    names: batch.names,
+  };
+  torch.dispose(batchTensors(batch));
   return moved;
 }
 
@@ -126,7 +131,7 @@ async function* batchesFrom(loader: DataLoader, start: number, end: number): Asy
     for await (const batch of loader.epoch(epoch)) {
       // A resumed run decodes and drops the batches before its start in that epoch (at most one epoch's worth).
       if (index++ < start) {
-        torch.dispose([batch.image, batch.sem_mask]);
+        torch.dispose(batchTensors(batch));
         continue;
       }
       yield { batch, iteration };
@@ -153,12 +158,12 @@ export async function validationMiou(run: Pick<TrainingRun, 'model' | 'val' | 'd
           torch.tidy(() => {
             const logits = run.predict(batch).at(-1) as Tensor;
             for (let k = 0; k < logits.size(0); k++) {
-              rows.push(iouScores(probabilities(logits.narrow(0, k, 1)), batch.sem_mask.narrow(0, k, 1)));
+              rows.push(iouScores(probabilities(logits.narrow(0, k, 1)), batch.sem_mask.narrow(0, k, 1), batch.valid?.narrow(0, k, 1)));
             }
           }),
         );
       } finally {
-        torch.dispose([batch.image, batch.sem_mask]);
+        torch.dispose(batchTensors(batch));
       }
     }
   } finally {
@@ -265,7 +270,7 @@ async function iterate(run: TrainingRun, optimizer: torch.optim.Optimizer, sched
         return { total: total.item(), ...Object.fromEntries(Object.entries(terms).map(([k, t]) => [k, t.item()])) };
       });
     } finally {
-      torch.dispose([batch.image, batch.sem_mask]);
+      torch.dispose(batchTensors(batch));
     }
     optimizer.zero_grad();
     schedule.step();

@@ -65,11 +65,11 @@ export function teacherLogits(model: LoRAMultiModelSeg, batch: Batch, mode: 'tra
   return model.forward(batch.image, mode).high_res_logits_list;
 }
 
-/** Sums the segmentation losses (spec §6) over the levels trained: every level with loss.use_iter_loss, else the last. */
-export function levelsLoss(cfg: Config, logits: Tensor[], target: Tensor): LossTerms {
+/** Sums the segmentation losses (spec §6) over the levels trained: every level with loss.use_iter_loss, else the last; ignored pixels (`valid` 0) left out. */
+export function levelsLoss(cfg: Config, logits: Tensor[], target: Tensor, valid?: Tensor): LossTerms {
   const trained = cfg.loss.use_iter_loss ? logits : logits.slice(-1);
   const options = segLossOptions(cfg);
-  const parts = trained.map((l) => segmentationLoss(l, target, options));
+  const parts = trained.map((l) => segmentationLoss(l, target, options, valid));
   const sum = (pick: (p: (typeof parts)[number]) => Tensor) => parts.map(pick).reduce((a, b) => a.add(b));
   return { total: sum((p) => p.total), terms: { dice: sum((p) => p.dice), bce: sum((p) => p.bce), focal: sum((p) => p.focal) } };
 }
@@ -145,7 +145,7 @@ export function trainOnLosses<M extends torch.nn.Module>(
     trainable,
     omitted,
     device,
-    loss: (b) => levelsLoss(run, o.logits(model, b, 'train'), b.sem_mask),
+    loss: (b) => levelsLoss(run, o.logits(model, b, 'train'), b.sem_mask, b.valid),
     predict: (b) => o.logits(model, b, 'test'),
     prepare: async (train) => {
       const logits = await initLogitsFromPriors(model, train);

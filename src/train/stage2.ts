@@ -105,7 +105,8 @@ function distillLoss(cfg: Config, student: Student, batch: Batch, teacherX: Tens
     );
   }
   const mse = xs.sub(teacherX).square().mean().mul(cfg.loss.distill_mse_weight);
-  const seg = levelsLoss(cfg, out.high_res_logits, batch.sem_mask);
+  // The embedding MSE does not read the labels; only the segmentation terms leave ignored pixels out.
+  const seg = levelsLoss(cfg, out.high_res_logits, batch.sem_mask, batch.valid);
   return { total: mse.add(seg.total), terms: { distill: mse, ...seg.terms } };
 }
 

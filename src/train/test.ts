@@ -4,7 +4,7 @@
 // test.is_savevis), and original | prediction | ground truth composites of the first few.
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
-import type { Batch, DataLoader } from '../data/loader.js';
+import { type Batch, batchTensors, type DataLoader } from '../data/loader.js';
 import { Evaluator, type Summary } from '../eval/evaluator.js';
 import { markdownTable, RESULTS_JSON, writeReport } from '../eval/report.js';
 import { Progress } from '../progress.js';
@@ -64,7 +64,8 @@ export async function testModel(run: TestRun): Promise<Summary> {
       for (let k = 0; k < batch.names.length; k++) {
         const name = batch.names[k] as string;
         torch.tidy(() => {
-          for (const [level, l] of logits.entries()) evaluator.add(l.narrow(0, k, 1), batch.sem_mask.narrow(0, k, 1), level);
+          for (const [level, l] of logits.entries())
+            evaluator.add(l.narrow(0, k, 1), batch.sem_mask.narrow(0, k, 1), level, batch.valid?.narrow(0, k, 1));
         });
         const [image, maps, truth] = [batch.image.select(0, k), (logits.at(-1) as Tensor).select(0, k), batch.sem_mask.select(0, k)];
         try {
@@ -89,7 +90,7 @@ export async function testModel(run: TestRun): Promise<Summary> {
         progress.update(++scored, '');
       }
     } finally {
-      torch.dispose([batch.image, batch.sem_mask, ...logits]);
+      torch.dispose([...batchTensors(batch), ...logits]);
     }
   }
   progress.end();

@@ -273,3 +273,37 @@ test('a label image at a reduction of the slide (as mmfd segment writes labels.t
     }
   }
 });
+
+test('train and val are split by region: every patch of a region lands on the same side, seeded', async () => {
+  // Three regions more than two patches apart (128 level-0 px a patch at 1.0 um/px, size 64): three groups.
+  const boxes: [number, number, number, number][] = [
+    [0, 0, 512, 512],
+    [768, 0, 1536, 512],
+    [0, 768, 512, 1536],
+  ];
+  const doc = JSON.parse(readFileSync(join(dir, 'slide.geojson'), 'utf8')) as { features: unknown[] };
+  doc.features.pop();
+  for (const b of boxes) doc.features.push(feature({ type: 'Polygon', coordinates: [rectangle(...b)] }, { name: 'Region' }));
+  const geo = join(dir, 'three.geojson');
+  writeFileSync(geo, JSON.stringify(doc));
+  const notes: string[] = [];
+  const run = (out: string, seed: number) =>
+    writePatchDataset(options({ out: join(dir, out), mpp: 1.0, size: 64, annotations: geo, seed, onNote: (l) => notes.push(l) }));
+  const regionOf = (name: string) => {
+    const [, x, y] = /_x(\d+)_y(\d+)$/.exec(name)!.map(Number) as [number, number, number];
+    return boxes.findIndex((b) => x >= b[0] && y >= b[1] && x + 128 <= b[2] && y + 128 <= b[3]);
+  };
+  const r = await run('by-region', 7);
+  assert.equal(r.samples.length, 16 + 24 + 24);
+  const sides = [r.train, r.val].map((names) => new Set(names.map(regionOf)));
+  assert.ok(!sides.some((s) => s.has(-1)), 'every patch lies in one region');
+  assert.deepEqual(
+    [...sides[0]!].filter((k) => sides[1]!.has(k)),
+    [],
+    'no region on both sides',
+  );
+  assert.ok(sides[0]!.size > 0 && sides[1]!.size > 0);
+  assert.ok([16, 24].includes(r.val.length), `one region to val (30% of 64 is 19.2), got ${r.val.length}`);
+  assert.deepEqual((await run('by-region-again', 7)).val, r.val);
+  assert.equal(notes.filter((l) => l.includes('split per patch')).length, 0);
+});

@@ -18,11 +18,13 @@ test('mmfd patches -> mmfd train: the tiny teacher trains, validates and tests o
   const geo = join(ws.dir, 'slide.geojson');
   await writeGeoJson(await openLabelTiff(r.labels), geo);
   const doc = JSON.parse(readFileSync(geo, 'utf8')) as { features: unknown[] };
+  // A region 944 level-0 pixels wide: with --min-labelled 0.5 a 4 x 4 grid of 256-pixel patches covers it and
+  // reaches past it, so the dataset has ignore pixels, and training, validation and testing run with them.
   const ring = [
     [256, 256],
-    [1280, 256],
-    [1280, 1280],
-    [256, 1280],
+    [1200, 256],
+    [1200, 1200],
+    [256, 1200],
     [256, 256],
   ];
   doc.features.push({
@@ -62,12 +64,28 @@ test('mmfd patches -> mmfd train: the tiny teacher trains, validates and tests o
   assert.ok(!existsSync(join(ws.dir, 'refused')));
 
   const cut = await runCli(
-    ['patches', '--slides', r.slide, '--out', join('data', 'patches'), '--mpp', '1', '--size', '128', '--seed', '3'],
+    [
+      'patches',
+      '--slides',
+      r.slide,
+      '--out',
+      join('data', 'patches'),
+      '--mpp',
+      '1',
+      '--size',
+      '128',
+      '--seed',
+      '3',
+      '--min-labelled',
+      '0.5',
+    ],
     ws.dir,
     ws.env,
   );
   assert.equal(cut.code, 0, cut.stderr);
   assert.match(cut.stdout, /16 patch\(es\) \(train 11, val 5\)/);
+  const meta = JSON.parse(readFileSync(join(ws.dir, 'data', 'patches', 'meta_info.json'), 'utf8'));
+  assert.equal(meta.cls2clr.ignore, 128 * 65536 + 128 * 256 + 128);
 
   const cfg = ws.config('teacher.yaml', 'tiny-multimodel2s.yaml', {
     out_dir: 'out',
@@ -90,6 +108,13 @@ test('mmfd patches -> mmfd train: the tiny teacher trains, validates and tests o
     log.map((l) => JSON.parse(l) as { kind: string; iteration: number }).map((l) => `${l.kind}${l.iteration}`),
     ['train1', 'train2', 'train3', 'val3'],
   );
+  // JSON writes NaN as null: every logged value is a finite number (or text) with ignore pixels present.
+  const values = (v: unknown): unknown[] => (v !== null && typeof v === 'object' ? Object.values(v).flatMap(values) : [v]);
+  for (const l of log)
+    assert.ok(
+      values(JSON.parse(l)).every((v) => typeof v === 'string' || Number.isFinite(v)),
+      l,
+    );
   const tested = await runCli(['train', '--config', cfg, '--test'], ws.dir, ws.env);
   assert.equal(tested.code, 0, tested.stderr);
   assert.ok(existsSync(join(run, 'eval_results.json')));
