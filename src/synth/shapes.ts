@@ -1,7 +1,10 @@
 // Geometry for the synthetic placenta: smooth random blob polygons, their exact rasterisation (a pixel
 // belongs to a polygon when its centre lies inside, even-odd rule), random points in and on them, and a
 // chamfer distance map over a region-id map (how far each pixel lies from the edge of its region).
+import { forEachSpanIn } from '../polygon_spans.js';
 import type { SynthRng } from './prng.js';
+
+export { forEachSpanIn };
 
 /** A closed polygon as interleaved x, y vertex coordinates in pixels. */
 export type Polygon = Float64Array;
@@ -87,41 +90,6 @@ export function scalePolygon(poly: Polygon, cx: number, cy: number, factor: numb
     out[i + 1] = cy + (poly[i + 1]! - cy) * factor;
   }
   return out;
-}
-
-/**
- * Calls visit(row, x0, x1) for every run of pixels [x0, x1) of the window whose centres lie inside the polygon
- * (even-odd rule), with the polygon in global coordinates and row, x0, x1 relative to the window. Only edges that
- * cross the window's rows are looked at, so a large outline (a tissue section) stays cheap in a thin band. This is
- * the only rasteriser: masks and paint both come from it, so what is labelled is exactly what is drawn.
- */
-export function forEachSpanIn(poly: Polygon, win: Box, visit: (row: number, x0: number, x1: number) => void): void {
-  const n = poly.length / 2;
-  const edges: number[] = [];
-  for (let i = 0, j = n - 1; i < n; j = i++) {
-    const ay = poly[2 * i + 1]!;
-    const by = poly[2 * j + 1]!;
-    if (Math.max(ay, by) >= win.y0 && Math.min(ay, by) <= win.y1) edges.push(poly[2 * i]!, ay, poly[2 * j]!, by);
-  }
-  if (edges.length === 0) return;
-  const width = win.x1 - win.x0;
-  const xs: number[] = [];
-  for (let y = win.y0; y < win.y1; y++) {
-    const yc = y + 0.5;
-    xs.length = 0;
-    for (let e = 0; e < edges.length; e += 4) {
-      const ay = edges[e + 1]!;
-      const by = edges[e + 3]!;
-      if (ay <= yc !== by <= yc) xs.push(edges[e]! + ((yc - ay) / (by - ay)) * (edges[e + 2]! - edges[e]!));
-    }
-    if (xs.length < 2) continue;
-    xs.sort((p, q) => p - q);
-    for (let k = 0; k + 1 < xs.length; k += 2) {
-      const xa = Math.max(0, Math.ceil(xs[k]! - 0.5) - win.x0);
-      const xb = Math.min(width, Math.ceil(xs[k + 1]! - 0.5) - win.x0);
-      if (xb > xa) visit(y - win.y0, xa, xb);
-    }
-  }
 }
 
 /** forEachSpanIn over a whole width x height raster: visit(y, x0, x1). */
