@@ -153,6 +153,8 @@ export class TissueEdges {
     const hit = ys.map(() => new Uint8Array(xs.length));
     const prefix = new Int32Array(W + 1);
     const cache: CachedBand[] = [];
+    // The first tile row that can still hold row y (tile rows are in order, and y only grows).
+    let first = 0;
     for (let from = 0; from < H; from += PASS_ROWS) {
       const to = Math.min(H, from + PASS_ROWS);
       const tissue = this.#compute(from, to);
@@ -166,12 +168,12 @@ export class TissueEdges {
       for (let y = from; y < to; y++) {
         for (let x = 0; x < W; x++) prefix[x + 1] = prefix[x]! + tissue[(y - from) * W + x]!;
         if (prefix[W] === 0) continue;
-        ys.forEach((y0, k) => {
-          if (y < y0 || y >= y0 + t) return;
+        while (ys[first]! + t <= y) first++;
+        for (let k = first; k < ys.length && ys[k]! <= y; k++) {
           xs.forEach((x0, j) => {
             if (prefix[Math.min(W, x0 + t)]! > prefix[x0]!) hit[k]![j] = 1;
           });
-        });
+        }
       }
     }
     this.#cache = cache;
