@@ -9,6 +9,7 @@
 import sharp from 'sharp';
 import { FINAL_CLASSES, LABEL_BITS, RAW_CLASSES } from '../data/classes.js';
 import { packRgb } from '../data/labels.js';
+import { recordedGrid } from '../slides/io/raster_grid.js';
 import { CLASS_TABLE } from '../synth/patch/labels.js';
 import type { ClassMap } from './class_map.js';
 import { AnnotationError } from './errors.js';
@@ -59,7 +60,9 @@ export async function labelImageSource(file: string, o: SourceOptions): Promise<
   } catch (err) {
     throw new AnnotationError(`${file}: cannot read it as a label image: ${(err as Error).message}`);
   }
-  const [width, height] = [meta.width ?? 0, meta.height ?? 0];
+  // A label map mmfd padded to a full pyramid (labels.tif, a synthetic truth) is read within its true size.
+  const grid = meta.format === 'tiff' ? recordedGrid(file) : undefined;
+  const [width, height] = [Math.min(grid?.width ?? Infinity, meta.width ?? 0), Math.min(grid?.height ?? Infinity, meta.height ?? 0)];
   // Level-0 pixels per label pixel along each axis: 1 at the slide's size; a label map made at a coarser pixel size
   // (`mmfd segment`'s labels.tif, a downsampled export) covers the slide with both the same.
   const [sx, sy] = [o.slideWidth / width, o.slideHeight / height];

@@ -27,6 +27,8 @@ export interface Manifest {
   slide: { path: string; bytes: number; sha256: string };
   model: { id: string; sha256: string };
   mpp: { slide: number; labels: number };
+  /** The label map's size in pixels; labels.tif may hold padding beyond it, right and bottom (`stored`), for a full pyramid. */
+  label_grid: { width: number; height: number; stored: [number, number] };
   settings: SegmentSettings;
   mmfd_version: string;
   started: string;

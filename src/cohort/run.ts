@@ -305,6 +305,7 @@ export async function runSlide(
     slide: { path: slide.path, bytes: input.bytes, sha256: input.sha256 },
     model: { id: segmenter.id, sha256: segmenter.sha256 },
     mpp: { slide: seg.slideMpp, labels: seg.labelMpp },
+    label_grid: { width: labels.width, height: labels.height, stored: [labels.fileWidth, labels.fileHeight] },
     settings,
     started: started.toISOString(),
     finished: new Date().toISOString(),

@@ -1,9 +1,11 @@
-// A slide of odd size (1001 x 799 at 0.5 um/px, 64-px tiles) segmented at 1.0 um/px. mmfd's writer stops its
-// pyramid before a level that would round (501 x 400 would get OpenSlide's averaged downsample 1.99775, not 2), so
-// the slide is read from level 0 and area-averaged 2x into a 501 x 400 label map, whose pixel size must be exactly
-// 1.0 um (manifest, TIFF tags, measurements); the GeoJSON's level-0 vertices whole slide pixels on the label grid
-// (multiples of 2, or of 4 traced at label level 1, made by 2x2 mode as the pyramid would have been, or the
-// slide's edge where the last label pixel reaches past it), and the polygons' areas those of the label pixels.
+// A slide of odd size (1001 x 799 at 0.5 um/px, 64-px tiles) segmented at 1.0 um/px. mmfd's writer stops the
+// slide's pyramid before a level that would round (501 x 400 would get OpenSlide's averaged downsample 1.99775, not
+// 2), so the slide is read from level 0 and area-averaged 2x into a 501 x 400 label map, whose pixel size must be
+// exactly 1.0 um (manifest, TIFF tags, measurements). labels.tif is padded to 502 x 400 for a full pyramid (level 1,
+// 2x2 modes with the odd edge column paired with itself) and records 501 x 400; every measurement, GeoJSON vertex
+// and area is computed here from the unpadded 501 x 400 grid: the GeoJSON's level-0 vertices whole slide pixels on
+// the label grid (multiples of 2, or of 4 traced at label level 1, or the slide's edge where the last label pixel
+// reaches past it), and the polygons' areas those of the label pixels.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import { CLASS_STYLES } from '../../src/data/classes.js';
 import type { SlideMeasurements } from '../../src/slides/export/measure.js';
 import { openLabelTiff } from '../../src/slides/io/label_raster.js';
 import { OpenSlide } from '../../src/slides/io/openslide.js';
+import { recordedGrid } from '../../src/slides/io/raster_grid.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import { colourPredictor } from '../helpers/colour_predictor.js';
 
@@ -24,8 +27,9 @@ const dir = mkdtempSync(join(tmpdir(), 'mmfd-odd-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const [W, H] = [1001, 799];
-/** Label map size: the slide at 1.0 um/px, rounded up. */
+/** Label map size: the slide at 1.0 um/px, rounded up; and as stored, padded to a full pyramid of 256-px tiles. */
 const [LW, LH] = [501, 400];
+const [PW, PH] = [502, 400];
 
 type Polygon = number[][][];
 interface Output {
@@ -59,7 +63,10 @@ async function segment(out: string, slide: string, geojsonLevel: number): Promis
     manifest: read('manifest.json'),
     measurements: read('measurements.json'),
     polygons: geojson.features.map((f) => ({ name: f.properties.classification.name, rings: f.geometry.coordinates })),
-    labels: new Uint8Array(await sharp(labelsPath, { page: 0 }).extractChannel(0).raw().toBuffer()),
+    // The true grid, cropped from the file here (independently of openLabelTiff).
+    labels: new Uint8Array(
+      await sharp(labelsPath, { page: 0 }).extract({ left: 0, top: 0, width: LW, height: LH }).extractChannel(0).raw().toBuffer(),
+    ),
     labelsPath,
   };
 }
@@ -81,20 +88,23 @@ describe('a slide of odd size', () => {
     level1 = await segment(join(dir, 'out1'), slide, 1);
   });
 
-  test('the slide and its label map hold only level 0, so every level OpenSlide reports has a whole downsample', async () => {
-    for (const path of [slide, level0.labelsPath]) {
+  test('the slide holds only level 0, the padded label map every level, each with a whole downsample', async () => {
+    for (const [path, downsamples] of [
+      [slide, [1]],
+      [level0.labelsPath, [1, 2]],
+    ] as const) {
       const s = OpenSlide.open(path);
       try {
         assert.deepEqual(
           s.levels.map((l) => l.downsample),
-          [1],
+          downsamples,
         );
       } finally {
         s.close();
       }
     }
-    // Level 1, which the file does not hold, is made as the pyramid would have made it: 2x2 modes, the odd
-    // edge column paired with itself (ties to the earliest of top-left, top-right, bottom-left).
+    // The stored level 1 read within the true grid is what the pyramid of the unpadded grid holds: 2x2 modes, the
+    // odd edge column paired with itself (ties to the earliest of top-left, top-right, bottom-left).
     const made = await openLabelTiff(level0.labelsPath, 1);
     assert.deepEqual([made.width, made.height, made.downsample], [Math.ceil(LW / 2), LH / 2, 2]);
     const rows = await made.readRows(0, made.height);
@@ -111,12 +121,14 @@ describe('a slide of odd size', () => {
     assert.equal(differences, 0);
   });
 
-  test('the label map is exactly 1.0 um/px: manifest, resolution tags, measurements', () => {
+  test('the label map is exactly 1.0 um/px: manifest, resolution tags, measurements', async () => {
     assert.deepEqual(level0.manifest.mpp, { slide: 0.5, labels: 1 });
+    assert.deepEqual(level0.manifest.label_grid, { width: LW, height: LH, stored: [PW, PH] });
+    assert.deepEqual(recordedGrid(level0.labelsPath), { width: LW, height: LH });
     assert.equal(level0.measurements.mpp, 1);
     const labels = OpenSlide.open(level0.labelsPath);
     try {
-      assert.deepEqual(labels.dimensions, [LW, LH]);
+      assert.deepEqual(labels.dimensions, [PW, PH]);
       assert.ok(Math.abs(labels.mpp!.x - 1) < 1e-9 && Math.abs(labels.mpp!.y - 1) < 1e-9, JSON.stringify(labels.mpp));
     } finally {
       labels.close();
@@ -125,6 +137,15 @@ describe('a slide of odd size', () => {
     const tissue = level0.labels.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
     assert.ok(tissue > 0);
     assert.equal(level0.measurements.tissue_area_mm2, tissue / 1e6);
+    // The padding is outside: no tissue, no class.
+    const column = new Uint8Array(
+      await sharp(level0.labelsPath, { page: 0 })
+        .extract({ left: LW, top: 0, width: PW - LW, height: PH })
+        .extractChannel(0)
+        .raw()
+        .toBuffer(),
+    );
+    assert.ok(column.every((v) => v === 0));
   });
 
   test('GeoJSON vertices are whole slide pixels on the label grid, the edge where the grid reaches past the slide', () => {

@@ -4,31 +4,40 @@
 // mean or mode of the one above, computed here. OpenSlide is read the way a viewer or a tiled reader reads:
 // windows at level positions scaled by the level's downsample, not only the whole level from its origin. A JPEG
 // slide's levels hold what the decoder makes of its tiles: there OpenSlide must agree with libvips exactly.
+// Rasters on the label grid are padded to a full pyramid (`fullPyramid`): each level must be the rounding pyramid
+// of the true pixels (an odd edge paired with itself), padded with 0 to level 0's padded size over 2^k.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
+import { pyramidLevels } from '../../src/slides/export/pyramid.js';
 import type { PyramidalTiffOptions } from '../../src/slides/export/tiff_writer.js';
+import { BAND_ROWS, openLabelTiff } from '../../src/slides/io/label_raster.js';
 import { OpenSlide } from '../../src/slides/io/openslide.js';
+import { recordedGrid } from '../../src/slides/io/raster_grid.js';
 import { SlidePainter } from '../../src/synth/slide/paint.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
+import { readTiffDirectories } from '../helpers/tiff_directory.js';
 import { type Image, pattern, writeImage } from '../helpers/tiff_image.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-pyramid-readers-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The next level: each pixel the rounded mean, or the mode (ties to the first), of its 2x2 block. */
+/**
+ * The next level: each pixel the rounded mean, or the mode (ties to the first), of its 2x2 block; at an odd right
+ * or bottom edge the last column or row pairs with itself.
+ */
 function halve(image: Image, mode: boolean): Image {
   const { width, height, channels: c } = image;
-  const [w, h] = [width / 2, height / 2];
-  assert.ok(Number.isInteger(w) && Number.isInteger(h), `a level below ${width} x ${height} must not exist`);
+  const [w, h] = [Math.ceil(width / 2), Math.ceil(height / 2)];
   const data = new Uint8Array(w * h * c);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       for (let k = 0; k < c; k++) {
-        const at = (dx: number, dy: number) => image.data[((2 * y + dy) * width + 2 * x + dx) * c + k]!;
+        const at = (dx: number, dy: number) =>
+          image.data[(Math.min(2 * y + dy, height - 1) * width + Math.min(2 * x + dx, width - 1)) * c + k]!;
         const block = [at(0, 0), at(1, 0), at(0, 1), at(1, 1)];
         let value = (block[0]! + block[1]! + block[2]! + block[3]! + 2) >> 2;
         if (mode) {
@@ -82,13 +91,29 @@ async function sharpLevel(path: string, level: number, channels: number): Promis
   return (channels === 1 ? img.extractChannel(0) : img).raw().toBuffer();
 }
 
-/** Checks every level of `path` through both readers; returns the levels' sizes. */
-async function checkEveryLevel(path: string, level0: Image, mode: boolean): Promise<[number, number][]> {
+/** `image` on a `width` x `height` canvas of zeros, at its top-left. */
+function padded(image: Image, width: number, height: number): Image {
+  const c = image.channels;
+  const data = new Uint8Array(width * height * c);
+  for (let y = 0; y < image.height; y++) data.set(image.data.subarray(y * image.width * c, (y + 1) * image.width * c), y * width * c);
+  return { width, height, channels: c, data };
+}
+
+/**
+ * Checks every level of `path` through both readers; returns the levels' sizes. `levels` (a padded file): that many
+ * levels, each the true pixels' level padded with zeros to level 0's padded size over 2^level.
+ */
+async function checkEveryLevel(path: string, level0: Image, mode: boolean, levels?: number): Promise<[number, number][]> {
   const slide = OpenSlide.open(path);
   try {
-    let expected = level0;
+    let truePixels = level0;
+    if (levels !== undefined) assert.equal(slide.levels.length, levels, `${path}: levels`);
+    // Level 0 padded: the last level's size (level 0 halved, rounding up, levels - 1 times) times 2^(levels - 1).
+    const scale = 2 ** ((levels ?? 1) - 1);
+    const [paddedWidth, paddedHeight] = [Math.ceil(level0.width / scale) * scale, Math.ceil(level0.height / scale) * scale];
     for (let level = 0; level < slide.levels.length; level++) {
-      if (level > 0) expected = halve(expected, mode);
+      if (level > 0) truePixels = halve(truePixels, mode);
+      const expected = levels === undefined ? truePixels : padded(truePixels, paddedWidth / 2 ** level, paddedHeight / 2 ** level);
       assert.equal(slide.levels[level]!.downsample, 2 ** level, `${path} level ${level}: a whole downsample`);
       assert.equal(openslideDifferences(slide, level, expected), 0, `${path} level ${level} through OpenSlide`);
       const vips = await sharpLevel(path, level, level0.channels);
@@ -142,9 +167,57 @@ describe('every pyramid level mmfd writes reads back exactly through OpenSlide a
       const labels = new Uint8Array(width * height);
       painter.paintWindow(0, 0, width, height, rgb, labels);
       const slideLevels = await checkEveryLevel(result.slide, { width, height, channels: 3, data: rgb }, false);
-      const labelLevels = await checkEveryLevel(result.labels, { width, height, channels: 1, data: labels }, true);
-      assert.deepEqual(labelLevels, slideLevels);
       assert.equal(slideLevels.length, width % 2 === 0 ? 4 : 1); // 512 x 384 -> 64 x 48; 301 is odd
+      assert.deepEqual(slideLevels[0], [width, height], 'the slide keeps the size asked for');
+      // The truth is an output raster, padded to a full pyramid: 301 x 223 -> 304 x 224, down to 38 x 28.
+      const labelLevels = await checkEveryLevel(result.labels, { width, height, channels: 1, data: labels }, true, 4);
+      if (width % 2 === 0) assert.deepEqual(labelLevels, slideLevels);
+      assert.deepEqual(recordedGrid(result.labels), { width, height });
+    });
+  }
+
+  // Label grids with odd sides (2501 x 1999-like, scaled down), and one whose padding is more than a tile.
+  const gridShapes: [number, number, number, number, number][] = [
+    // width, height, tile, levels (halving, rounding up, until a level fits one tile), levels before padding
+    [501, 299, 64, 4, 1],
+    [627, 499, 64, 5, 1],
+    [1030, 100, 16, 8, 2],
+  ];
+  for (const [width, height, tileSize, levels, exactLevels] of gridShapes) {
+    test(`a ${width} x ${height} label grid padded to a full pyramid: ${levels} levels, not ${exactLevels}`, async () => {
+      const labels = labelPattern(width, height);
+      const plane = pattern(width, height, 1);
+      for (const [name, image, downsample] of [
+        ['labels.tif', labels, 'mode'],
+        ['plane.tif', plane, 'mean'],
+      ] as const) {
+        const path = join(dir, `grid_${width}x${height}_${name}`);
+        const options = { mpp: 0.5, tileSize, downsample, description: '{"format":"test"}' } as const;
+        const exact = await writeImage(join(dir, `exact_${name}`), image, options);
+        assert.equal(exact.levels.length, exactLevels, 'without padding');
+        await writeImage(path, image, { ...options, fullPyramid: true });
+        await checkEveryLevel(path, image, downsample === 'mode', levels);
+        // The true size is in the file, the pixel size is the label pixel's, and mmfd's reader crops to the true size.
+        assert.deepEqual(recordedGrid(path), { width, height });
+        assert.deepEqual(JSON.parse(String(readTiffDirectories(path).directories[0]!.tags.get(270))), {
+          grid: [width, height],
+          format: 'test',
+        });
+        const slide = OpenSlide.open(path);
+        assert.deepEqual(slide.mpp, { x: 0.5, y: 0.5 });
+        slide.close();
+        if (downsample === 'mean') continue;
+        let truePixels = image;
+        for (let level = 0; level < pyramidLevels(width, height, BAND_ROWS).length; level++) {
+          if (level > 0) truePixels = halve(truePixels, true);
+          const read = await openLabelTiff(path, level);
+          assert.deepEqual(
+            [read.width, read.height, read.baseWidth, read.baseHeight],
+            [truePixels.width, truePixels.height, width, height],
+          );
+          assert.ok(Buffer.from(await read.readRows(0, read.height)).equals(Buffer.from(truePixels.data)), `openLabelTiff level ${level}`);
+        }
+      }
     });
   }
 

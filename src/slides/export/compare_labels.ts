@@ -2,9 +2,10 @@
 // encoding (`mmfd synth-slide`'s labels): per-class Dice and each class's fraction of the tissue, counted
 // band by band so any slide size fits. The truth is read at the prediction's pixel size: its own pyramid
 // level when one matches (a 2x2-mode pyramid, as synth-slide writes), else its level 0 sampled at each
-// predicted pixel's centre.
+// predicted pixel's centre. Both are read within their true size (a padded label map records it: raster_grid.ts).
 import { exactLevels, MPP_TOLERANCE } from '../io/mpp.js';
 import { OpenSlide } from '../io/openslide.js';
+import { recordedGrid } from '../io/raster_grid.js';
 
 export interface ClassAgreement {
   bit: number;
@@ -38,7 +39,8 @@ export function compareLabels(
   const predicted = OpenSlide.open(predictedPath);
   const truth = OpenSlide.open(truthPath);
   try {
-    const [width, height] = predicted.dimensions;
+    const { width, height } = trueSize(predictedPath, predicted);
+    const truthWidth = trueSize(truthPath, truth).width;
     const origin = o.origin ?? { x: 0, y: 0 };
     const exact = exactLevels(truth.levels);
     const level = truth.levels.findIndex((l, i) => exact[i] && Math.abs(l.downsample / o.downsample - 1) <= MPP_TOLERANCE);
@@ -48,7 +50,7 @@ export function compareLabels(
     for (let y0 = 0; y0 < height; y0 += BAND_ROWS) {
       const rows = Math.min(BAND_ROWS, height - y0);
       const p = predicted.readRegion(0, y0, 0, width, rows);
-      const t = truthBand(truth, level, origin, o.downsample, y0, width, rows);
+      const t = truthBand(truth, truthWidth, level, origin, o.downsample, y0, width, rows);
       for (let i = 0; i < width * rows; i++) {
         const pv = p[4 * i]!;
         const tv = t[i]!;
@@ -86,9 +88,16 @@ export function compareLabels(
   }
 }
 
-/** Rows [y0, y0 + rows) of the truth on the predicted grid, one byte per pixel. */
+/** The label map's size without its padding. */
+function trueSize(path: string, labels: OpenSlide): { width: number; height: number } {
+  const [width, height] = labels.dimensions;
+  return recordedGrid(path) ?? { width, height };
+}
+
+/** Rows [y0, y0 + rows) of the truth (`w0` true level-0 columns) on the predicted grid, one byte per pixel. */
 function truthBand(
   truth: OpenSlide,
+  w0: number,
   level: number,
   origin: { x: number; y: number },
   downsample: number,
@@ -102,7 +111,6 @@ function truthBand(
     for (let i = 0; i < out.length; i++) out[i] = rgba[4 * i]!;
     return out;
   }
-  const [w0] = truth.dimensions;
   for (let r = 0; r < rows; r++) {
     const row = truth.readRegion(0, Math.floor(origin.y + (y0 + r + 0.5) * downsample), 0, w0, 1);
     for (let x = 0; x < width; x++) out[r * width + x] = row[4 * Math.min(w0 - 1, Math.floor(origin.x + (x + 0.5) * downsample))]!;

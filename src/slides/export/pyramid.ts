@@ -23,6 +23,20 @@ export function pyramidLevels(width: number, height: number, fit: number, exact 
   return levels;
 }
 
+/**
+ * The levels of `pyramidLevels(width, height, fit)` (halving, rounding up, until a level fits), each padded on the
+ * right and bottom to the last level's size times 2^(levels below it): level 0 becomes a multiple of 2^k, and every
+ * level exactly level 0 over 2^j, so OpenSlide's downsamples are whole numbers all the way down.
+ */
+export function paddedPyramidLevels(width: number, height: number, fit: number): LevelSize[] {
+  const levels = pyramidLevels(width, height, fit);
+  const last = levels[levels.length - 1]!;
+  return levels.map((_, j) => {
+    const scale = 2 ** (levels.length - 1 - j);
+    return { width: last.width * scale, height: last.height * scale };
+  });
+}
+
 export interface BandPyramidOptions {
   width: number;
   height: number;

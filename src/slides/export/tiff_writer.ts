@@ -6,6 +6,11 @@
 // fractional one (1.9983), at which OpenSlide places every region not read from the level's origin at a
 // fractional position and resamples it bilinearly (labels 21 read as 20, RGB off by up to 37 at level 1 of a
 // 1501 x 999 image). An exact level has a whole downsample, so a region at a multiple of it is read exactly.
+// Rasters on a label grid (label maps, probability planes) ask for `fullPyramid` instead: level 0 is padded on the
+// right and bottom with the pad value (outside: no tissue, no class) to a multiple of 2^k, k the levels down to one
+// tile, so every level exists and is exact; each reduced level is the rounding pyramid of the true pixels (an edge
+// block that straddles the padding takes its true pixels only), padded likewise. Origin and pixel size are
+// unchanged; the true size is recorded in the ImageDescription (io/raster_grid.ts) and mmfd's readers crop to it.
 //
 // The caller hands over level 0 one band (one row of tiles) at a time; the streaming pyramid (pyramid.ts)
 // hands back that band and every band of a smaller level it completes, each of which is cut into tiles,
@@ -19,7 +24,8 @@ import { promisify } from 'node:util';
 import { deflate } from 'node:zlib';
 import sharp from 'sharp';
 import { AtomicFile } from '../../torch/io/files.js';
-import { BandPyramid } from './pyramid.js';
+import { describeGrid } from '../io/raster_grid.js';
+import { BandPyramid, paddedPyramidLevels } from './pyramid.js';
 
 const deflateAsync = promisify(deflate);
 
@@ -50,13 +56,23 @@ export interface PyramidalTiffOptions {
   padValue?: number;
   /** How one-channel levels shrink: 'mode' of each 2x2 block (labels, default) or 'mean'. RGB always uses 'mean'. */
   downsample?: 'mode' | 'mean';
+  /**
+   * Pad level 0 with the pad value to a multiple of 2^k so that the pyramid goes down to one tile (see the top of
+   * this file); the true size goes into the ImageDescription. Default false: the pyramid stops at the first odd side.
+   */
+  fullPyramid?: boolean;
 }
 
 /** One pyramid level: the offsets/byte counts of the tiles written so far. */
 interface Level {
+  /** The level's size in the file. */
   width: number;
   height: number;
+  /** The size of its pixels from the image: the rest, to the right and below, is padding. */
+  dataWidth: number;
+  dataHeight: number;
   tilesAcross: number;
+  tilesDown: number;
   offsets: number[];
   byteCounts: number[];
 }
@@ -145,6 +161,7 @@ export class PyramidalTiffWriter {
   readonly #padValue: number;
   readonly #pyramid: BandPyramid;
   readonly #levels: Level[];
+  #padTile: Promise<Uint8Array> | undefined;
   #file: AtomicFile | undefined;
   #position = 16; // after the BigTIFF header
   #rowsReceived = 0;
@@ -176,13 +193,22 @@ export class PyramidalTiffWriter {
     this.#deflateLevel = options.deflateLevel ?? 6;
     this.#jpegQuality = options.jpegQuality ?? 90;
     this.#mpp = options.mpp;
-    this.#description = options.description;
+    this.#description = options.fullPyramid ? describeGrid(options.description, { width, height }) : options.description;
     this.#software = options.software ?? 'mmfd';
     this.#padValue = options.padValue ?? (channels === 3 ? 255 : 0);
     const downsample = channels === 1 ? (options.downsample ?? 'mode') : 'mean';
-    this.#pyramid = new BandPyramid({ width, height, channels, bandRows: tileSize, fit: tileSize, exact: true, downsample });
-    this.levels = this.#pyramid.levels;
-    this.#levels = this.levels.map((l) => ({ ...l, tilesAcross: Math.ceil(l.width / tileSize), offsets: [], byteCounts: [] }));
+    const full = options.fullPyramid ?? false;
+    this.#pyramid = new BandPyramid({ width, height, channels, bandRows: tileSize, fit: tileSize, exact: !full, downsample });
+    this.levels = full ? paddedPyramidLevels(width, height, tileSize) : this.#pyramid.levels;
+    this.#levels = this.levels.map((l, i) => ({
+      ...l,
+      dataWidth: this.#pyramid.levels[i]!.width,
+      dataHeight: this.#pyramid.levels[i]!.height,
+      tilesAcross: Math.ceil(l.width / tileSize),
+      tilesDown: Math.ceil(l.height / tileSize),
+      offsets: [],
+      byteCounts: [],
+    }));
   }
 
   static async create(path: string, options: PyramidalTiffOptions): Promise<PyramidalTiffWriter> {
@@ -218,7 +244,9 @@ export class PyramidalTiffWriter {
       const level = this.#levels[index]!;
       const tileRow = firstRow / this.tileSize;
       for (let tx = 0; tx < level.tilesAcross; tx++) {
-        tiles.push({ level, index: tileRow * level.tilesAcross + tx, data: this.#encodeTile(this.#cutTile(level, src, bandRows, tx)) });
+        const x0 = tx * this.tileSize;
+        const data = x0 < level.dataWidth ? this.#encodeTile(this.#cutTile(src, level.dataWidth, x0, bandRows)) : this.#paddingTile();
+        tiles.push({ level, index: tileRow * level.tilesAcross + tx, data });
       }
     });
     const job = this.#enqueue(tiles);
@@ -236,6 +264,7 @@ export class PyramidalTiffWriter {
     }
     this.#closed = true;
     try {
+      this.#inFlight.push(this.#enqueue(this.#paddingRows()));
       await Promise.all(this.#inFlight);
       await this.#writeChain;
       if (this.#failure !== undefined) throw this.#failure;
@@ -264,15 +293,34 @@ export class PyramidalTiffWriter {
     this.#file = undefined;
   }
 
-  /** Tile `tx` of a band of `rows` rows, padded to a full tile with the pad value. */
-  #cutTile(level: Level, src: Uint8Array, rows: number, tx: number): Uint8Array {
+  /** The tiles of every level's tile rows below its last band: padding only (fullPyramid). */
+  #paddingRows(): PendingTile[] {
+    const tiles: PendingTile[] = [];
+    for (const level of this.#levels) {
+      for (
+        let index = Math.ceil(level.dataHeight / this.tileSize) * level.tilesAcross;
+        index < level.tilesDown * level.tilesAcross;
+        index++
+      )
+        tiles.push({ level, index, data: this.#paddingTile() });
+    }
+    return tiles;
+  }
+
+  /** A tile of padding only, compressed once. */
+  #paddingTile(): Promise<Uint8Array> {
+    this.#padTile ??= this.#encodeTile(this.#cutTile(new Uint8Array(0), 0, 0, 0));
+    return this.#padTile;
+  }
+
+  /** The tile from column `x0` of a band of `rows` rows `width` pixels wide, padded to a full tile with the pad value. */
+  #cutTile(src: Uint8Array, width: number, x0: number, rows: number): Uint8Array {
     const { tileSize: ts, channels: c } = this;
     const tile = new Uint8Array(ts * ts * c);
-    const x0 = tx * ts;
-    const cols = Math.min(ts, level.width - x0);
+    const cols = Math.max(0, Math.min(ts, width - x0));
     if (cols < ts || rows < ts) tile.fill(this.#padValue);
     for (let y = 0; y < rows; y++) {
-      const start = (y * level.width + x0) * c;
+      const start = (y * width + x0) * c;
       tile.set(src.subarray(start, start + cols * c), y * ts * c);
     }
     if (this.#predictor) {

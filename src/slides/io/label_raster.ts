@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
 import { halveRows, pyramidLevels } from '../export/pyramid.js';
+import { recordedGrid } from './raster_grid.js';
 
 export interface LabelRaster {
   readonly width: number;
@@ -44,16 +45,20 @@ export interface LabelTiff extends LabelRaster {
   /** The pyramid level read, and how many level-0 pixels one of its pixels spans along x and y. */
   readonly level: number;
   readonly downsample: number;
-  /** Size of level 0. */
+  /** Size of level 0, without the padding the file may hold (raster_grid.ts). */
   readonly baseWidth: number;
   readonly baseHeight: number;
+  /** Size of level 0 as stored, padding included. */
+  readonly fileWidth: number;
+  readonly fileHeight: number;
 }
 
 /**
  * Opens one level of a pyramidal label TIFF (one 8-bit channel per page, each page a 2x reduction of the one
  * before, as tiff_writer.ts writes them). A level the file does not hold (tiff_writer.ts stops its pyramid at the
  * first odd side) is made from the file's smallest level by the writer's own 2x2 mode, band by band, rounding
- * up as the pyramid would have, down to one that fits in a band. Errors name the file and the problem.
+ * up as the pyramid would have, down to one that fits in a band. A padded file (a full pyramid, tiff_writer.ts) is
+ * read within the true size it records: level k is ceil(size / 2^k) of its pixels. Errors name the file and the problem.
  */
 export async function openLabelTiff(path: string, level = 0): Promise<LabelTiff> {
   if (!existsSync(path)) throw new Error(`${path}: no such label map`);
@@ -68,17 +73,24 @@ export async function openLabelTiff(path: string, level = 0): Promise<LabelTiff>
   if (base.format !== 'tiff') throw new Error(`${path}: a label map must be a TIFF (found ${base.format})`);
   if (base.channels !== 1 || base.depth !== 'uchar')
     throw new Error(`${path}: a label map must have one 8-bit channel (found ${base.channels} channel(s) of ${base.depth})`);
+  const [fileWidth, fileHeight] = [base.width ?? 0, base.height ?? 0];
+  const grid = recordedGrid(path) ?? { width: fileWidth, height: fileHeight };
+  if (grid.width > fileWidth || grid.height > fileHeight)
+    throw new Error(
+      `${path}: its description says ${grid.width} x ${grid.height} labels, more than the ${fileWidth} x ${fileHeight} it holds`,
+    );
   // The levels a pyramid halved (rounding up) down to one band would hold: those stored, then those made here.
-  const last = pyramidLevels(base.width ?? 0, base.height ?? 0, BAND_ROWS).length - 1;
+  const last = pyramidLevels(grid.width, grid.height, BAND_ROWS).length - 1;
   if (!Number.isInteger(level) || level < 0 || level > last) throw new Error(`${path}: no pyramid level ${level} (levels 0..${last})`);
   const stored = Math.min(level, (base.pages ?? 1) - 1);
   const info = stored === 0 ? base : await pageInfo(stored);
-  const [storedWidth, storedHeight] = [info.width ?? 0, info.height ?? 0];
   const reduced = (n: number, k: number) => Math.ceil(n / 2 ** k);
-  if (storedWidth !== reduced(base.width ?? 0, stored) || storedHeight !== reduced(base.height ?? 0, stored))
+  if (info.width !== reduced(fileWidth, stored) || info.height !== reduced(fileHeight, stored))
     throw new Error(
-      `${path}: level ${stored} is ${storedWidth} x ${storedHeight}, not a ${2 ** stored}x reduction of ${base.width} x ${base.height}`,
+      `${path}: level ${stored} is ${info.width} x ${info.height}, not a ${2 ** stored}x reduction of ${fileWidth} x ${fileHeight}`,
     );
+  // The stored level's true pixels; the padding beyond them is never read.
+  const [storedWidth, storedHeight] = [reduced(grid.width, stored), reduced(grid.height, stored)];
   const readStored = async (y0: number, rows: number) => {
     try {
       const data = await sharp(path, { page: stored, limitInputPixels: false })
@@ -97,8 +109,10 @@ export async function openLabelTiff(path: string, level = 0): Promise<LabelTiff>
     height: reduced(storedHeight, made),
     level,
     downsample: 2 ** level,
-    baseWidth: base.width ?? 0,
-    baseHeight: base.height ?? 0,
+    baseWidth: grid.width,
+    baseHeight: grid.height,
+    fileWidth,
+    fileHeight,
     source: path,
     async readRows(y0, rows) {
       if (made === 0) return readStored(y0, rows);

@@ -67,7 +67,8 @@ export class LabelOutputs {
   }
 
   static async create(o: LabelOutputOptions): Promise<LabelOutputs> {
-    const base = { width: o.width, height: o.height, channels: 1 as const, tileSize: o.tiffTileSize, mpp: o.mpp };
+    // Padded to a full pyramid (tiff_writer.ts), so a viewer has every level of a grid with an odd side.
+    const base = { width: o.width, height: o.height, channels: 1 as const, tileSize: o.tiffTileSize, mpp: o.mpp, fullPyramid: true };
     const writers: PyramidalTiffWriter[] = [];
     try {
       writers.push(await PyramidalTiffWriter.create(o.label, { ...base, downsample: 'mode', description: o.description }));

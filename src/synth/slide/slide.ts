@@ -91,6 +91,7 @@ export async function writeSyntheticSlide(o: SynthSlideOptions): Promise<SynthSl
     compression: 'deflate',
     mpp,
     downsample: 'mode',
+    fullPyramid: true, // an output raster, padded as segment's labels are; the slide keeps its exact size
     description: `mmfd synthetic placenta labels; bit flags: ${bitList}; seed=${seed}; mpp=${mpp}`,
   });
   try {
