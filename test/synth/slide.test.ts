@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { run } from '../../src/cli/synth-slide.js';
 import { LABEL_BITS, LABEL_CLASSES } from '../../src/data/classes.js';
 import { pyramidLevels } from '../../src/slides/export/pyramid.js';
+import { recordedGrid } from '../../src/slides/io/raster_grid.js';
 import { SlidePainter } from '../../src/synth/slide/paint.js';
 import { labelPaths, writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import { runCaptured } from '../helpers/cli.js';
@@ -21,8 +22,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const SLIDE = { width: 1500, height: 1100, seed: 5, mpp: 2 };
 const { villus: VILLUS, fibrin: FIBRIN, capillary: CAPILLARY, aggregate: AGGREGATE, tissue: TISSUE } = LABEL_BITS;
 
+/** Level 0 within the slide's size (the labels are padded beyond it to a full pyramid). */
 async function level0(path: string, channels: 1 | 3): Promise<Buffer> {
-  const img = sharp(path, { page: 0, limitInputPixels: false });
+  const img = sharp(path, { page: 0, limitInputPixels: false }).extract({ left: 0, top: 0, width: SLIDE.width, height: SLIDE.height });
   return (channels === 1 ? img.extractChannel(0) : img).raw().toBuffer();
 }
 
@@ -48,13 +50,13 @@ describe('synthetic slide', async () => {
     assert.equal(progress.at(-1), 1);
   });
 
-  test('both TIFFs are pyramids carrying the mpp as pixels per centimetre', () => {
-    for (const [path, samples] of [
-      [result.slide, 3],
-      [result.labels, 1],
+  test('both TIFFs are pyramids carrying the mpp as pixels per centimetre; the labels padded to every level', () => {
+    for (const [path, samples, exact] of [
+      [result.slide, 3, true],
+      [result.labels, 1, false],
     ] as const) {
       const tiff = readTiffDirectories(path);
-      assert.equal(tiff.directories.length, pyramidLevels(SLIDE.width, SLIDE.height, 256, true).length);
+      assert.equal(tiff.directories.length, pyramidLevels(SLIDE.width, SLIDE.height, 256, exact).length);
       const d0 = tiff.directories[0]!;
       assert.equal(tagValue(d0, 277), samples);
       assert.equal(tagValue(d0, 296), 3); // centimetre
@@ -63,7 +65,13 @@ describe('synthetic slide', async () => {
     assert.match(String(readTiffDirectories(result.slide).directories[0]!.tags.get(270)), /seed=5; mpp=2; labels=slide_labels\.tif/);
   });
 
-  test('level 0 holds exactly the painted slide and labels', async () => {
+  test('level 0 holds exactly the painted slide and labels; the labels recorded size is the slide, their padding 0', async () => {
+    // 1500 x 1100 halves to 188 x 138 in three steps: the labels are 1504 x 1104.
+    const labels = sharp(result.labels, { page: 0 });
+    assert.deepEqual([(await labels.metadata()).width, (await labels.metadata()).height], [1504, 1104]);
+    const all = await labels.extractChannel(0).raw().toBuffer();
+    for (let y = 0; y < 1104; y++) for (let x = y < SLIDE.height ? SLIDE.width : 0; x < 1504; x++) assert.equal(all[y * 1504 + x], 0);
+    assert.deepEqual(recordedGrid(result.labels), { width: SLIDE.width, height: SLIDE.height });
     assert.ok((await level0(result.slide, 3)).equals(truth.rgb), 'RGB');
     assert.ok((await level0(result.labels, 1)).equals(truth.labels), 'labels');
   });
