@@ -13,8 +13,8 @@ import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 const dir = mkdtempSync(join(tmpdir(), 'mmfd-compare-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function writePlane(path: string, width: number, height: number, data: Uint8Array, mpp: number): Promise<void> {
-  const w = await PyramidalTiffWriter.create(path, { width, height, channels: 1, tileSize: 128, mpp });
+async function writePlane(path: string, width: number, height: number, data: Uint8Array, mpp: number, fullPyramid = false): Promise<void> {
+  const w = await PyramidalTiffWriter.create(path, { width, height, channels: 1, tileSize: 128, mpp, fullPyramid });
   for (let y = 0; w.nextBandRows > 0; ) {
     const rows = w.nextBandRows;
     await w.writeBand(data.subarray(y * width, (y + rows) * width));
@@ -71,5 +71,32 @@ describe('compareLabels', () => {
     const a = compareLabels(path, synth.labels, { classBits: 4, tissueBit: 16, downsample: 3, origin: { x: 30, y: 60 } });
     for (const c of a.classes) assert.equal(c.dice, 1, `class ${c.bit}`);
     assert.ok(a.trueTissue > 0 && a.trueTissue === a.predictedTissue);
+  });
+
+  test('padded label maps (odd grids, full pyramids) are compared within their true sizes', async () => {
+    // Tissue everywhere, so padding read as labels (0) would show as a difference or an extra pixel.
+    const [W, H] = [301, 223];
+    const truth = new Uint8Array(W * H);
+    for (let i = 0; i < truth.length; i++) truth[i] = 16 | (((i % W) * 7 + Math.floor(i / W) * 3) % 16);
+    const truthPath = join(dir, 'odd_truth.tif');
+    await writePlane(truthPath, W, H, truth, 0.5, true);
+    // The same grid (level 0), and at 3 level-0 pixels per pixel (no level: centre samples, the last column's
+    // centre 301.5 past the truth's edge, so its last column stands in).
+    for (const d of [1, 3]) {
+      const [w, h] = [Math.ceil(W / d), Math.ceil(H / d)];
+      const data = new Uint8Array(w * h);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++)
+          data[y * w + x] = truth[Math.min(H - 1, Math.floor((y + 0.5) * d)) * W + Math.min(W - 1, Math.floor((x + 0.5) * d))]!;
+      const path = join(dir, `odd_pred${d}.tif`);
+      await writePlane(path, w, h, data, 0.5 * d, true);
+      const stored = OpenSlide.open(path);
+      // 301 x 223 in 128-px tiles is padded to 304 x 224; 101 x 75 fits one tile as it is.
+      assert.deepEqual(stored.dimensions, d === 1 ? [304, 224] : [w, h]);
+      stored.close();
+      const a = compareLabels(path, truthPath, { classBits: 4, tissueBit: 16, downsample: d });
+      assert.deepEqual([a.pixels, a.predictedTissue, a.trueTissue], [w * h, w * h, w * h], `downsample ${d}`);
+      for (const c of a.classes) assert.equal(c.dice, 1, `downsample ${d}, class ${c.bit}`);
+    }
   });
 });

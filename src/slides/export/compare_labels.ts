@@ -40,7 +40,7 @@ export function compareLabels(
   const truth = OpenSlide.open(truthPath);
   try {
     const { width, height } = trueSize(predictedPath, predicted);
-    const truthWidth = trueSize(truthPath, truth).width;
+    const truthSize = trueSize(truthPath, truth);
     const origin = o.origin ?? { x: 0, y: 0 };
     const exact = exactLevels(truth.levels);
     const level = truth.levels.findIndex((l, i) => exact[i] && Math.abs(l.downsample / o.downsample - 1) <= MPP_TOLERANCE);
@@ -50,7 +50,7 @@ export function compareLabels(
     for (let y0 = 0; y0 < height; y0 += BAND_ROWS) {
       const rows = Math.min(BAND_ROWS, height - y0);
       const p = predicted.readRegion(0, y0, 0, width, rows);
-      const t = truthBand(truth, truthWidth, level, origin, o.downsample, y0, width, rows);
+      const t = truthBand(truth, truthSize, level, origin, o.downsample, y0, width, rows);
       for (let i = 0; i < width * rows; i++) {
         const pv = p[4 * i]!;
         const tv = t[i]!;
@@ -94,10 +94,13 @@ function trueSize(path: string, labels: OpenSlide): { width: number; height: num
   return recordedGrid(path) ?? { width, height };
 }
 
-/** Rows [y0, y0 + rows) of the truth (`w0` true level-0 columns) on the predicted grid, one byte per pixel. */
+/**
+ * Rows [y0, y0 + rows) of the truth (`size`: its true level 0) on the predicted grid, one byte per pixel. A centre
+ * past the truth's last column or row samples that column or row.
+ */
 function truthBand(
   truth: OpenSlide,
-  w0: number,
+  size: { width: number; height: number },
   level: number,
   origin: { x: number; y: number },
   downsample: number,
@@ -112,8 +115,8 @@ function truthBand(
     return out;
   }
   for (let r = 0; r < rows; r++) {
-    const row = truth.readRegion(0, Math.floor(origin.y + (y0 + r + 0.5) * downsample), 0, w0, 1);
-    for (let x = 0; x < width; x++) out[r * width + x] = row[4 * Math.min(w0 - 1, Math.floor(origin.x + (x + 0.5) * downsample))]!;
+    const row = truth.readRegion(0, Math.min(size.height - 1, Math.floor(origin.y + (y0 + r + 0.5) * downsample)), 0, size.width, 1);
+    for (let x = 0; x < width; x++) out[r * width + x] = row[4 * Math.min(size.width - 1, Math.floor(origin.x + (x + 0.5) * downsample))]!;
   }
   return out;
 }
