@@ -9,6 +9,7 @@ export { measureSlide, type SlideMeasurements } from './export/measure.js';
 export { PyramidalTiffWriter } from './export/tiff_writer.js';
 export { openLabelTiff } from './io/label_raster.js';
 export { OpenSlide } from './io/openslide.js';
+export { type GridSize, recordedGrid } from './io/raster_grid.js';
 export { type Engine, type EngineChoice, openPredictor, type Precision } from './pipeline/onnx_predictor.js';
 export { loadPredictor, type ModelChoice, networkPredictor, type Predictor, type TensorPredictor } from './pipeline/predictor.js';
 export { type SegmentOptions, type SegmentResult, segmentSlide } from './pipeline/segment.js';

@@ -151,6 +151,7 @@ export class PyramidalTiffWriter {
   readonly channels: 1 | 3;
   readonly tileSize: number;
   readonly compression: TiffCompression;
+  /** The levels' sizes as stored: with `fullPyramid`, padded beyond `width` x `height`. */
   readonly levels: readonly { width: number; height: number }[];
   readonly #predictor: boolean;
   readonly #deflateLevel: number;
