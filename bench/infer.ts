@@ -1,6 +1,7 @@
 // npm run bench:infer — the real-size student (TinyViT-5M + decoder, 9,676,024 parameters, random weights) on
 // 512 x 512 images, 2 threads, batch 1 and 4: libtorch against ONNX Runtime fp32 and int8 (src/onnx), all in
-// this one process and run, as images/s and ratios to libtorch. --profile writes ONNX Runtime's profile of
+// this one process and run, as images/s and ratios to libtorch; ONNX Runtime both with its threads spinning
+// between ops (its default) and without (`_no_spinning`). --profile writes ONNX Runtime's profile of
 // warm batch-1 runs per precision (the first runs left out) and sums its node times by op type. Writes
 // bench/results/infer.json.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -83,12 +84,16 @@ async function main(): Promise<void> {
     row.libtorch = { ms_per_image: median(lt) / batch, images_per_s: (1000 * batch) / median(lt), runs_ms: lt };
     console.log(`batch ${batch} libtorch: ${(median(lt) / batch).toFixed(0)} ms per image`);
     for (const [precision, model] of Object.entries(models)) {
-      const session = await createSession(ort, model, { threads: THREADS });
       const feeds = { image: new ort.Tensor('float32', data, image.shape) };
-      const t = await timeRuns(n, () => session.run(feeds));
-      row[`onnxruntime_${precision}`] = { ms_per_image: median(t) / batch, images_per_s: (1000 * batch) / median(t), runs_ms: t };
-      console.log(`batch ${batch} onnxruntime ${precision}: ${(median(t) / batch).toFixed(0)} ms per image`);
-      await session.release();
+      // ONNX Runtime's default (threads spin between ops), then without spinning (see SessionOptions.spinning)
+      for (const spinning of [true, false]) {
+        const session = await createSession(ort, model, { threads: THREADS, spinning });
+        const t = await timeRuns(n, () => session.run(feeds));
+        const key = `onnxruntime_${precision}${spinning ? '' : '_no_spinning'}`;
+        row[key] = { ms_per_image: median(t) / batch, images_per_s: (1000 * batch) / median(t), runs_ms: t };
+        console.log(`batch ${batch} ${key}: ${(median(t) / batch).toFixed(0)} ms per image`);
+        await session.release();
+      }
       if (values.profile && batch === 1) {
         const dir = '.tmp/infer-profile';
         mkdirSync(dir, { recursive: true });
@@ -105,8 +110,11 @@ async function main(): Promise<void> {
     const ips = (k: string) => (row[k] as { images_per_s: number }).images_per_s;
     row.ratio_fp32_to_libtorch = ips('onnxruntime_fp32') / ips('libtorch');
     row.ratio_int8_to_libtorch = ips('onnxruntime_int8') / ips('libtorch');
+    row.ratio_fp32_no_spinning_to_libtorch = ips('onnxruntime_fp32_no_spinning') / ips('libtorch');
+    row.ratio_int8_no_spinning_to_libtorch = ips('onnxruntime_int8_no_spinning') / ips('libtorch');
     console.log(
-      `batch ${batch}: fp32 ${(row.ratio_fp32_to_libtorch as number).toFixed(2)}x, int8 ${(row.ratio_int8_to_libtorch as number).toFixed(2)}x libtorch`,
+      `batch ${batch}: fp32 ${(row.ratio_fp32_to_libtorch as number).toFixed(2)}x, int8 ${(row.ratio_int8_to_libtorch as number).toFixed(2)}x libtorch; ` +
+        `no spinning: fp32 ${(row.ratio_fp32_no_spinning_to_libtorch as number).toFixed(2)}x, int8 ${(row.ratio_int8_no_spinning_to_libtorch as number).toFixed(2)}x`,
     );
     results[`batch${batch}`] = row;
     image.dispose();
