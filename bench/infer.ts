@@ -1,14 +1,16 @@
 // npm run bench:infer — the real-size student (TinyViT-5M + decoder, 9,676,024 parameters, random weights) on
 // 512 x 512 images, 2 threads, batch 1 and 4: libtorch against ONNX Runtime fp32 and int8 (src/onnx), all in
-// this one process and run, as images/s and ratios to libtorch. --profile writes ONNX Runtime's profile of one
-// batch-1 run per precision and sums its node times by op type. Writes bench/results/infer.json.
+// this one process and run, as images/s and ratios to libtorch; ONNX Runtime both with its threads spinning
+// between ops (its default) and without (`_no_spinning`). --profile writes ONNX Runtime's profile of
+// warm batch-1 runs per precision (the first runs left out) and sums its node times by op type. Writes
+// bench/results/infer.json.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Student } from '../src/models/student.js';
-import { quantizeDynamic } from '../src/onnx/quantize.js';
 import { createSession, loadOrt } from '../src/onnx/runtime.js';
+import { quantizeDynamic } from '../src/onnx/quantize.js';
 import { studentGraph } from '../src/onnx/student.js';
 import * as torch from '../src/torch/index.js';
 import { writeBenchResult } from './results_file.js';
@@ -16,6 +18,9 @@ import { writeBenchResult } from './results_file.js';
 const THREADS = 2;
 const SIZE = 512;
 const BATCHES = [1, 4];
+// --profile: runs left out (cold), then runs summed
+const PROFILE_WARMUP = 2;
+const PROFILE_RUNS = 3;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,14 +38,25 @@ async function timeRuns(runs: number, fn: () => unknown): Promise<number[]> {
   return times;
 }
 
-/** Node time per op type (ms, summed over the profile's node events), largest first. */
-function profileByOp(file: string): Record<string, number> {
-  const events = JSON.parse(readFileSync(file, 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+/**
+ * Node time per op type (ms per run) over the profile's runs after the first `skip` (the first runs of a
+ * session page in its buffers and run several times slower, mostly in the early, largest tensors), largest first.
+ */
+function profileByOp(file: string, skip: number): Record<string, number> {
+  const events = JSON.parse(readFileSync(file, 'utf8')) as {
+    cat: string;
+    name: string;
+    ts: number;
+    dur: number;
+    args?: { op_name?: string };
+  }[];
+  const runs = events.filter((e) => e.name === 'model_run').sort((a, b) => a.ts - b.ts);
+  const from = runs[skip]!.ts;
   const sums = new Map<string, number>();
   for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < from) continue;
     const op = e.args?.op_name ?? '?';
-    sums.set(op, (sums.get(op) ?? 0) + e.dur / 1000);
+    sums.set(op, (sums.get(op) ?? 0) + e.dur / 1000 / (runs.length - skip));
   }
   return Object.fromEntries([...sums].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number(v.toFixed(2))]));
 }
@@ -68,31 +84,37 @@ async function main(): Promise<void> {
     row.libtorch = { ms_per_image: median(lt) / batch, images_per_s: (1000 * batch) / median(lt), runs_ms: lt };
     console.log(`batch ${batch} libtorch: ${(median(lt) / batch).toFixed(0)} ms per image`);
     for (const [precision, model] of Object.entries(models)) {
-      const session = await createSession(ort, model, { threads: THREADS });
       const feeds = { image: new ort.Tensor('float32', data, image.shape) };
-      const t = await timeRuns(n, () => session.run(feeds));
-      row[`onnxruntime_${precision}`] = { ms_per_image: median(t) / batch, images_per_s: (1000 * batch) / median(t), runs_ms: t };
-      console.log(`batch ${batch} onnxruntime ${precision}: ${(median(t) / batch).toFixed(0)} ms per image`);
-      await session.release();
+      // ONNX Runtime's default (threads spin between ops), then without spinning (see SessionOptions.spinning)
+      for (const spinning of [true, false]) {
+        const session = await createSession(ort, model, { threads: THREADS, spinning });
+        const t = await timeRuns(n, () => session.run(feeds));
+        const key = `onnxruntime_${precision}${spinning ? '' : '_no_spinning'}`;
+        row[key] = { ms_per_image: median(t) / batch, images_per_s: (1000 * batch) / median(t), runs_ms: t };
+        console.log(`batch ${batch} ${key}: ${(median(t) / batch).toFixed(0)} ms per image`);
+        await session.release();
+      }
       if (values.profile && batch === 1) {
         const dir = '.tmp/infer-profile';
         mkdirSync(dir, { recursive: true });
         const prof = await createSession(ort, model, { threads: THREADS, profilePrefix: join(dir, precision) });
-        await prof.run(feeds);
-        await prof.run(feeds);
+        for (let i = 0; i < PROFILE_WARMUP + PROFILE_RUNS; i++) await prof.run(feeds);
         prof.endProfiling(); // writes <prefix>_<date>.json
         await prof.release();
         const file = join(dir, readdirSync(dir).find((f) => f.startsWith(`${precision}_`))!);
-        profiles[precision] = profileByOp(file);
+        profiles[precision] = profileByOp(file, PROFILE_WARMUP);
         rmSync(file, { force: true });
-        console.log(`profile ${precision} (ms per op type over 2 runs):`, profiles[precision]);
+        console.log(`profile ${precision} (ms per op type and run, ${PROFILE_RUNS} warm runs):`, profiles[precision]);
       }
     }
     const ips = (k: string) => (row[k] as { images_per_s: number }).images_per_s;
     row.ratio_fp32_to_libtorch = ips('onnxruntime_fp32') / ips('libtorch');
     row.ratio_int8_to_libtorch = ips('onnxruntime_int8') / ips('libtorch');
+    row.ratio_fp32_no_spinning_to_libtorch = ips('onnxruntime_fp32_no_spinning') / ips('libtorch');
+    row.ratio_int8_no_spinning_to_libtorch = ips('onnxruntime_int8_no_spinning') / ips('libtorch');
     console.log(
-      `batch ${batch}: fp32 ${(row.ratio_fp32_to_libtorch as number).toFixed(2)}x, int8 ${(row.ratio_int8_to_libtorch as number).toFixed(2)}x libtorch`,
+      `batch ${batch}: fp32 ${(row.ratio_fp32_to_libtorch as number).toFixed(2)}x, int8 ${(row.ratio_int8_to_libtorch as number).toFixed(2)}x libtorch; ` +
+        `no spinning: fp32 ${(row.ratio_fp32_no_spinning_to_libtorch as number).toFixed(2)}x, int8 ${(row.ratio_int8_no_spinning_to_libtorch as number).toFixed(2)}x`,
     );
     results[`batch${batch}`] = row;
     image.dispose();

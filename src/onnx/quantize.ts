@@ -2,14 +2,10 @@
 // symmetric, one scale per output channel; activations quantised to uint8 at run time (DynamicQuantizeLinear,
 // one scale and zero point per tensor). MatMul with a weight matrix becomes DynamicQuantizeLinear ->
 // MatMulInteger -> Cast -> Mul (x_scale * w_scale), the pattern ONNX Runtime fuses into its DynamicQuantizeMatMul
-// kernel; with `conv`, Conv becomes ConvInteger the same way. Attention's activation-by-activation products stay
+// kernel. Convolutions stay float32: ONNX Runtime's ConvInteger takes per-tensor weights only, and with them ran
+// the student 3x slower than float Conv (src/onnx/README.md). Attention's activation-by-activation products stay
 // float32.
 import { type Graph, type Initializer, int, type OnnxNode } from './graph.js';
-
-export interface QuantizeOptions {
-  /** Also quantise convolutions (ConvInteger); default false: ONNX Runtime's ConvInteger is slower than float Conv here. */
-  conv?: boolean;
-}
 
 /** Symmetric per-output-channel int8: `channelAxis` of w's dims indexes the channels. */
 function quantizeWeight(w: Initializer, channelAxis: number): { q: Int8Array; scales: Float32Array } {
@@ -26,7 +22,7 @@ function quantizeWeight(w: Initializer, channelAxis: number): { q: Int8Array; sc
 }
 
 /** A quantised copy of g (g is not changed). */
-export function quantizeDynamic(source: Graph, o: QuantizeOptions = {}): Graph {
+export function quantizeDynamic(source: Graph): Graph {
   const g = source.clone();
   const quantised = new Map<string, [string, string, string]>(); // activation -> (q, scale, zero point)
   const activation = (x: string, out: OnnxNode[]): [string, string, string] => {
@@ -42,39 +38,24 @@ export function quantizeDynamic(source: Graph, o: QuantizeOptions = {}): Graph {
   const rewritten: OnnxNode[] = [];
   for (const node of g.nodes) {
     const w = g.initializers.get(node.inputs[1] ?? '');
-    const isMatMul = node.op === 'MatMul' && w !== undefined && w.dtype === 'float32' && w.dims.length === 2;
-    const isConv = o.conv === true && node.op === 'Conv' && w !== undefined && w.dtype === 'float32';
-    if (!isMatMul && !isConv) {
+    if (!(node.op === 'MatMul' && w !== undefined && w.dtype === 'float32' && w.dims.length === 2)) {
       rewritten.push(node);
       continue;
     }
     const [xq, xs, xz] = activation(node.inputs[0]!, rewritten);
-    const { q, scales } = quantizeWeight(w!, isMatMul ? 1 : 0);
+    const { q, scales } = quantizeWeight(w, 1);
     const channels = scales.length;
-    const wq = g.init(`${w!.name}_quantized`, q, w!.dims);
-    const wz = g.init(`${w!.name}_zero_point`, new Int8Array(channels), [channels]);
-    const ws = g.init(`${w!.name}_scale`, scales, isMatMul ? [channels] : [channels, 1, 1]);
+    const wq = g.init(`${w.name}_quantized`, q, w.dims);
+    const wz = g.init(`${w.name}_zero_point`, new Int8Array(channels), [channels]);
+    const ws = g.init(`${w.name}_scale`, scales, [channels]);
     const base = node.name;
     const acc = g.fresh(`${base}_int32`);
-    rewritten.push({
-      op: isMatMul ? 'MatMulInteger' : 'ConvInteger',
-      inputs: [xq, wq, xz, wz],
-      outputs: [acc],
-      attrs: isMatMul ? {} : node.attrs,
-      name: g.fresh(`${base}_quant`),
-    });
+    rewritten.push({ op: 'MatMulInteger', inputs: [xq, wq, xz, wz], outputs: [acc], attrs: {}, name: g.fresh(`${base}_quant`) });
     const cast = g.fresh(`${base}_float`);
     rewritten.push({ op: 'Cast', inputs: [acc], outputs: [cast], attrs: { to: int(1) }, name: g.fresh(`${base}_cast`) });
     const scale = g.fresh(`${base}_scales`);
     rewritten.push({ op: 'Mul', inputs: [xs, ws], outputs: [scale], attrs: {}, name: g.fresh(`${base}_scales_mul`) });
-    const bias = isConv ? node.inputs[2] : undefined;
-    const scaled = bias === undefined ? node.outputs[0]! : g.fresh(`${base}_scaled`);
-    rewritten.push({ op: 'Mul', inputs: [cast, scale], outputs: [scaled], attrs: {}, name: g.fresh(`${base}_output_scale_mul`) });
-    if (bias !== undefined) {
-      const b = g.initializers.get(bias)!;
-      const b3 = g.init(`${bias}_chw`, b.data, [b.dims[0]!, 1, 1]);
-      rewritten.push({ op: 'Add', inputs: [scaled, b3], outputs: [node.outputs[0]!], attrs: {}, name: g.fresh(`${base}_bias`) });
-    }
+    rewritten.push({ op: 'Mul', inputs: [cast, scale], outputs: [node.outputs[0]!], attrs: {}, name: g.fresh(`${base}_output_scale_mul`) });
   }
   g.nodes.splice(0, g.nodes.length, ...rewritten);
   // the float weights the rewrite replaced
