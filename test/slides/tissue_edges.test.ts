@@ -1,6 +1,7 @@
 // The label map's tissue edge at its own resolution (tissue_edges.ts): a section with an oblique straight
 // border, whose true edge is known at every label pixel, segmented by a predictor that marks stained pixels;
-// the refined rows split any way agree; a synthetic placenta slide's tissue area against its ground truth.
+// the refined rows split any way agree; a villus cut off from the section, kept where the network sees it, and
+// the network's spill onto glass cleared; a synthetic placenta slide's tissue area against its ground truth.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { OpenSlide } from '../../src/slides/io/openslide.js';
 import type { Predictor } from '../../src/slides/pipeline/predictor.js';
 import { segmentSlide } from '../../src/slides/pipeline/segment.js';
 import { tileGrid } from '../../src/slides/pipeline/tiling.js';
-import { detectTissue, type RgbImage } from '../../src/slides/pipeline/tissue.js';
+import { detectTissue, type RgbImage, type TissueMask } from '../../src/slides/pipeline/tissue.js';
 import { maskIndex, TissueEdges } from '../../src/slides/pipeline/tissue_edges.js';
 import { writeSyntheticSlide } from '../../src/synth/slide/slide.js';
 import * as torch from '../../src/torch/index.js';
@@ -76,6 +77,22 @@ function edgeDeviations(labels: { width: number; height: number; data: Uint8Arra
     // Label pixel (x, y) covers level-0 [2x, 2x + 2) x [2y, 2y + 2); the true edge crosses its column at level-0 BORDER(2x + 1).
     return y - BORDER(2 * x + 1) / 2;
   });
+}
+
+/** TissueEdges over float RGB planes [3, h, w] held whole at 1 um/px, the mask `f` label pixels per pixel (48 um band, 12 um closing). */
+function edgesOver(mask: TissueMask, rgb: Float32Array, w: number, h: number, f: number): TissueEdges {
+  const read = (x: number, y: number, ww: number, hh: number) => {
+    const out = new Float32Array(3 * ww * hh);
+    for (let c = 0; c < 3; c++)
+      for (let r = 0; r < hh; r++) out.set(rgb.subarray(c * w * h + (y + r) * w + x, c * w * h + (y + r) * w + x + ww), (c * hh + r) * ww);
+    return out;
+  };
+  const columns = maskIndex(w, 0, 1, f, mask.width);
+  return new TissueEdges(
+    mask,
+    { width: w, height: h, mpp: 1, columns, rows: maskIndex(h, 0, 1, f, mask.height), read },
+    { edgeBand: 48, edgeClosing: 12 },
+  );
 }
 
 describe('tissue edges at the label resolution', () => {
@@ -152,18 +169,7 @@ describe('tissue edges at the label resolution', () => {
       }
     }
     const mask = detectTissue(thumb, { closing: 32, minTissueArea: 0 });
-    const read = (x: number, y: number, ww: number, hh: number) => {
-      const out = new Float32Array(3 * ww * hh);
-      for (let c = 0; c < 3; c++)
-        for (let r = 0; r < hh; r++)
-          out.set(rgb.subarray(c * w * h + (y + r) * w + x, c * w * h + (y + r) * w + x + ww), (c * hh + r) * ww);
-      return out;
-    };
-    const edges = new TissueEdges(
-      mask,
-      { width: w, height: h, mpp: 1, columns: maskIndex(w, 0, 1, f, mask.width), rows: maskIndex(h, 0, 1, f, mask.height), read },
-      { edgeBand: 48, edgeClosing: 12 },
-    );
+    const edges = edgesOver(mask, rgb, w, h, f);
     const whole = edges.rows(0, h);
     let coarseDiffers = 0;
     for (let y = 0; y < h; y++)
@@ -185,6 +191,60 @@ describe('tissue edges at the label resolution', () => {
       const parts: Uint8Array[] = [];
       for (let y = 0; y < h; y += step) parts.push(edges.rows(y, Math.min(h, y + step)));
       assert.deepEqual(Buffer.concat(parts), Buffer.from(whole), `rows in steps of ${step}`);
+    }
+  });
+
+  test('beyond the band, stained pixels the network sees a class on are tissue (a pale lumen in them too); its spill on glass is not', () => {
+    // 320 x 192 label pixels at 1 um/px, the mask at 16 um/px: the section is x < 128 (the mask's columns 0-7,
+    // its edge band x in [80, 176)); a villus of radius 20 cut off from it at (240, 96), beyond the band and
+    // absent from the mask (as a speck too small for the 16 um view is), with a pale lumen of radius 5.
+    const [w, h, f] = [320, 192, 16];
+    const [cx, cy] = [240, 96];
+    const fromVillus = (x: number, y: number) => Math.hypot(x + 0.5 - cx, y + 0.5 - cy);
+    const rgb = new Float32Array(3 * w * h).fill(0.94);
+    const paint = (x: number, y: number, c: [number, number, number]) => {
+      for (const [k, v] of c.entries()) rgb[k * w * h + y * w + x] = v;
+    };
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (x < 128 || fromVillus(x, y) <= 20) paint(x, y, [0.8, 0.45, 0.7]);
+        if (fromVillus(x, y) <= 5) paint(x, y, [0.88, 0.8, 0.86]); // saturation 0.09: below the threshold
+      }
+    }
+    const mask = {
+      width: w / f,
+      height: h / f,
+      mpp: 16,
+      data: Uint8Array.from({ length: (w / f) * (h / f) }, (_, i) => (i % (w / f) < 8 ? 1 : 0)),
+      threshold: 0.25,
+      area: 0,
+    };
+    // The network: the section and the villus (lumen included), and spill onto glass: a ring around the villus,
+    // a strip along the section (in the band) and a blob far from both.
+    const spill = (x: number, y: number) =>
+      (fromVillus(x, y) > 20 && fromVillus(x, y) <= 26) || (x >= 128 && x < 134) || (x >= 296 && y < 16);
+    const truth = (x: number, y: number) => x < 128 || fromVillus(x, y) <= 20;
+    const classes = Uint8Array.from({ length: w * h }, (_, i) =>
+      truth(i % w, Math.floor(i / w)) || spill(i % w, Math.floor(i / w)) ? 1 : 0,
+    );
+    const edges = edgesOver(mask, rgb, w, h, f);
+    const alone = edges.rows(0, h);
+    assert.equal(alone[cy * w + cx - 15], 0, 'the mask and its band alone miss the villus: the test would not see it');
+    const tissue = edges.rows(0, h, classes);
+    let wrong = 0;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        // One pixel of slack at the villus's rim, where the 3x3 blur mixes it with glass.
+        if (Math.abs(fromVillus(x, y) - 20) <= 1.5) continue;
+        if (tissue[y * w + x] !== (truth(x, y) ? 1 : 0)) wrong++;
+      }
+    }
+    assert.equal(wrong, 0, 'tissue: the section and the whole villus (its lumen too), no spill');
+    for (const step of [1, 7, 37, 96]) {
+      const parts: Uint8Array[] = [];
+      for (let y = 0; y < h; y += step)
+        parts.push(edges.rows(y, Math.min(h, y + step), classes.subarray(y * w, Math.min(h, y + step) * w)));
+      assert.deepEqual(Buffer.concat(parts), Buffer.from(tissue), `rows in steps of ${step}`);
     }
   });
 

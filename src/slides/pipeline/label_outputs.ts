@@ -10,8 +10,11 @@ import type { FinalBlockSink } from './tiling.js';
 
 /** Tissue rows and what to do outside them. */
 export interface TissueRows {
-  /** Tissue (1) or glass (0) of rows [from, to), (to - from) x width bytes (tissue_edges.ts). */
-  rows: (from: number, to: number) => Uint8Array;
+  /**
+   * Tissue (1) or glass (0) of rows [from, to), (to - from) x width bytes, given the rows' class bits (the
+   * network's answer weighs in beyond the mask's edge: tissue_edges.ts).
+   */
+  rows: (from: number, to: number, classes: Uint8Array) => Uint8Array;
   /** Clear class bits outside tissue. */
   clip: boolean;
 }
@@ -120,7 +123,7 @@ export class LabelOutputs {
       for (let i = 0; i < n; i++) label[i]! |= TISSUE_BIT;
       return;
     }
-    const bits = tissue.rows(from, to);
+    const bits = tissue.rows(from, to, label);
     // Tissue classes exist only in tissue: a tile that touches tissue also covers glass, where the
     // network's answer means nothing (and would count towards areas and fractions), unless asked to keep it.
     const outside = tissue.clip ? 0 : 0xff;

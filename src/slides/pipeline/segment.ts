@@ -267,7 +267,10 @@ export async function segmentSlide(slidePath: string, predictor: Predictor, opti
         description: describeLabels(slidePath, predictor.classes, L, predictor.id, threshold),
         classes: C,
         threshold,
-        tissue: edges && { rows: (from: number, to: number) => edges.rows(from, to), clip: tissueOptions!.clip },
+        tissue: edges && {
+          rows: (from: number, to: number, classes: Uint8Array) => edges.rows(from, to, classes),
+          clip: tissueOptions!.clip,
+        },
       });
       const stitcher = new Stitcher(grid, C, outputs.sink);
 

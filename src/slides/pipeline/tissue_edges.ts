@@ -4,6 +4,11 @@
 // pixel is tissue where the slide's own pixels on the label grid say so: HSV saturation, the same 3x3 blur,
 // above the mask's Otsu threshold, then a closing by `edgeClosing` um that joins the pale tissue between
 // stained parts (pixels of the mask's interior count as stained, so the closing bridges towards it).
+// Beyond the band the mask misses tissue too: a villus cut off from the section is a speck at 16 um per pixel.
+// So once the network has run, the same stain rule also decides the mask's glass wherever the network sees a
+// class: a villus the network sees is stained (a pale capillary lumen in it closed over), while the network's
+// spill onto glass, a few pixels past every edge, is not. Neither witness alone adds tissue: a stained speck
+// where the network sees nothing, or a class on unstained glass, stays glass.
 //
 // Rows are computed band by band from a window of the slide reaching 2 x closing + 1 pixels past them (all a
 // closing and the blur depend on), and only over the columns where the band is: the result does not depend on
@@ -98,13 +103,30 @@ export class TissueEdges {
     return this.#mask.data[this.#grid.rows[y]! * this.#mask.width + this.#grid.columns[x]!]!;
   }
 
-  /** Tissue (1) or glass (0) for label rows [from, to): (to - from) x width bytes. */
-  rows(from: number, to: number): Uint8Array {
-    if (this.#cache === undefined) return this.#compute(from, to);
+  /**
+   * Tissue (1) or glass (0) for label rows [from, to): (to - from) x width bytes. `classes`, the network's class
+   * bits of these rows (row-major, width per row), lets the slide's pixels decide, as in the band, wherever the
+   * network sees a class beyond the band on the mask's glass: tissue the mask missed (a villus cut off from the
+   * section, too small for the 16 um view) is stained there, where the network's spill onto glass is not.
+   * With refinement off (edgeBand 0) the mask alone decides.
+   */
+  rows(from: number, to: number, classes?: Uint8Array): Uint8Array {
+    const out = this.#cache === undefined ? this.#compute(from, to) : this.#cachedRows(from, to);
+    if (classes === undefined || this.#band === undefined) return out;
+    const W = this.#grid.width;
+    const seen = (x: number, y: number) => out[(y - from) * W + x] === 0 && classes[(y - from) * W + x] !== 0 && !this.#inBand(x, y);
+    const any = new Uint8Array(W);
+    for (let y = from; y < to; y++) for (let x = 0; x < W; x++) any[x]! |= seen(x, y) ? 1 : 0;
+    this.#refine(from, to, this.#runs(any), seen, out);
+    return out;
+  }
+
+  /** Rows [from, to) from the mask and the band pixels tilesWithTissue kept. */
+  #cachedRows(from: number, to: number): Uint8Array {
     const W = this.#grid.width;
     const out = this.#coarseRows(from, to);
     for (let y = from; y < to; y++) {
-      const band = this.#cache[Math.floor(y / PASS_ROWS)]!;
+      const band = this.#cache![Math.floor(y / PASS_ROWS)]!;
       let at = band.offsets[y - band.from]!;
       for (let x = 0; x < W; x++) if (this.#inBand(x, y)) out[(y - from) * W + x] = band.tissue[at++]!;
     }
@@ -130,18 +152,23 @@ export class TissueEdges {
 
   /** Rows [from, to) computed: the mask's, and the band's from a window of the slide. */
   #compute(from: number, to: number): Uint8Array {
-    const { width: W, height: H } = this.#grid;
     const out = this.#coarseRows(from, to);
-    for (const [xa, xb] of this.#bandRuns(from, to)) {
+    this.#refine(from, to, this.#bandRuns(from, to), (x, y) => this.#inBand(x, y), out);
+    return out;
+  }
+
+  /** Sets the pixels `pick` selects in rows [from, to) of `out`, within the column runs, to the refined tissue. */
+  #refine(from: number, to: number, runs: [number, number][], pick: (x: number, y: number) => boolean, out: Uint8Array): void {
+    const { width: W, height: H } = this.#grid;
+    for (const [xa, xb] of runs) {
       // The window: the run's columns and the rows, with the reach of the closing and blur around them.
       const [x0, x1] = [Math.max(0, xa - this.#reach), Math.min(W, xb + this.#reach)];
       const [y0, y1] = [Math.max(0, from - this.#reach), Math.min(H, to + this.#reach)];
       const tissue = this.#window(x0, y0, x1 - x0, y1 - y0);
       for (let y = from; y < to; y++) {
-        for (let x = xa; x < xb; x++) if (this.#inBand(x, y)) out[(y - from) * W + x] = tissue[(y - y0) * (x1 - x0) + x - x0]!;
+        for (let x = xa; x < xb; x++) if (pick(x, y)) out[(y - from) * W + x] = tissue[(y - y0) * (x1 - x0) + x - x0]!;
       }
     }
-    return out;
   }
 
   /**
@@ -180,7 +207,7 @@ export class TissueEdges {
     return hit.map((row) => [...row.keys()].filter((j) => row[j] === 1));
   }
 
-  /** Column runs [xa, xb) holding band pixels in rows [from, to), merged where their windows would overlap. */
+  /** Column runs [xa, xb) holding band pixels in rows [from, to). */
   #bandRuns(from: number, to: number): [number, number][] {
     if (this.#band === undefined) return [];
     const { width: W, columns, rows } = this.#grid;
@@ -191,8 +218,13 @@ export class TissueEdges {
       if (y > from && rows[y] === rows[y - 1]) continue;
       for (let x = 0; x < W; x++) any[x]! |= band[rows[y]! * mw + columns[x]!]!;
     }
+    return this.#runs(any);
+  }
+
+  /** The runs [xa, xb) of columns marked in `any`, merged where their windows would overlap. */
+  #runs(any: Uint8Array): [number, number][] {
     const runs: [number, number][] = [];
-    for (let x = 0; x < W; x++) {
+    for (let x = 0; x < any.length; x++) {
       if (!any[x]) continue;
       const last = runs.at(-1);
       if (last !== undefined && x - last[1] <= 2 * this.#reach) last[1] = x + 1;
@@ -201,7 +233,10 @@ export class TissueEdges {
     return runs;
   }
 
-  /** The refined tissue of one window (w x h label pixels at (x0, y0)): band pixels by their colour, closed. */
+  /**
+   * The refined tissue of one window (w x h label pixels at (x0, y0)): pixels by their colour, closed; the mask's
+   * interior beyond the band counts as stained, so that the closing bridges towards it.
+   */
   #window(x0: number, y0: number, w: number, h: number): Uint8Array {
     const rgb = this.#grid.read(x0, y0, w, h);
     const n = w * h;
@@ -212,7 +247,8 @@ export class TissueEdges {
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         const i = y * w + x;
-        stained[i] = this.#inBand(x0 + x, y0 + y) ? (blurred[i]! > this.#mask.threshold ? 1 : 0) : this.#coarse(x0 + x, y0 + y);
+        const interior = !this.#inBand(x0 + x, y0 + y) && this.#coarse(x0 + x, y0 + y) === 1;
+        stained[i] = interior || blurred[i]! > this.#mask.threshold ? 1 : 0;
       }
     }
     return this.#radius > 0 ? closeByDisc(stained, w, h, this.#radius) : stained;
