@@ -7,6 +7,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mmfd::initOps(env, exports);
   mmfd::initAutograd(env, exports);
   mmfd::initRuntime(env, exports);
+  mmfd::initProfiler(env, exports);
   return exports;
 }
 

@@ -21,6 +21,10 @@ export interface OpenSlideBinding {
   associatedImages(slide: Handle): Record<string, [number, number]>;
   readAssociatedImage(slide: Handle, name: string): Uint8Array;
   version(): string;
+  /** Bench-only hook on libtorch's autograd profiler (native/src/profiler.cc). */
+  profilerStart(): void;
+  /** Per op name (or "caller > name"): [name, calls, self us, total us]. */
+  profilerStop(byParent: boolean): [string, number, number, number][];
 }
 
 export interface NativeBinding {
@@ -30,6 +34,8 @@ export interface NativeBinding {
   call(id: number, ...args: unknown[]): unknown;
   callInPlace(id: number, ...args: unknown[]): void;
   dispose(h: Handle): void;
+  /** Tells V8 the tensor's CPU bytes, so that GC pressure reflects tensors only GC will release. */
+  accountForGc(h: Handle): void;
   liveStats(): { tensors: number; bytes: number; slots: number };
   fromBytes(bytes: Uint8Array, shape: number[], dtype: number, device: string): Handle;
   toBytes(h: Handle): ArrayBuffer;
