@@ -8,6 +8,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mmfd::initAutograd(env, exports);
   mmfd::initRuntime(env, exports);
   mmfd::initProfiler(env, exports);
+  mmfd::initOptim(env, exports);
   return exports;
 }
 

@@ -59,6 +59,16 @@ export interface NativeBinding {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   setAllowTF32(flag: boolean): void;
+  /** Fused Adam update (native/src/optim.cc); returns the indices of the parameters it could not fuse. */
+  adamStep(
+    params: Handle[],
+    grads: Handle[],
+    expAvgs: Handle[],
+    expAvgSqs: Handle[],
+    maxExpAvgSqs: Handle[] | undefined,
+    scalars: [lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, stepSize: number, bias2Sqrt: number],
+    flags: [decoupled: boolean, amsgrad: boolean, maximize: boolean],
+  ): number[];
   version(): string;
 }
 

@@ -1,8 +1,19 @@
 // torch.optim.Adam and AdamW, as PyTorch's single-tensor implementation (torch/optim/adam.py).
+// Contiguous float CPU parameters are updated by one fused native pass each (native/src/optim.cc,
+// the same formulas); the others by the ATen ops in update().
 import { zeros_like } from '../creation.js';
+import { native } from '../native.js';
 import { maximum } from '../ops.js';
 import type { Tensor } from '../tensor.js';
-import { type GroupOptions, Optimizer, type ParamGroup, type ParamGroupInit, type ParamState, withDefaults } from './optimizer.js';
+import {
+  type GroupOptions,
+  Optimizer,
+  type ParamGroup,
+  type ParamGroupInit,
+  type ParamState,
+  type ParamUpdate,
+  withDefaults,
+} from './optimizer.js';
 
 export interface AdamOptions extends GroupOptions {
   /** Coefficients of the running averages of the gradient and of its square. */
@@ -18,6 +29,10 @@ export interface AdamOptions extends GroupOptions {
 }
 
 const ADAM_DEFAULTS: AdamOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false, maximize: false };
+
+function biasCorrections(beta1: number, beta2: number, step: number): { bias_correction1: number; bias_correction2_sqrt: number } {
+  return { bias_correction1: 1 - beta1 ** step, bias_correction2_sqrt: (1 - beta2 ** step) ** 0.5 };
+}
 
 /**
  * Adam (Kingma & Ba), per parameter and step t:
@@ -51,6 +66,32 @@ export class Adam extends Optimizer<AdamOptions> {
     return s;
   }
 
+  protected override update_group(g: ParamGroup<AdamOptions>, updates: ParamUpdate[]): void {
+    const byStep = new Map<number, ParamUpdate[]>();
+    for (const u of updates) {
+      if (g.amsgrad && !u.state.tensors.has('max_exp_avg_sq')) this.set_state_tensor(u.state, 'max_exp_avg_sq', zeros_like(u.p));
+      byStep.set(u.state.step, [...(byStep.get(u.state.step) ?? []), u]);
+    }
+    const [beta1, beta2] = g.betas;
+    for (const [step, list] of byStep) {
+      const stateOf = (name: string) => list.map((u) => (u.state.tensors.get(name) as Tensor).handle);
+      const { bias_correction1, bias_correction2_sqrt } = biasCorrections(beta1, beta2, step);
+      const skipped = native.adamStep(
+        list.map((u) => u.p.handle),
+        list.map((u) => u.grad.handle),
+        stateOf('exp_avg'),
+        stateOf('exp_avg_sq'),
+        g.amsgrad ? stateOf('max_exp_avg_sq') : undefined,
+        [g.lr, beta1, beta2, g.eps, g.weight_decay, g.lr / bias_correction1, bias_correction2_sqrt],
+        [this.decoupled, g.amsgrad, g.maximize],
+      );
+      for (const i of skipped) {
+        const u = list[i] as ParamUpdate;
+        this.update(g, u.p, u.grad, u.state);
+      }
+    }
+  }
+
   protected update(g: ParamGroup<AdamOptions>, p: Tensor, grad0: Tensor, st: ParamState): void {
     const { lr, eps, weight_decay, amsgrad, maximize } = g;
     const [beta1, beta2] = g.betas;
@@ -64,10 +105,8 @@ export class Adam extends Optimizer<AdamOptions> {
     exp_avg.lerp_(grad, 1 - beta1);
     exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
 
-    const bias_correction1 = 1 - beta1 ** st.step;
-    const bias_correction2 = 1 - beta2 ** st.step;
+    const { bias_correction1, bias_correction2_sqrt } = biasCorrections(beta1, beta2, st.step);
     const step_size = lr / bias_correction1;
-    const bias_correction2_sqrt = bias_correction2 ** 0.5;
     let v = exp_avg_sq;
     if (amsgrad) {
       let max_sq = st.tensors.get('max_exp_avg_sq');
