@@ -17,10 +17,12 @@ const worker = new URL('./train/worker.js', import.meta.url).pathname;
 const breakdown = new URL('./train/breakdown.js', import.meta.url).pathname;
 // A full teacher step is 9-20 s on 2 threads (minutes under load): few rounds. MMFD_BENCH_ROUNDS overrides both.
 const rounds = (n: number): number => Number(process.env.MMFD_BENCH_ROUNDS ?? n);
+// MMFD_BENCH_NETS=student (or teacher) runs one network only, written as bench/results/train-<net>.json.
+const only = process.env.MMFD_BENCH_NETS;
 const NETS = [
   { name: 'student', rounds: rounds(3), runs: 2 },
   { name: 'teacher', rounds: rounds(2), runs: 1 },
-] as const;
+].filter(({ name }) => only === undefined || only === name);
 
 type Figures = Record<string, number>;
 
@@ -93,7 +95,7 @@ function main(): void {
     result[name] = { rounds, timed_runs_per_process: runs, before, now, ratios, breakdown: phases };
     // Written after each network, so that the student's figures survive a teacher run cut short.
     result.load_average = { min: Math.min(...load), max: Math.max(...load), samples: load };
-    writeBenchResult('train', result);
+    writeBenchResult(only === undefined ? 'train' : `train-${only}`, result);
   }
 }
 
