@@ -6,7 +6,7 @@
 // self ms (wall clock under the profiler, whose own cost inflates small ops: for ranking, not timing).
 // Prints one JSON line.
 //   node dist/bench/train/breakdown.js <root> student|teacher <runs>
-import { type Any, LOSS, loadCheckout } from './checkout.js';
+import { LOSS, loadCheckout } from './checkout.js';
 
 const [root, which, runsArg] = process.argv.slice(2) as [string, 'student' | 'teacher', string];
 const runs = Number(runsArg);
