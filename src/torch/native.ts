@@ -119,9 +119,9 @@ function load(): NativeBinding {
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   // OpenBLAS (Debian's libtorch links its pthreads build) keeps its own worker threads spinning with
   // sched_yield for 2^28 cycles (~0.1 s) after every threaded gemm, and a training step runs a gemm every
-  // few ms: the spinner held a core that libtorch's OpenMP kernels wanted (sched_yield was ~6% of a
-  // student step's CPU; a gemm + elementwise loop took 1.2-4x the CPU time). 2^4 cycles makes the workers
-  // sleep at once; waking them costs a futex call per threaded gemm. A user's own setting wins.
+  // few ms: the spinner holds a core that libtorch's OpenMP kernels want (perf: sched_yield was ~6% of a
+  // student step's CPU). 2^4 cycles makes the workers sleep at once; waking them costs a futex call per
+  // threaded gemm. A user's own setting wins.
   process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
   const binding = createRequire(import.meta.url)(file) as NativeBinding;
   Object.defineProperty(binding, 'openslide', { get: loadOpenSlide, enumerable: true });
