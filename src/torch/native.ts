@@ -59,7 +59,7 @@ export interface NativeBinding {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   setAllowTF32(flag: boolean): void;
-  /** Fused Adam update (native/src/optim.cc); returns the indices of the parameters it could not fuse. */
+  /** Adam update of a parameter group (native/src/optim.cc: the single-tensor ATen ops, one N-API call). */
   adamStep(
     params: Handle[],
     grads: Handle[],
@@ -67,8 +67,8 @@ export interface NativeBinding {
     expAvgSqs: Handle[],
     maxExpAvgSqs: Handle[] | undefined,
     scalars: [lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, stepSize: number, bias2Sqrt: number],
-    flags: [decoupled: boolean, amsgrad: boolean, maximize: boolean],
-  ): number[];
+    flags: [decoupled: boolean, maximize: boolean],
+  ): void;
   version(): string;
 }
 
