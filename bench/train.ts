@@ -14,12 +14,15 @@ import { writeBenchResult } from './results_file.js';
 const here = new URL('../..', import.meta.url).pathname;
 const baseline = process.env.MMFD_BASELINE ?? '/tmp/mmfd-before';
 const worker = new URL('./train/worker.js', import.meta.url).pathname;
+const breakdown = new URL('./train/breakdown.js', import.meta.url).pathname;
 // A full teacher step is 9-20 s on 2 threads (minutes under load): few rounds. MMFD_BENCH_ROUNDS overrides both.
 const rounds = (n: number): number => Number(process.env.MMFD_BENCH_ROUNDS ?? n);
+// MMFD_BENCH_NETS=student (or teacher) runs one network only, written as bench/results/train-<net>.json.
+const only = process.env.MMFD_BENCH_NETS;
 const NETS = [
   { name: 'student', rounds: rounds(3), runs: 2 },
   { name: 'teacher', rounds: rounds(2), runs: 1 },
-] as const;
+].filter(({ name }) => only === undefined || only === name);
 
 type Figures = Record<string, number>;
 
@@ -29,9 +32,13 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
+function runScript<T>(script: string, root: string, net: string, runs: number): T {
+  const out = execFileSync(process.execPath, [script, root, net, String(runs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop() as string) as T;
+}
+
 function runSide(root: string, net: string, runs: number): Figures {
-  const out = execFileSync(process.execPath, [worker, root, net, String(runs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  return JSON.parse(out.trim().split('\n').pop() as string) as Figures;
+  return runScript<Figures>(worker, root, net, runs);
 }
 
 function medians(all: Figures[]): Figures {
@@ -82,10 +89,13 @@ function main(): void {
         .map(([k, v]) => `${k} ${v.toFixed(2)}`)
         .join(', ')}`,
     );
-    result[name] = { rounds, timed_runs_per_process: runs, before, now, ratios };
+    // Where a step's time goes (bench/train/breakdown.ts), both checkouts, one process each.
+    const phases = { before: runScript(breakdown, baseline, name, runs), now: runScript(breakdown, here, name, runs) };
+    console.log(`${name} phases (ms, cpu): ${JSON.stringify(phases)}`);
+    result[name] = { rounds, timed_runs_per_process: runs, before, now, ratios, breakdown: phases };
     // Written after each network, so that the student's figures survive a teacher run cut short.
     result.load_average = { min: Math.min(...load), max: Math.max(...load), samples: load };
-    writeBenchResult('train', result);
+    writeBenchResult(only === undefined ? 'train' : `train-${only}`, result);
   }
 }
 

@@ -14,7 +14,7 @@
   "targets": [
     {
       "target_name": "mmfd_native",
-      "sources": ["src/addon.cc", "src/tensor_handle.cc", "src/ops.cc", "src/autograd.cc", "src/runtime.cc"],
+      "sources": ["src/addon.cc", "src/tensor_handle.cc", "src/ops.cc", "src/autograd.cc", "src/runtime.cc", "src/profiler.cc", "src/optim.cc"],
       "conditions": [
         ["libtorch==''", {
           "include_dirs": ["/usr/include", "/usr/include/torch/csrc/api/include"],

@@ -2,22 +2,11 @@
 // checkout at `root` (this one or an older one, through its dist/) and times training steps at batch
 // 1 and forward passes at batch 1 and 4 (512 x 512, random weights), printing one JSON line. Wall and
 // CPU time are both reported: on a shared machine CPU time is the steadier of the two.
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { LOSS, loadCheckout } from './checkout.js';
 
 const [root, which, stepsArg] = process.argv.slice(2) as [string, 'student' | 'teacher', string];
 const steps = Number(stepsArg);
-const LOSS = { dice: [0.5, 0, 0, 1.5], bce: [0.5, 2, 2, 0], focal: [0, 0, 0, 0] };
-
-// biome-ignore lint/suspicious/noExplicitAny: the other checkout's modules, whose types this build does not see
-type Any = any;
-const load = (rel: string): Promise<Any> => import(pathToFileURL(join(root, 'dist/src', rel)).href);
-const [{ loadConfig }, { buildStudent, buildTeacher }, torch, { segmentationLoss }] = await Promise.all([
-  load('config/index.js'),
-  load('models/build.js'),
-  load('torch/index.js'),
-  load('train/losses.js'),
-]);
+const { torch, segmentationLoss, net, params } = await loadCheckout(root, which);
 
 interface Cost {
   wall: number;
@@ -48,13 +37,6 @@ function time(fn: () => void, runs: number): Cost {
   return best;
 }
 
-const configs = join(root, 'configs');
-torch.manual_seed(0);
-const net =
-  which === 'student'
-    ? buildStudent(loadConfig(join(configs, 'mobilesam-simple-t1i1-iter5k.yaml')))
-    : buildTeacher(loadConfig(join(configs, 'multimodel2s-pidinet-plip-d2t512-iter5k-b8.yaml')));
-const params = which === 'student' ? net.parameters() : net.trainable_parameters().map(([, p]: [string, Any]) => p);
 const result: Record<string, number> = {};
 
 net.train(true);

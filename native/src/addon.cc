@@ -7,6 +7,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mmfd::initOps(env, exports);
   mmfd::initAutograd(env, exports);
   mmfd::initRuntime(env, exports);
+  mmfd::initProfiler(env, exports);
+  mmfd::initOptim(env, exports);
   return exports;
 }
 

@@ -11,7 +11,8 @@ const napi_type_tag kGeneratorTag = {0x6d6d6664'6765'6e65ULL, 0x7261'746f'7200'0
 struct Slot {
   at::Tensor tensor;
   uint32_t generation = 0;
-  int64_t accountedBytes = 0;  // what V8 was told about, so release reports the same number back
+  int64_t bytes = 0;           // counted in liveBytes
+  int64_t accountedBytes = 0;  // what V8 was told about (accountForGc), so release reports the same number back
 };
 
 // One table per Node environment (main thread, each worker), so workers never share slots.
@@ -47,8 +48,9 @@ void release(Napi::Env env, HandleTable& t, uint32_t index) {
   s.tensor = at::Tensor();
   s.generation++;
   t.liveTensors--;
-  t.liveBytes -= s.accountedBytes;
+  t.liveBytes -= s.bytes;
   if (s.accountedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, -s.accountedBytes);
+  s.bytes = 0;
   s.accountedBytes = 0;
   t.free.push_back(index);
 }
@@ -67,11 +69,10 @@ Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
     t.slots.emplace_back();
   }
   Slot& s = t.slots[index];
-  s.accountedBytes = bytesOf(tensor);
+  s.bytes = bytesOf(tensor);
   s.tensor = std::move(tensor);
   t.liveTensors++;
-  t.liveBytes += s.accountedBytes;
-  if (s.accountedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, s.accountedBytes);
+  t.liveBytes += s.bytes;
   auto key = (static_cast<uintptr_t>(s.generation) << 32) | (static_cast<uintptr_t>(index) + 1);
   auto ext = Napi::External<void>::New(env, reinterpret_cast<void*>(key));
   ext.TypeTag(&kTensorTag);
@@ -110,6 +111,21 @@ namespace {
 Napi::Value Dispose(const Napi::CallbackInfo& info) {
   auto index = liveIndex(info[0], "dispose");
   if (index >= 0) release(info.Env(), table(info.Env()), static_cast<uint32_t>(index));
+  return info.Env().Undefined();
+}
+
+// accountForGc(handle): tells V8 the tensor's CPU bytes, for a handle whose release is left to garbage
+// collection (the TS side calls it when a tensor leaves every tidy() scope), so that such tensors press
+// V8 to collect. Tensors inside scopes are disposed deterministically and are not counted: telling V8
+// about every op's output (gigabytes per training step) made it run 5-8 full mark-compacts per step.
+Napi::Value AccountForGc(const Napi::CallbackInfo& info) {
+  auto index = liveIndex(info[0], "accountForGc");
+  if (index < 0) return info.Env().Undefined();
+  Slot& s = table(info.Env()).slots[index];
+  if (s.accountedBytes == 0 && s.bytes != 0) {
+    s.accountedBytes = s.bytes;
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), s.accountedBytes);
+  }
   return info.Env().Undefined();
 }
 
@@ -190,6 +206,7 @@ Napi::Value SameTensor(const Napi::CallbackInfo& info) {
 void initTensorHandle(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new HandleTable());
   exports.Set("dispose", Napi::Function::New(env, Dispose));
+  exports.Set("accountForGc", Napi::Function::New(env, AccountForGc));
   exports.Set("liveStats", Napi::Function::New(env, LiveStats));
   exports.Set("fromBytes", Napi::Function::New(env, FromBytes));
   exports.Set("toBytes", Napi::Function::New(env, ToBytes));

@@ -34,5 +34,7 @@ void initTensorHandle(Napi::Env env, Napi::Object exports);
 void initOps(Napi::Env env, Napi::Object exports);
 void initAutograd(Napi::Env env, Napi::Object exports);
 void initRuntime(Napi::Env env, Napi::Object exports);
+void initProfiler(Napi::Env env, Napi::Object exports);
+void initOptim(Napi::Env env, Napi::Object exports);
 
 }  // namespace mmfd

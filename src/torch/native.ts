@@ -21,6 +21,10 @@ export interface OpenSlideBinding {
   associatedImages(slide: Handle): Record<string, [number, number]>;
   readAssociatedImage(slide: Handle, name: string): Uint8Array;
   version(): string;
+  /** Bench-only hook on libtorch's autograd profiler (native/src/profiler.cc). */
+  profilerStart(): void;
+  /** Per op name (or "caller > name"): [name, calls, self us, total us]. */
+  profilerStop(byParent: boolean): [string, number, number, number][];
 }
 
 export interface NativeBinding {
@@ -30,6 +34,8 @@ export interface NativeBinding {
   call(id: number, ...args: unknown[]): unknown;
   callInPlace(id: number, ...args: unknown[]): void;
   dispose(h: Handle): void;
+  /** Tells V8 the tensor's CPU bytes, so that GC pressure reflects tensors only GC will release. */
+  accountForGc(h: Handle): void;
   liveStats(): { tensors: number; bytes: number; slots: number };
   fromBytes(bytes: Uint8Array, shape: number[], dtype: number, device: string): Handle;
   toBytes(h: Handle): ArrayBuffer;
@@ -53,6 +59,16 @@ export interface NativeBinding {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   setAllowTF32(flag: boolean): void;
+  /** Adam update of a parameter group (native/src/optim.cc: the single-tensor ATen ops, one N-API call). */
+  adamStep(
+    params: Handle[],
+    grads: Handle[],
+    expAvgs: Handle[],
+    expAvgSqs: Handle[],
+    maxExpAvgSqs: Handle[] | undefined,
+    scalars: [lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, stepSize: number, bias2Sqrt: number],
+    flags: [decoupled: boolean, maximize: boolean],
+  ): void;
   version(): string;
 }
 
@@ -101,6 +117,12 @@ function load(): NativeBinding {
   // measured a TinyViT forward at 2-8 s instead of 0.35 s under load. Passive waiting removes it; it
   // must be set before libgomp loads, i.e. before the addon. A user's own setting wins.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  // OpenBLAS (Debian's libtorch links its pthreads build) keeps its own worker threads spinning with
+  // sched_yield for 2^28 cycles (~0.1 s) after every threaded gemm, and a training step runs a gemm every
+  // few ms: the spinner holds a core that libtorch's OpenMP kernels want (perf: sched_yield was ~6% of a
+  // student step's CPU). 2^4 cycles makes the workers sleep at once; waking them costs a futex call per
+  // threaded gemm. A user's own setting wins.
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
   const binding = createRequire(import.meta.url)(file) as NativeBinding;
   Object.defineProperty(binding, 'openslide', { get: loadOpenSlide, enumerable: true });
   return binding;

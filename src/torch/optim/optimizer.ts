@@ -23,6 +23,13 @@ export interface ParamState {
   tensors: Map<string, Tensor>;
 }
 
+/** One parameter's part of a step: the parameter, its gradient and its state (step already incremented). */
+export interface ParamUpdate {
+  p: Tensor;
+  grad: Tensor;
+  state: ParamState;
+}
+
 export type JsonValue = number | string | boolean | null | JsonValue[] | { [k: string]: JsonValue };
 
 /** The JSON part of an optimizer state_dict, shaped as PyTorch's (parameters by global index). */
@@ -96,6 +103,11 @@ export abstract class Optimizer<H extends GroupOptions = GroupOptions> {
   /** One parameter's update, in place, under no_grad inside a tidy scope; state.step is already incremented. */
   protected abstract update(group: ParamGroup<H>, p: Tensor, grad: Tensor, state: ParamState): void;
 
+  /** A group's updates (same context as update()): one update() per parameter unless a subclass fuses them. */
+  protected update_group(group: ParamGroup<H>, updates: ParamUpdate[]): void {
+    for (const { p, grad, state } of updates) this.update(group, p, grad, state);
+  }
+
   /** Clears the gradients: to undefined (PyTorch's default) or, set_to_none=false, to zeros in place. */
   zero_grad(set_to_none = true): void {
     for (const group of this.param_groups) {
@@ -120,6 +132,7 @@ export abstract class Optimizer<H extends GroupOptions = GroupOptions> {
     no_grad(() =>
       tidy(() => {
         for (const group of this.param_groups) {
+          const updates: ParamUpdate[] = [];
           for (const p of group.params) {
             const grad = p.grad;
             if (grad === undefined) continue;
@@ -131,8 +144,9 @@ export abstract class Optimizer<H extends GroupOptions = GroupOptions> {
               this.state.set(p, st);
             }
             st.step += 1;
-            this.update(group, p, grad, st);
+            updates.push({ p, grad, state: st });
           }
+          this.update_group(group, updates);
         }
       }),
     );
