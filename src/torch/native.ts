@@ -21,10 +21,6 @@ export interface OpenSlideBinding {
   associatedImages(slide: Handle): Record<string, [number, number]>;
   readAssociatedImage(slide: Handle, name: string): Uint8Array;
   version(): string;
-  /** Bench-only hook on libtorch's autograd profiler (native/src/profiler.cc). */
-  profilerStart(): void;
-  /** Per op name (or "caller > name"): [name, calls, self us, total us]. */
-  profilerStop(byParent: boolean): [string, number, number, number][];
 }
 
 export interface NativeBinding {
@@ -59,6 +55,10 @@ export interface NativeBinding {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   setAllowTF32(flag: boolean): void;
+  /** Bench-only hook on libtorch's autograd profiler (native/src/profiler.cc). */
+  profilerStart(): void;
+  /** Per op name (or "caller > name"): [name, calls, self us, total us]. */
+  profilerStop(byParent: boolean): [string, number, number, number][];
   /** Adam update of a parameter group (native/src/optim.cc: the single-tensor ATen ops, one N-API call). */
   adamStep(
     params: Handle[],
