@@ -1,6 +1,7 @@
-// `mmfd demo` (the README's first command), shortened to 2 iterations per stage: it derives its
-// configs, trains the teacher, distils the student, trains the student alone, tests all three and writes one HTML report whose
-// tables, curves and overlays are the runs' own; a rerun finds both stages finished.
+// `mmfd demo` (the README's first command), shortened to 2 iterations per stage and one few-shot percentage: it
+// derives its configs, pretrains the encoders and writes their files, trains the teacher on them, distils the student,
+// trains the student alone, tests all three and writes the few-shot curve and one HTML report whose tables, curves
+// and overlays are the runs' own; a rerun finds every stage finished.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,17 +10,18 @@ import { loadConfig } from '../../src/config/index.js';
 import { linkBuiltinDatasets, runCli, workspace } from './tiny_run.js';
 
 const TINY = { synth_tiny: 'synth-tiny', synth_tiny_test: 'synth-tiny-test' };
-const ws = workspace(TINY, 'mmfd-demo-');
+// The pretraining dataset's name mapped to the small synth_tiny folder: drawing 2,000 slide crops would take a minute.
+const ws = workspace({ ...TINY, synth_slide_crops: 'synth-tiny' }, 'mmfd-demo-');
 after(() => rmSync(ws.dir, { recursive: true, force: true }));
 const out = join(ws.dir, 'demo');
 const runs = {
-  teacher: join(out, 'exp', 'multimodel2s', 'tiny-multimodel2s', 'fewshot_perc100'),
-  student: join(out, 'exp', 'multimodel2s_distill', 'tiny-multimodel2s_distill', 'fewshot_perc100'),
-  'student alone': join(out, 'exp', 'mobilesam', 'tiny-mobilesam', 'fewshot_perc100'),
+  teacher: join(out, 'exp', 'multimodel2s', 'tiny-multimodel2s', 'fewshot_perc5'),
+  student: join(out, 'exp', 'multimodel2s_distill', 'tiny-multimodel2s_distill', 'fewshot_perc5'),
+  'student alone': join(out, 'exp', 'mobilesam', 'tiny-mobilesam', 'fewshot_perc5'),
 };
 
 async function demo(): Promise<string> {
-  const r = await runCli(['demo', '--out', out, '--iterations', '2'], ws.dir, ws.env);
+  const r = await runCli(['demo', '--out', out, '--iterations', '2', '--percentages', '5'], ws.dir, ws.env);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout + r.stderr;
 }
@@ -42,8 +44,23 @@ describe('mmfd demo', () => {
     assert.equal((distill.network_s as { cfg_file: string }).cfg_file, join(out, 'configs', 'tiny-mobilesam.yaml'));
   });
 
+  test('the teacher loads the pretrained files the pretraining wrote, with its encoders frozen', () => {
+    const pretrain = loadConfig(join(out, 'configs', 'tiny-multimodel2s-pretrain.yaml'));
+    const teacher = loadConfig(join(out, 'configs', 'tiny-multimodel2s.yaml'));
+    assert.equal(pretrain.train.dataset, 'synth_slide_crops');
+    assert.deepEqual(teacher.fewshot_perc_list, [5]);
+    assert.equal(teacher.train.load_pretrained, true);
+    assert.equal(teacher.train.freeze_encoders, true);
+    assert.equal(teacher.sam_ckpt, pretrain.sam_ckpt);
+    assert.equal(teacher.pretrained.plip_dir, pretrain.pretrained.plip_dir);
+    assert.equal(teacher.pretrained.pidinet, pretrain.pretrained.pidinet);
+    for (const f of [teacher.sam_ckpt, teacher.pretrained.pidinet, join(teacher.pretrained.plip_dir, 'config.json')]) {
+      assert.ok(f.startsWith(join(out, 'pretrained')) && existsSync(f), f);
+    }
+  });
+
   test('reports every test score and the report file', () => {
-    const score = (name: string) => Number(new RegExp(`${name}: test mIoU ([\\d.]+)`).exec(output)?.[1]);
+    const score = (name: string) => Number(new RegExp(`${name} at 5 %: test mIoU ([\\d.]+)`).exec(output)?.[1]);
     for (const [name, dir] of Object.entries(runs)) {
       const results = JSON.parse(readFileSync(join(dir, 'eval_results.json'), 'utf8'));
       assert.equal(score(name), Number(results.MIoU_mean_L0.toFixed(3)), name);
@@ -66,6 +83,10 @@ describe('mmfd demo', () => {
       'relative links to files under the output folder',
     );
     assert.equal(sources.filter((s) => s.endsWith('training_curves.png')).length, 3);
+    assert.deepEqual(
+      sources.filter((s) => s.endsWith('fewshot_curve.png')),
+      ['fewshot_curve.png'],
+    );
     const composites = sources.filter((s) => s.endsWith('_composite.png'));
     assert.equal(composites.length, 12, '4 test images, each model');
     for (const dir of Object.values(runs)) assert.equal(composites.filter((s) => join(out, s).startsWith(dir)).length, 4, dir);
