@@ -71,9 +71,10 @@ describe('mmfd demo', () => {
   test('the report holds every model’s table, curves and overlays of the same images, all linked inside its folder', () => {
     for (const caption of [
       'Teacher and students',
-      'teacher (fused MedSAM + PiDiNet + PLIP), per class',
-      'student (TinyViT, distilled), per class',
-      'student alone (TinyViT, no teacher), per class',
+      'teacher (fused MedSAM + PiDiNet + PLIP) at 5 % (7 labelled patches), per class',
+      'student (TinyViT, distilled) at 5 % (7 labelled patches), per class',
+      'student alone (TinyViT, no teacher) at 5 % (7 labelled patches), per class',
+      'Few-shot curve',
     ])
       assert.ok(html.includes(caption), caption);
     for (const cls of ['Villus', 'Fibrin Deposit', 'Capillary', 'Trophoblast Aggregation']) assert.ok(html.includes(cls), cls);
