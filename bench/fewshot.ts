@@ -1,6 +1,7 @@
 // npm run bench:fewshot — the paper's claim on built-in data (issue 18): with encoders pretrained on another domain
 // the fused teacher learns from few labelled patches, and distillation carries that to a student which, trained
-// alone, does worse. The demo workflow (src/train/workflow.ts) from scratch: the encoders pretrained once (the
+// alone, does worse. The demo's few-shot curve (src/train/fewshot_workflow.ts) from scratch, longer and over
+// several seeds: the encoders pretrained once (the
 // "foundation models", shared by every seed), then for each seed, in its own process (the tiny networks run on one
 // thread, so seeds side by side use the cores), the teacher, the distilled student and the student alone at each
 // percentage, all tested on the held-out set. A seed sets the initialisation, the batch order and which patches a
@@ -8,41 +9,39 @@
 // percentage the teacher beats the student alone by >= 0.05 mIoU (mean over seeds) and the distilled student keeps
 // >= half of that margin. Writes bench/results/fewshot.json and bench/results/fewshot.png.
 // `-- --keep-pretrained` reuses the pretrained files of an earlier run of the same code (said in the JSON);
-// `-- --iterations N` shortens every stage (a check of the plumbing; its figures mean nothing).
+// `-- --iterations N` / `-- --pretrain-iterations N` set the few-shot stages' / the pretraining's length (short: a
+// check of the plumbing whose figures mean nothing).
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { writeDerivedConfig } from '../src/config/derive.js';
+import { loadConfig } from '../src/config/index.js';
 import { lookupDataset } from '../src/data/catalog.js';
 import { FINAL_CLASSES } from '../src/data/classes.js';
 import { PmftDataset } from '../src/data/pmft.js';
 import * as torch from '../src/torch/index.js';
 import { ensureBuiltinDataset } from '../src/train/datasets.js';
 import { mean, writeFewshotCurve } from '../src/train/fewshot_curve.js';
+import { type FewshotOptions, runFewshot, runPretraining } from '../src/train/fewshot_workflow.js';
 import { PRETRAIN_DATASET } from '../src/train/pretrain.js';
-import {
-  FEWSHOT_ITERATIONS,
-  MODELS,
-  PRETRAIN_ITERATIONS,
-  runPretraining,
-  runWorkflow,
-  type WorkflowRuns,
-  workflowThreads,
-} from '../src/train/workflow.js';
+import { testTeacher } from '../src/train/stage1.js';
+import { MODELS, type ModelKey, workflowThreads } from '../src/train/workflow_parts.js';
 import { writeBenchResult } from './results_file.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const script = new URL(import.meta.url).pathname;
 const SEEDS = [1, 2, 3];
-const PERCENTAGES = [5, 20, 100];
+const PERCENTAGES = [5, 10, 30, 100];
+/** Iterations of each few-shot stage and of the pretraining: longer than the demo's. */
+const ITERATIONS = 500;
+const PRETRAIN_ITERATIONS = 1500;
 const MARGIN_GOAL = 0.05;
 const FEWSHOT_DATASET = 'synth_tiny';
 const TEST_DATASET = 'synth_tiny_test';
 const RESULT = 'seed_result.json';
-
-type ModelKey = keyof WorkflowRuns;
 
 /** What one seed's process reports: per model, one entry per percentage. */
 interface SeedResult {
@@ -54,7 +53,6 @@ interface SeedResult {
     { test_miou: number; per_class: Record<string, number>; best_validation_miou: number | null; training_images_per_s: number }[]
   >;
   seconds: number;
-  report: string;
 }
 
 const std = (v: readonly number[]): number => {
@@ -64,9 +62,9 @@ const std = (v: readonly number[]): number => {
 const stats = (v: readonly number[]) => ({ mean: mean(v), std: std(v), min: Math.min(...v), max: Math.max(...v), seeds: v });
 
 /** One seed's few-shot runs (the child process). */
-async function runSeed(seed: number, out: string, pretrained: string, iterations?: number): Promise<void> {
+async function runSeed(seed: number, out: string, f: FewshotOptions): Promise<void> {
   const t0 = performance.now();
-  const r = await runWorkflow({ out, seed, percentages: PERCENTAGES, pretrained, iterations });
+  const r = await runFewshot(out, { ...f, seed, percentages: PERCENTAGES });
   const models = Object.fromEntries(
     MODELS.map(([key]) => [
       key,
@@ -84,7 +82,6 @@ async function runSeed(seed: number, out: string, pretrained: string, iterations
     patches: r.patches,
     models,
     seconds: (performance.now() - t0) / 1000,
-    report: r.report,
   };
   writeFileSync(join(out, RESULT), `${JSON.stringify(result, null, 2)}\n`);
 }
@@ -110,20 +107,12 @@ function seedCatalog(dir: string, seed: number): string {
   return file;
 }
 
-function child(seed: number, out: string, pretrained: string, iterations?: number): Promise<void> {
+function child(seed: number, out: string, f: FewshotOptions): Promise<void> {
   const catalog = seedCatalog(out, seed);
   const log = join(out, 'run.log');
   console.log(`seed ${seed}: running in its own process (log ${log})`);
   return new Promise((resolve, reject) => {
-    const args = [
-      '--seed',
-      String(seed),
-      '--out',
-      out,
-      '--pretrained',
-      pretrained,
-      ...(iterations ? ['--iterations', String(iterations)] : []),
-    ];
+    const args = ['--seed', String(seed), '--out', out, '--pretrained', f.pretrained as string, '--iterations', String(f.iterations)];
     const p = spawn(process.execPath, [script, ...args], {
       env: { ...process.env, MMFD_DATASETS: catalog },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -180,7 +169,7 @@ function summarise(results: readonly SeedResult[]) {
   return { models, margins, goals };
 }
 
-async function main(keepPretrained: boolean, iterations?: number): Promise<void> {
+async function main(keepPretrained: boolean, lengths: { iterations: number; pretrainIterations: number }): Promise<void> {
   const out = join(root, '.tmp', 'bench-fewshot');
   const pretrained = join(out, 'pretrained');
   const reused = keepPretrained && existsSync(pretrained);
@@ -191,9 +180,15 @@ async function main(keepPretrained: boolean, iterations?: number): Promise<void>
   const started = new Date().toISOString();
   console.log(`bench:fewshot: seeds ${SEEDS.join(', ')} x ${PERCENTAGES.join(', ')} % in ${out} (${cores} cores)`);
   for (const name of [FEWSHOT_DATASET, TEST_DATASET]) await ensureBuiltinDataset(name);
-  const { pretraining } = await runPretraining({ out: join(out, 'pretrain'), pretrained, iterations });
+  const f: FewshotOptions = { ...lengths, pretrained };
+  const { files, pretraining } = await runPretraining(join(out, 'pretrain'), f);
+  // Do the pretrained features transfer? The pretraining run's own teacher (its encoders and decoder), zero-shot on
+  // the few-shot domain's held-out set.
+  const zeroShotFile = join(out, 'pretrain', 'configs', 'zero-shot.yaml');
+  await writeDerivedConfig(files.pretrain, zeroShotFile, { 'test.dataset': TEST_DATASET });
+  const [zeroShot] = await testTeacher(loadConfig(zeroShotFile), zeroShotFile);
   const t0 = performance.now();
-  await Promise.all(SEEDS.map((seed) => child(seed, join(out, `seed${seed}`), pretrained, iterations)));
+  await Promise.all(SEEDS.map((seed) => child(seed, join(out, `seed${seed}`), f)));
   const fewshotSeconds = (performance.now() - t0) / 1000;
   const results = SEEDS.map((seed) => JSON.parse(readFileSync(join(out, `seed${seed}`, RESULT), 'utf8')) as SeedResult);
   const summary = summarise(results);
@@ -204,20 +199,20 @@ async function main(keepPretrained: boolean, iterations?: number): Promise<void>
     pretraining: {
       data: `${PRETRAIN_DATASET}: 2,000 windows of synthetic whole slides (1,400 train), another generator than the few-shot patches`,
       what: 'the tiny fused teacher, all encoders trained, no LoRA, supervised on the four classes; its encoders written as MedSAM .pth, PLIP Hugging Face folder, PiDiNet .pth',
-      iterations: iterations ?? PRETRAIN_ITERATIONS,
+      iterations: lengths.pretrainIterations,
       seconds: reused ? null : pretraining.seconds,
       reused_from_earlier_run: reused,
+      zero_shot_test_miou_on_fewshot_domain: zeroShot?.MIoU_mean_L0,
     },
     fewshot: {
       data: `${FEWSHOT_DATASET} (140 train patches, a percentage keeps a seeded subset; 60 validation) -> test on ${TEST_DATASET} (60 held-out patches)`,
-      iterations_per_run: iterations ?? FEWSHOT_ITERATIONS,
+      iterations_per_run: lengths.iterations,
       teacher: 'pretrained encoders frozen, LoRA (rank 2) on MedSAM; fusion and decoder trained',
       seeds: SEEDS,
       percentages: PERCENTAGES,
       seconds_all_seeds_in_parallel: fewshotSeconds,
     },
     ...summary,
-    reports: results.map((r) => r.report),
   });
   const first = results[0] as SeedResult;
   await writeFewshotCurve(
@@ -232,9 +227,9 @@ async function main(keepPretrained: boolean, iterations?: number): Promise<void>
     'Few-shot: held-out test mIoU against labelled patches (tiny models, synthetic patches)',
   );
   for (const m of summary.margins) {
-    const f = (s: { mean: number; std: number }) => `${s.mean.toFixed(3)} ± ${s.std.toFixed(3)}`;
+    const fmt = (s: { mean: number; std: number }) => `${s.mean.toFixed(3)} ± ${s.std.toFixed(3)}`;
     console.log(
-      `${m.perc} %: teacher - alone ${f(m.teacher_minus_alone)}, distilled - alone ${f(m.distilled_minus_alone)} (sd over seeds)`,
+      `${m.perc} %: teacher - alone ${fmt(m.teacher_minus_alone)}, distilled - alone ${fmt(m.distilled_minus_alone)} (sd over seeds)`,
     );
   }
   console.log(`goals: ${JSON.stringify(summary.goals)}`);
@@ -246,9 +241,14 @@ const { values } = parseArgs({
     out: { type: 'string' },
     pretrained: { type: 'string' },
     iterations: { type: 'string' },
+    'pretrain-iterations': { type: 'string' },
     'keep-pretrained': { type: 'boolean' },
   },
 });
-const iterations = values.iterations === undefined ? undefined : Number(values.iterations);
-if (values.seed !== undefined) await runSeed(Number(values.seed), values.out as string, values.pretrained as string, iterations);
-else await main(values['keep-pretrained'] === true, iterations);
+const iterations = values.iterations === undefined ? ITERATIONS : Number(values.iterations);
+if (values.seed !== undefined)
+  await runSeed(Number(values.seed), values.out as string, { pretrained: values.pretrained as string, iterations });
+else {
+  const pretrainIterations = values['pretrain-iterations'] === undefined ? PRETRAIN_ITERATIONS : Number(values['pretrain-iterations']);
+  await main(values['keep-pretrained'] === true, { iterations, pretrainIterations });
+}

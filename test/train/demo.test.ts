@@ -1,7 +1,8 @@
-// `mmfd demo` (the README's first command), shortened to 2 iterations per stage and one few-shot percentage: it
-// derives its configs, pretrains the encoders and writes their files, trains the teacher on them, distils the student,
-// trains the student alone, tests all three and writes the few-shot curve and one HTML report whose tables, curves
-// and overlays are the runs' own; a rerun finds every stage finished.
+// `mmfd demo` (the README's first command), shortened to 2 iterations per stage: it derives its
+// configs, trains the teacher, distils the student, trains the student alone, tests all three; then the few-shot
+// curve at one percentage (5 %): pretrains the encoders and writes their files, trains the teacher on them, distils
+// the student, trains the student alone, tests them; and writes one HTML report whose tables, curves and overlays
+// are the runs' own; a rerun finds every stage finished.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,13 +16,19 @@ const ws = workspace({ ...TINY, synth_slide_crops: 'synth-tiny' }, 'mmfd-demo-')
 after(() => rmSync(ws.dir, { recursive: true, force: true }));
 const out = join(ws.dir, 'demo');
 const runs = {
-  teacher: join(out, 'exp', 'multimodel2s', 'tiny-multimodel2s', 'fewshot_perc5'),
-  student: join(out, 'exp', 'multimodel2s_distill', 'tiny-multimodel2s_distill', 'fewshot_perc5'),
-  'student alone': join(out, 'exp', 'mobilesam', 'tiny-mobilesam', 'fewshot_perc5'),
+  teacher: join(out, 'exp', 'multimodel2s', 'tiny-multimodel2s', 'fewshot_perc100'),
+  student: join(out, 'exp', 'multimodel2s_distill', 'tiny-multimodel2s_distill', 'fewshot_perc100'),
+  'student alone': join(out, 'exp', 'mobilesam', 'tiny-mobilesam', 'fewshot_perc100'),
 };
+const fewshotRuns = {
+  teacher: join(out, 'exp', 'multimodel2s', 'tiny-multimodel2s-fewshot', 'fewshot_perc5'),
+  student: join(out, 'exp', 'multimodel2s_distill', 'tiny-multimodel2s_distill-fewshot', 'fewshot_perc5'),
+  'student alone': join(out, 'exp', 'mobilesam', 'tiny-mobilesam-fewshot', 'fewshot_perc5'),
+};
+const FEWSHOT = ['--percentages', '5', '--fewshot-iterations', '2', '--pretrain-iterations', '2'];
 
 async function demo(): Promise<string> {
-  const r = await runCli(['demo', '--out', out, '--iterations', '2', '--percentages', '5'], ws.dir, ws.env);
+  const r = await runCli(['demo', '--out', out, '--iterations', '2', ...FEWSHOT], ws.dir, ws.env);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout + r.stderr;
 }
@@ -44,36 +51,52 @@ describe('mmfd demo', () => {
     assert.equal((distill.network_s as { cfg_file: string }).cfg_file, join(out, 'configs', 'tiny-mobilesam.yaml'));
   });
 
-  test('the teacher loads the pretrained files the pretraining wrote, with its encoders frozen', () => {
+  test('the few-shot teacher loads the files the pretraining wrote, encoders frozen; the 100 % runs keep their configs', () => {
     const pretrain = loadConfig(join(out, 'configs', 'tiny-multimodel2s-pretrain.yaml'));
+    const fewshot = loadConfig(join(out, 'configs', 'tiny-multimodel2s-fewshot.yaml'));
+    const distill = loadConfig(join(out, 'configs', 'tiny-multimodel2s_distill-fewshot.yaml'));
     const teacher = loadConfig(join(out, 'configs', 'tiny-multimodel2s.yaml'));
     assert.equal(pretrain.train.dataset, 'synth_slide_crops');
-    assert.deepEqual(teacher.fewshot_perc_list, [5]);
-    assert.equal(teacher.train.load_pretrained, true);
-    assert.equal(teacher.train.freeze_encoders, true);
-    assert.equal(teacher.sam_ckpt, pretrain.sam_ckpt);
-    assert.equal(teacher.pretrained.plip_dir, pretrain.pretrained.plip_dir);
-    assert.equal(teacher.pretrained.pidinet, pretrain.pretrained.pidinet);
-    for (const f of [teacher.sam_ckpt, teacher.pretrained.pidinet, join(teacher.pretrained.plip_dir, 'config.json')]) {
+    assert.equal(fewshot.train.dataset, 'synth_tiny');
+    assert.deepEqual(fewshot.fewshot_perc_list, [5]);
+    assert.equal(fewshot.train.max_iterations, 2);
+    assert.equal(fewshot.train.load_pretrained, true);
+    assert.equal(fewshot.train.freeze_encoders, true);
+    assert.equal(distill.network_t.cfg_file, join(out, 'configs', 'tiny-multimodel2s-fewshot.yaml'));
+    assert.equal(distill.network_s.cfg_file, join(out, 'configs', 'tiny-mobilesam-fewshot.yaml'));
+    for (const f of [fewshot.sam_ckpt, fewshot.pretrained.pidinet, join(fewshot.pretrained.plip_dir, 'config.json')])
       assert.ok(f.startsWith(join(out, 'pretrained')) && existsSync(f), f);
-    }
+    assert.deepEqual(
+      [fewshot.sam_ckpt, fewshot.pretrained.pidinet, fewshot.pretrained.plip_dir],
+      [pretrain.sam_ckpt, pretrain.pretrained.pidinet, pretrain.pretrained.plip_dir],
+    );
+    // The shipped tiny config's own values: the 100 % teacher starts from random encoders, as bench:learning measured it.
+    assert.deepEqual(teacher.fewshot_perc_list, [100]);
+    assert.equal(teacher.train.load_pretrained, false);
+    assert.equal(teacher.train.freeze_encoders, false);
   });
 
-  test('reports every test score and the report file', () => {
-    const score = (name: string) => Number(new RegExp(`${name} at 5 %: test mIoU ([\\d.]+)`).exec(output)?.[1]);
-    for (const [name, dir] of Object.entries(runs)) {
-      const results = JSON.parse(readFileSync(join(dir, 'eval_results.json'), 'utf8'));
-      assert.equal(score(name), Number(results.MIoU_mean_L0.toFixed(3)), name);
-    }
+  test('reports every test score, the 100 % runs and the few-shot ones, and the report file', () => {
+    const score = (name: string) => Number(new RegExp(`\\n${name}: test mIoU ([\\d.]+)`).exec(output)?.[1]);
+    const fewshotScore = (name: string) =>
+      Number(new RegExp(`few-shot 5 % \\(7 labelled patches\\) ${name}: test mIoU ([\\d.]+)`).exec(output)?.[1]);
+    const results = (dir: string) => Number(JSON.parse(readFileSync(join(dir, 'eval_results.json'), 'utf8')).MIoU_mean_L0.toFixed(3));
+    for (const [name, dir] of Object.entries(runs)) assert.equal(score(name), results(dir), name);
+    for (const [name, dir] of Object.entries(fewshotRuns)) assert.equal(fewshotScore(name), results(dir), name);
+    assert.match(output, /few-shot curve: .*fewshot_curve\.png/);
     assert.match(output, /report: .*report\.html/);
   });
 
   test('the report holds every model’s table, curves and overlays of the same images, all linked inside its folder', () => {
     for (const caption of [
       'Teacher and students',
-      'teacher (fused MedSAM + PiDiNet + PLIP) at 5 % (7 labelled patches), per class',
-      'student (TinyViT, distilled) at 5 % (7 labelled patches), per class',
-      'student alone (TinyViT, no teacher) at 5 % (7 labelled patches), per class',
+      'teacher (fused MedSAM + PiDiNet + PLIP), per class',
+      'student (TinyViT, distilled), per class',
+      'student alone (TinyViT, no teacher), per class',
+      'Few-shot: teacher on pretrained encoders and students at each percentage',
+      'few-shot teacher (fused MedSAM + PiDiNet + PLIP) at 5 % (7 labelled patches), per class',
+      'few-shot student (TinyViT, distilled) at 5 % (7 labelled patches), per class',
+      'few-shot student alone (TinyViT, no teacher) at 5 % (7 labelled patches), per class',
       'Few-shot curve',
     ])
       assert.ok(html.includes(caption), caption);
@@ -83,9 +106,13 @@ describe('mmfd demo', () => {
       sources.every((s) => !s.startsWith('data:') && existsSync(join(out, s))),
       'relative links to files under the output folder',
     );
-    assert.equal(sources.filter((s) => s.endsWith('training_curves.png')).length, 3);
+    const curves = sources.filter((s) => s.endsWith('training_curves.png')).map((s) => join(out, s));
     assert.deepEqual(
-      sources.filter((s) => s.endsWith('fewshot_curve.png')),
+      curves.sort(),
+      [...Object.values(runs), ...Object.values(fewshotRuns)].map((d) => join(d, 'training_curves.png')).sort(),
+    );
+    assert.deepEqual(
+      sources.filter((s) => s.endsWith('.png') && !s.endsWith('training_curves.png') && !s.endsWith('_composite.png')),
       ['fewshot_curve.png'],
     );
     const composites = sources.filter((s) => s.endsWith('_composite.png'));
@@ -106,7 +133,7 @@ describe('mmfd demo', () => {
 
   test('a rerun skips every finished stage', async () => {
     const again = await demo();
-    assert.equal(again.match(/already trained/g)?.length, 3, again);
+    assert.equal(again.match(/already trained/g)?.length, 6, again);
     assert.doesNotMatch(again, /initial logits/, 'a resumed run keeps its saved initial logits and does not recount the priors');
   });
 });
