@@ -29,8 +29,8 @@ import { deriveTinyConfig, MODELS, type ModelKey, metricsTable, onWorkflowThread
  * whole demo stays within 15 minutes on 2 cores (bench:fewshot runs longer ones).
  */
 export const DEMO_PERCENTAGES: readonly number[] = [5, 30];
-export const DEMO_FEWSHOT_ITERATIONS = 150;
-export const DEMO_PRETRAIN_ITERATIONS = 400;
+export const DEMO_FEWSHOT_ITERATIONS = 120;
+export const DEMO_PRETRAIN_ITERATIONS = 300;
 /** Validations per few-shot run (`best` is chosen by them, on the validation split, never the test set). */
 const VALIDATIONS = 3;
 
