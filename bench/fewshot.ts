@@ -34,7 +34,8 @@ import { writeBenchResult } from './results_file.js';
 const root = new URL('../..', import.meta.url).pathname;
 const script = new URL(import.meta.url).pathname;
 const SEEDS = [1, 2, 3];
-const PERCENTAGES = [5, 10, 30, 100];
+// The low end, where the claim is; 100 % left out to fit a shared 2-core machine.
+const PERCENTAGES = [5, 10, 30];
 /** Iterations of each few-shot stage and of the pretraining: longer than the demo's. */
 const ITERATIONS = 500;
 const PRETRAIN_ITERATIONS = 1500;
