@@ -108,6 +108,13 @@ export class Args<K extends string> {
     return v;
   }
 
+  /** A comma-separated list of numbers, each checked as `number` checks one; undefined when absent with no default. */
+  numberList(name: K, range: Parameters<Args<K>['number']>[1] = {}): number[] | undefined {
+    const text = this.string(name);
+    if (text === undefined) return undefined;
+    return text.split(',').map((part) => new Args(this.spec, { [name]: part }, []).number(name, range) as number);
+  }
+
   /** A number option that must be given. */
   requiredNumber(name: K, range: Parameters<Args<K>['number']>[1] = {}): number {
     this.required(name);

@@ -1,8 +1,11 @@
 // `mmfd demo [--out data/demo]`: the main job on built-in data, CPU, no downloads: synthetic placenta
-// patches -> tiny fused teacher -> distilled tiny student (and the student alone) -> tested -> HTML report
-// (src/train/workflow.ts). A rerun resumes an interrupted demo and skips what is finished.
+// patches -> tiny fused teacher -> distilled tiny student (and the student alone) -> tested; then a short
+// few-shot curve on pretrained encoders -> HTML report (src/train/workflow.ts, fewshot_workflow.ts). A rerun
+// resumes an interrupted demo and skips what is finished.
 import { formatDuration } from '../progress.js';
 import * as torch from '../torch/index.js';
+import { DEMO_FEWSHOT_ITERATIONS, DEMO_PERCENTAGES, DEMO_PRETRAIN_ITERATIONS } from '../train/fewshot_workflow.js';
+import type { StageRun } from '../train/stage1.js';
 import { runWorkflow, workflowThreads } from '../train/workflow.js';
 import { command } from './args.js';
 
@@ -12,7 +15,22 @@ export const { spec, run } = command(
     options: {
       out: { type: 'string', value: '<dir>', default: 'data/demo', help: 'where the demo writes (a rerun resumes)' },
       // Shortens both stages (the tests use it); the tiny configs' own length otherwise.
-      iterations: { type: 'string', value: 'N', help: "iterations of each stage (default: the tiny configs')" },
+      iterations: { type: 'string', value: 'N', help: "iterations of each stage at 100 % (default: the tiny configs')" },
+      percentages: {
+        type: 'string',
+        value: 'P,P,..',
+        help: `few-shot percentages of the curve (default: ${DEMO_PERCENTAGES.join(',')})`,
+      },
+      'fewshot-iterations': {
+        type: 'string',
+        value: 'N',
+        help: `iterations of each few-shot stage (default: ${DEMO_FEWSHOT_ITERATIONS})`,
+      },
+      'pretrain-iterations': {
+        type: 'string',
+        value: 'N',
+        help: `iterations of the encoders' pretraining (default: ${DEMO_PRETRAIN_ITERATIONS})`,
+      },
     },
   },
   async (args) => {
@@ -21,12 +39,28 @@ export const { spec, run } = command(
     const device = torch.cuda.is_available() ? 'CUDA' : `CPU, ${workflowThreads()} intra-op thread(s)`;
     console.log(`mmfd demo: libtorch ${torch.libtorch_version()} (${device}); output in ${values.out}`);
     const t0 = performance.now();
-    const r = await runWorkflow({ out: values.out, iterations, evalEvery: iterations });
+    const fewshot = {
+      percentages: args.numberList('percentages', { above: 0, max: 100 }),
+      iterations: args.number('fewshot-iterations', { integer: true, min: 1 }),
+      pretrainIterations: args.number('pretrain-iterations', { integer: true, min: 1 }),
+    };
+    const r = await runWorkflow({ out: values.out, iterations, evalEvery: iterations, fewshot });
     const line = (name: string, s: typeof r.teacher) =>
       `${name}: test mIoU ${(s.run.test.MIoU_mean_L0 as number).toFixed(3)} (${s.run.dir})`;
     console.log(line('teacher', r.teacher));
     console.log(line('student', r.student));
     console.log(line('student alone', r.studentAlone));
+    const f = r.fewshot;
+    if (f) {
+      const names = { teacher: 'teacher', student: 'student', studentAlone: 'student alone' } as const;
+      for (const [i, perc] of f.percentages.entries())
+        for (const [key, name] of Object.entries(names) as [keyof typeof names, string][]) {
+          const run = f[key].runs[i] as StageRun;
+          const at = `few-shot ${perc} % (${f.patches[i]} labelled patches)`;
+          console.log(`${at} ${name}: test mIoU ${(run.test.MIoU_mean_L0 as number).toFixed(3)} (${run.dir})`);
+        }
+      console.log(`few-shot curve: ${f.curve}`);
+    }
     console.log(`report: ${r.report} (${formatDuration((performance.now() - t0) / 1000)})`);
     return 0;
   },

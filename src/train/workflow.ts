@@ -2,29 +2,22 @@
 // tiny configs copied into <out>/configs (output folder and lengths set), the fused teacher trained
 // (stage I, its synthetic datasets generated on first use), the student distilled from it (stage II),
 // the same student trained alone (the reference's student-only baseline: what distillation must beat),
-// all tested on the held-out synthetic test set, and one HTML report with their metrics, curves and
+// all tested on the held-out synthetic test set; then (the demo; bench:learning leaves it out) the few-shot
+// curve on pretrained encoders (fewshot_workflow.ts); and one HTML report with their metrics, curves and
 // overlays. Runs resume: a rerun continues where an interrupted one stopped and skips finished stages.
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { writeDerivedConfig } from '../config/derive.js';
-import { type Config, loadConfig } from '../config/index.js';
-import type { Summary } from '../eval/evaluator.js';
-import { resultTable, SCORE_NOTES } from '../eval/report.js';
-import * as torch from '../torch/index.js';
+import { SCORE_NOTES } from '../eval/report.js';
 import { type MetricsTable, type ReportImage, writeReport } from '../viz/report.js';
 import { trainStudentAlone } from './baseline.js';
+import { type FewshotOptions, type FewshotResult, fewshotReport, runFewshot } from './fewshot_workflow.js';
 import { CURVES_FILE } from './run_log.js';
 import { type StageRun, trainTeacher } from './stage1.js';
 import { distill } from './stage2.js';
 import { visDir } from './test.js';
+import { deriveTinyConfig, MODELS, metricsTable, onWorkflowThreads, TINY_CONFIGS, timed } from './workflow_parts.js';
 
-/** The shipped tiny configs the workflow derives its own from. */
-export const TINY_CONFIGS = {
-  teacher: 'tiny-multimodel2s.yaml',
-  student: 'tiny-mobilesam.yaml',
-  distill: 'tiny-multimodel2s_distill.yaml',
-};
+export { TINY_CONFIGS, workflowThreads } from './workflow_parts.js';
 
 export interface WorkflowOptions {
   /** Folder for the derived configs, the runs (exp/) and report.html. */
@@ -33,6 +26,8 @@ export interface WorkflowOptions {
   iterations?: number;
   /** Overrides eval_iter and save_iter. */
   evalEvery?: number;
+  /** The few-shot curve's options (its own lengths); false leaves it out (bench:learning). */
+  fewshot?: FewshotOptions | false;
 }
 
 export interface WorkflowStage {
@@ -50,16 +45,10 @@ export interface WorkflowRuns {
 }
 
 export interface WorkflowResult extends WorkflowRuns {
+  /** Absent when left out. */
+  fewshot?: FewshotResult;
   report: string;
 }
-
-const MODELS: readonly [keyof WorkflowRuns, string][] = [
-  ['teacher', 'teacher (fused MedSAM + PiDiNet + PLIP)'],
-  ['student', 'student (TinyViT, distilled)'],
-  ['studentAlone', 'student alone (TinyViT, no teacher)'],
-];
-
-const packageConfigs = fileURLToPath(new URL('../../../configs/', import.meta.url));
 
 /** Writes <out>/configs/*.yaml: the tiny configs with absolute output and config paths, so any cwd works. */
 async function deriveConfigs(o: WorkflowOptions): Promise<{ teacher: string; student: string; distill: string }> {
@@ -69,13 +58,7 @@ async function deriveConfigs(o: WorkflowOptions): Promise<{ teacher: string; stu
   const lengths: Record<string, unknown> = { out_dir: join(out, 'exp') };
   if (o.iterations !== undefined) lengths['train.max_iterations'] = o.iterations;
   if (o.evalEvery !== undefined) Object.assign(lengths, { eval_iter: o.evalEvery, save_iter: o.evalEvery });
-  const derive = async (name: string, extra: Record<string, unknown> = {}) => {
-    const source = join(packageConfigs, name);
-    // A shortened run keeps its warm-up inside it.
-    const warmup = loadConfig(source).train.warmup_period;
-    const warm = o.iterations !== undefined && o.iterations < warmup ? { 'train.warmup_period': o.iterations } : {};
-    await writeDerivedConfig(source, path(name), { ...lengths, ...warm, ...extra });
-  };
+  const derive = (name: string, extra: Record<string, unknown> = {}) => deriveTinyConfig(name, path(name), { ...lengths, ...extra });
   await derive(TINY_CONFIGS.teacher);
   await derive(TINY_CONFIGS.student);
   await derive(TINY_CONFIGS.distill, {
@@ -83,23 +66,6 @@ async function deriveConfigs(o: WorkflowOptions): Promise<{ teacher: string; stu
     'network_s.cfg_file': path(TINY_CONFIGS.student),
   });
   return { teacher: path(TINY_CONFIGS.teacher), student: path(TINY_CONFIGS.student), distill: path(TINY_CONFIGS.distill) };
-}
-
-async function timed(train: (cfg: Config, source: string) => Promise<StageRun[]>, file: string): Promise<WorkflowStage> {
-  const t0 = performance.now();
-  const [run] = await train(loadConfig(file), file);
-  return { run: run as StageRun, seconds: (performance.now() - t0) / 1000 };
-}
-
-/** The per-class test table of one model, for the report. */
-function metricsTable(caption: string, summary: Summary): MetricsTable {
-  const { columns, rows, notes } = resultTable(summary);
-  return {
-    caption,
-    columns: ['class', ...columns.map((c) => c.title)],
-    rows: rows.map((r) => [r.name, ...r.values.map((v) => (Number.isFinite(v) ? v : 'n/a'))]),
-    notes,
-  };
 }
 
 /** The models side by side: what distillation kept, what it added over the student alone, how fast each trained. */
@@ -142,33 +108,21 @@ function overlays(r: WorkflowRuns): ReportImage[] {
     );
 }
 
-/**
- * Intra-op threads the workflow runs on: MMFD_NUM_THREADS if set, else 1. The tiny networks' ops are too small to
- * share between threads: in bench:learning on 2 cores, one thread trains the tiny teacher, the distilled student and
- * the student alone at 38, 74 and 111 images/s; two threads at 23, 40 and 57.
- */
-export function workflowThreads(): number {
-  return process.env.MMFD_NUM_THREADS ? torch.get_num_threads() : 1;
-}
-
 /** Runs (or resumes) the whole workflow and writes <out>/report.html. */
 export async function runWorkflow(o: WorkflowOptions): Promise<WorkflowResult> {
   const started = new Date();
   const files = await deriveConfigs(o);
-  const threads = torch.get_num_threads();
-  torch.set_num_threads(workflowThreads());
-  let runs: WorkflowRuns;
-  try {
-    runs = {
-      teacher: await timed(trainTeacher, files.teacher),
-      student: await timed(distill, files.distill),
-      studentAlone: await timed(trainStudentAlone, files.student),
-    };
-  } finally {
-    torch.set_num_threads(threads);
-  }
-  const { teacher, student, studentAlone } = runs;
-  const result = { teacher, student, studentAlone };
+  const stage = async (train: Parameters<typeof timed>[0], file: string): Promise<WorkflowStage> => {
+    const { runs, seconds } = await timed(train, file);
+    return { run: runs[0] as StageRun, seconds };
+  };
+  const result: WorkflowRuns = await onWorkflowThreads(async () => ({
+    teacher: await stage(trainTeacher, files.teacher),
+    student: await stage(distill, files.distill),
+    studentAlone: await stage(trainStudentAlone, files.student),
+  }));
+  const fewshot = o.fewshot === false ? undefined : await runFewshot(o.out, o.fewshot ?? {});
+  const few = fewshot ? fewshotReport(fewshot) : { extra: [], tables: [], curves: [] };
   const report = join(resolve(o.out), 'report.html');
   await writeReport(report, {
     title: 'MMFD on synthetic placenta patches: fused teacher, distilled student, student alone',
@@ -179,14 +133,22 @@ export async function runWorkflow(o: WorkflowOptions): Promise<WorkflowResult> {
       extra: [
         ['Training data', 'synth_tiny: 200 synthetic 128-pixel patches at 1.0 um/px (140 train, 60 validation)'],
         ['Test data', 'synth_tiny_test: 60 held-out patches (another seed)'],
+        ...few.extra,
       ],
     },
-    tables: [comparisonTable(result), ...MODELS.map(([key, name]) => metricsTable(`${name}, per class (test)`, result[key].run.test))],
-    curves: MODELS.map(([key, name]) => ({
-      path: join(result[key].run.dir, CURVES_FILE),
-      caption: `${name}: loss terms and validation mIoU`,
-    })),
+    tables: [
+      comparisonTable(result),
+      ...MODELS.map(([key, name]) => metricsTable(`${name}, per class (test)`, result[key].run.test)),
+      ...few.tables,
+    ],
+    curves: [
+      ...few.curves,
+      ...MODELS.map(([key, name]) => ({
+        path: join(result[key].run.dir, CURVES_FILE),
+        caption: `${name}: loss terms and validation mIoU`,
+      })),
+    ],
     overlays: overlays(result),
   });
-  return { ...result, report };
+  return { ...result, ...(fewshot ? { fewshot } : {}), report };
 }

@@ -1,6 +1,8 @@
 // `mmfd demo` (the README's first command), shortened to 2 iterations per stage: it derives its
-// configs, trains the teacher, distils the student, trains the student alone, tests all three and writes one HTML report whose
-// tables, curves and overlays are the runs' own; a rerun finds both stages finished.
+// configs, trains the teacher, distils the student, trains the student alone, tests all three; then the few-shot
+// curve at one percentage (5 %): pretrains the encoders and writes their files, trains the teacher on them, distils
+// the student, trains the student alone, tests them; and writes one HTML report whose tables, curves and overlays
+// are the runs' own; a rerun finds every stage finished.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +11,8 @@ import { loadConfig } from '../../src/config/index.js';
 import { linkBuiltinDatasets, runCli, workspace } from './tiny_run.js';
 
 const TINY = { synth_tiny: 'synth-tiny', synth_tiny_test: 'synth-tiny-test' };
-const ws = workspace(TINY, 'mmfd-demo-');
+// The pretraining dataset's name mapped to the small synth_tiny folder: drawing 2,000 slide crops would take a minute.
+const ws = workspace({ ...TINY, synth_slide_crops: 'synth-tiny' }, 'mmfd-demo-');
 after(() => rmSync(ws.dir, { recursive: true, force: true }));
 const out = join(ws.dir, 'demo');
 const runs = {
@@ -17,9 +20,15 @@ const runs = {
   student: join(out, 'exp', 'multimodel2s_distill', 'tiny-multimodel2s_distill', 'fewshot_perc100'),
   'student alone': join(out, 'exp', 'mobilesam', 'tiny-mobilesam', 'fewshot_perc100'),
 };
+const fewshotRuns = {
+  teacher: join(out, 'exp', 'multimodel2s', 'tiny-multimodel2s-fewshot', 'fewshot_perc5'),
+  student: join(out, 'exp', 'multimodel2s_distill', 'tiny-multimodel2s_distill-fewshot', 'fewshot_perc5'),
+  'student alone': join(out, 'exp', 'mobilesam', 'tiny-mobilesam-fewshot', 'fewshot_perc5'),
+};
+const FEWSHOT = ['--percentages', '5', '--fewshot-iterations', '2', '--pretrain-iterations', '2'];
 
 async function demo(): Promise<string> {
-  const r = await runCli(['demo', '--out', out, '--iterations', '2'], ws.dir, ws.env);
+  const r = await runCli(['demo', '--out', out, '--iterations', '2', ...FEWSHOT], ws.dir, ws.env);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout + r.stderr;
 }
@@ -42,12 +51,39 @@ describe('mmfd demo', () => {
     assert.equal((distill.network_s as { cfg_file: string }).cfg_file, join(out, 'configs', 'tiny-mobilesam.yaml'));
   });
 
-  test('reports every test score and the report file', () => {
-    const score = (name: string) => Number(new RegExp(`${name}: test mIoU ([\\d.]+)`).exec(output)?.[1]);
-    for (const [name, dir] of Object.entries(runs)) {
-      const results = JSON.parse(readFileSync(join(dir, 'eval_results.json'), 'utf8'));
-      assert.equal(score(name), Number(results.MIoU_mean_L0.toFixed(3)), name);
-    }
+  test('the few-shot teacher loads the files the pretraining wrote, encoders frozen; the 100 % runs keep their configs', () => {
+    const pretrain = loadConfig(join(out, 'configs', 'tiny-multimodel2s-pretrain.yaml'));
+    const fewshot = loadConfig(join(out, 'configs', 'tiny-multimodel2s-fewshot.yaml'));
+    const distill = loadConfig(join(out, 'configs', 'tiny-multimodel2s_distill-fewshot.yaml'));
+    const teacher = loadConfig(join(out, 'configs', 'tiny-multimodel2s.yaml'));
+    assert.equal(pretrain.train.dataset, 'synth_slide_crops');
+    assert.equal(fewshot.train.dataset, 'synth_tiny');
+    assert.deepEqual(fewshot.fewshot_perc_list, [5]);
+    assert.equal(fewshot.train.max_iterations, 2);
+    assert.equal(fewshot.train.load_pretrained, true);
+    assert.equal(fewshot.train.freeze_encoders, true);
+    assert.equal(distill.network_t.cfg_file, join(out, 'configs', 'tiny-multimodel2s-fewshot.yaml'));
+    assert.equal(distill.network_s.cfg_file, join(out, 'configs', 'tiny-mobilesam-fewshot.yaml'));
+    for (const f of [fewshot.sam_ckpt, fewshot.pretrained.pidinet, join(fewshot.pretrained.plip_dir, 'config.json')])
+      assert.ok(f.startsWith(join(out, 'pretrained')) && existsSync(f), f);
+    assert.deepEqual(
+      [fewshot.sam_ckpt, fewshot.pretrained.pidinet, fewshot.pretrained.plip_dir],
+      [pretrain.sam_ckpt, pretrain.pretrained.pidinet, pretrain.pretrained.plip_dir],
+    );
+    // The shipped tiny config's own values: the 100 % teacher starts from random encoders, as bench:learning measured it.
+    assert.deepEqual(teacher.fewshot_perc_list, [100]);
+    assert.equal(teacher.train.load_pretrained, false);
+    assert.equal(teacher.train.freeze_encoders, false);
+  });
+
+  test('reports every test score, the 100 % runs and the few-shot ones, and the report file', () => {
+    const score = (name: string) => Number(new RegExp(`\\n${name}: test mIoU ([\\d.]+)`).exec(output)?.[1]);
+    const fewshotScore = (name: string) =>
+      Number(new RegExp(`few-shot 5 % \\(7 labelled patches\\) ${name}: test mIoU ([\\d.]+)`).exec(output)?.[1]);
+    const results = (dir: string) => Number(JSON.parse(readFileSync(join(dir, 'eval_results.json'), 'utf8')).MIoU_mean_L0.toFixed(3));
+    for (const [name, dir] of Object.entries(runs)) assert.equal(score(name), results(dir), name);
+    for (const [name, dir] of Object.entries(fewshotRuns)) assert.equal(fewshotScore(name), results(dir), name);
+    assert.match(output, /few-shot curve: .*fewshot_curve\.png/);
     assert.match(output, /report: .*report\.html/);
   });
 
@@ -57,6 +93,11 @@ describe('mmfd demo', () => {
       'teacher (fused MedSAM + PiDiNet + PLIP), per class',
       'student (TinyViT, distilled), per class',
       'student alone (TinyViT, no teacher), per class',
+      'Few-shot: teacher on pretrained encoders and students at each percentage',
+      'few-shot teacher (fused MedSAM + PiDiNet + PLIP) at 5 % (7 labelled patches), per class',
+      'few-shot student (TinyViT, distilled) at 5 % (7 labelled patches), per class',
+      'few-shot student alone (TinyViT, no teacher) at 5 % (7 labelled patches), per class',
+      'Few-shot curve',
     ])
       assert.ok(html.includes(caption), caption);
     for (const cls of ['Villus', 'Fibrin Deposit', 'Capillary', 'Trophoblast Aggregation']) assert.ok(html.includes(cls), cls);
@@ -65,7 +106,15 @@ describe('mmfd demo', () => {
       sources.every((s) => !s.startsWith('data:') && existsSync(join(out, s))),
       'relative links to files under the output folder',
     );
-    assert.equal(sources.filter((s) => s.endsWith('training_curves.png')).length, 3);
+    const curves = sources.filter((s) => s.endsWith('training_curves.png')).map((s) => join(out, s));
+    assert.deepEqual(
+      curves.sort(),
+      [...Object.values(runs), ...Object.values(fewshotRuns)].map((d) => join(d, 'training_curves.png')).sort(),
+    );
+    assert.deepEqual(
+      sources.filter((s) => s.endsWith('.png') && !s.endsWith('training_curves.png') && !s.endsWith('_composite.png')),
+      ['fewshot_curve.png'],
+    );
     const composites = sources.filter((s) => s.endsWith('_composite.png'));
     assert.equal(composites.length, 12, '4 test images, each model');
     for (const dir of Object.values(runs)) assert.equal(composites.filter((s) => join(out, s).startsWith(dir)).length, 4, dir);
@@ -84,7 +133,7 @@ describe('mmfd demo', () => {
 
   test('a rerun skips every finished stage', async () => {
     const again = await demo();
-    assert.equal(again.match(/already trained/g)?.length, 3, again);
+    assert.equal(again.match(/already trained/g)?.length, 6, again);
     assert.doesNotMatch(again, /initial logits/, 'a resumed run keeps its saved initial logits and does not recount the priors');
   });
 });
