@@ -40,6 +40,13 @@ describe('every subcommand parses its arguments one way', () => {
     assert.match(r.stderr, /--out needs a value/);
   });
 
+  test('mmfd demo: the few-shot lengths without --percentages exit 2 before anything runs', async () => {
+    const demo = loaded.find((c) => c.name === 'demo')!;
+    const r = await runCaptured(demo.run, ['--fewshot-iterations', '5']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /give --percentages too/);
+  });
+
   test('through the mmfd binary: exit codes 0 and 2, and the nearest command for a typo', () => {
     const cli = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
     const help = spawnSync(process.execPath, [cli, 'synth', '--help'], { encoding: 'utf8' });
