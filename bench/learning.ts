@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   rmSync(out, { recursive: true, force: true }); // from scratch: a finished earlier run would be skipped
   const cores = availableParallelism();
   console.log(`bench:learning: the demo workflow from scratch in ${out} (${workflowThreads()} intra-op threads, ${cores} cores)`);
-  const r = await runWorkflow({ out, fewshot: false });
+  const r = await runWorkflow({ out });
   const teacher = stage(r.teacher);
   const student = stage(r.student);
   const studentAlone = stage(r.studentAlone);

@@ -6,7 +6,7 @@
 // self ms (wall clock under the profiler, whose own cost inflates small ops: for ranking, not timing).
 // Prints one JSON line.
 //   node dist/bench/train/breakdown.js <root> student|teacher <runs>
-import { LOSS, loadCheckout } from './checkout.js';
+import { clock, LOSS, loadCheckout } from './checkout.js';
 
 const [root, which, runsArg] = process.argv.slice(2) as [string, 'student' | 'teacher', string];
 const runs = Number(runsArg);
@@ -14,11 +14,6 @@ const { torch, native, segmentationLoss, net, params } = await loadCheckout(root
 
 const PHASES = ['forward', 'loss', 'zero_grad', 'backward', 'optimizer_step', 'release'] as const;
 type Phase = (typeof PHASES)[number];
-
-function clock(): { wall: number; cpu: number } {
-  const u = process.resourceUsage();
-  return { wall: Number(process.hrtime.bigint()) / 1e6, cpu: (u.userCPUTime + u.systemCPUTime) / 1000 };
-}
 
 net.train(true);
 const opt = new torch.optim.AdamW(params, { lr: 1e-4 });

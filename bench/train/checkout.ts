@@ -1,6 +1,6 @@
 // What both sides of bench:train build from an mmfd checkout (this one or an older one, through its
 // dist/): its torch and loss modules, and the full-size student or teacher (random weights) with the
-// parameters a training run updates.
+// parameters a training run updates; the clock both time with.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -30,4 +30,17 @@ export async function loadCheckout(
       : buildTeacher(loadConfig(join(configs, 'multimodel2s-pidinet-plip-d2t512-iter5k-b8.yaml')));
   const params = which === 'student' ? net.parameters() : net.trainable_parameters().map(([, p]: [string, Any]) => p);
   return { torch, native, segmentationLoss, net, params };
+}
+
+export interface Cost {
+  wall: number;
+  cpu: number;
+  /** Minor page faults: memory the allocator took from the kernel afresh (its churn). */
+  faults: number;
+}
+
+/** The process's clocks now: wall and CPU ms, minor page faults. */
+export function clock(): Cost {
+  const u = process.resourceUsage();
+  return { wall: Number(process.hrtime.bigint()) / 1e6, cpu: (u.userCPUTime + u.systemCPUTime) / 1000, faults: u.minorPageFault };
 }

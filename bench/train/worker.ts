@@ -2,23 +2,11 @@
 // checkout at `root` (this one or an older one, through its dist/) and times training steps at batch
 // 1 and forward passes at batch 1 and 4 (512 x 512, random weights), printing one JSON line. Wall and
 // CPU time are both reported: on a shared machine CPU time is the steadier of the two.
-import { LOSS, loadCheckout } from './checkout.js';
+import { type Cost, clock, LOSS, loadCheckout } from './checkout.js';
 
 const [root, which, stepsArg] = process.argv.slice(2) as [string, 'student' | 'teacher', string];
 const steps = Number(stepsArg);
 const { torch, segmentationLoss, net, params } = await loadCheckout(root, which);
-
-interface Cost {
-  wall: number;
-  cpu: number;
-  /** Minor page faults: memory the allocator took from the kernel afresh (its churn). */
-  faults: number;
-}
-
-function clock(): Cost {
-  const u = process.resourceUsage();
-  return { wall: Number(process.hrtime.bigint()) / 1e6, cpu: (u.userCPUTime + u.systemCPUTime) / 1000, faults: u.minorPageFault };
-}
 
 /** Wall ms, CPU ms and page faults of fn, each the least of `runs` after one untimed warm-up. */
 function time(fn: () => void, runs: number): Cost {

@@ -47,7 +47,7 @@ export const { spec, run } = command(
     if (!percentages && (fewshotIterations !== undefined || pretrainIterations !== undefined))
       throw new UsageError('--fewshot-iterations and --pretrain-iterations set the few-shot curve: give --percentages too');
     const fewshot = percentages && { percentages, iterations: fewshotIterations, pretrainIterations };
-    const r = await runWorkflow({ out: values.out, iterations, evalEvery: iterations, fewshot: fewshot ?? false });
+    const r = await runWorkflow({ out: values.out, iterations, evalEvery: iterations, fewshot });
     const line = (name: string, s: typeof r.teacher) =>
       `${name}: test mIoU ${(s.run.test.MIoU_mean_L0 as number).toFixed(3)} (${s.run.dir})`;
     console.log(line('teacher', r.teacher));

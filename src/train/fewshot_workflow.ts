@@ -25,8 +25,8 @@ import { distill } from './stage2.js';
 import { deriveTinyConfig, MODELS, type ModelKey, metricsTable, onWorkflowThreads, TINY_CONFIGS, timed } from './workflow_parts.js';
 
 /**
- * The demo's short curve: percentages, iterations of each few-shot stage and of the pretraining, chosen so that the
- * whole demo stays within 15 minutes on 2 cores (bench:fewshot runs longer ones).
+ * The short curve's defaults (`mmfd demo --percentages`): too short to show the mechanism, which is why the demo
+ * leaves the curve out unless asked (bench:fewshot runs longer ones).
  */
 export const DEMO_PERCENTAGES: readonly number[] = [5, 30];
 export const DEMO_FEWSHOT_ITERATIONS = 120;

@@ -2,7 +2,7 @@
 // tiny configs copied into <out>/configs (output folder and lengths set), the fused teacher trained
 // (stage I, its synthetic datasets generated on first use), the student distilled from it (stage II),
 // the same student trained alone (the reference's student-only baseline: what distillation must beat),
-// all tested on the held-out synthetic test set; then (the demo; bench:learning leaves it out) the few-shot
+// all tested on the held-out synthetic test set; then, when asked (`mmfd demo --percentages`), the few-shot
 // curve on pretrained encoders (fewshot_workflow.ts); and one HTML report with their metrics, curves and
 // overlays. Runs resume: a rerun continues where an interrupted one stopped and skips finished stages.
 import { readdirSync } from 'node:fs';
@@ -26,8 +26,8 @@ export interface WorkflowOptions {
   iterations?: number;
   /** Overrides eval_iter and save_iter. */
   evalEvery?: number;
-  /** The few-shot curve's options (its own lengths); false leaves it out (bench:learning). */
-  fewshot?: FewshotOptions | false;
+  /** The few-shot curve's options (its own lengths); without them there is no curve. */
+  fewshot?: FewshotOptions;
 }
 
 export interface WorkflowStage {
@@ -121,7 +121,7 @@ export async function runWorkflow(o: WorkflowOptions): Promise<WorkflowResult> {
     student: await stage(distill, files.distill),
     studentAlone: await stage(trainStudentAlone, files.student),
   }));
-  const fewshot = o.fewshot === false ? undefined : await runFewshot(o.out, o.fewshot ?? {});
+  const fewshot = o.fewshot && (await runFewshot(o.out, o.fewshot));
   const few = fewshot ? fewshotReport(fewshot) : { extra: [], tables: [], curves: [] };
   const report = join(resolve(o.out), 'report.html');
   await writeReport(report, {
