@@ -98,7 +98,7 @@ export class PiDiNet extends nn.Module {
         [this.block4_1, this.block4_2, this.block4_3, this.block4_4],
       ];
       let h = x0;
-      const outs = stages.map((blocks, s) => {
+      const outs = stages.map((blocks) => {
         for (const b of blocks) h = b.forward(h);
         return h;
       }); // [B, C, H, W], [B, 2C, H/2, W/2], [B, 4C, H/4, W/4], [B, 4C, H/8, W/8]

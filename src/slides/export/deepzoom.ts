@@ -128,7 +128,7 @@ export async function writeOverlayViews(
   const tmp = folderTempName(dir);
   try {
     const slideTiles = await tileFolders(tmp, DZI_NAME, slideLevels);
-    await streamPyramid(rgb, slideLevels, 3, 'mean', progress, (index, band, rows, firstRow) => {
+    await streamPyramid(rgb, 3, 'mean', progress, (index, band, rows, firstRow) => {
       slideThumb.keep(index, band, rows, firstRow);
       return cutTiles(band, slideLevels[index]!.width, rows, 3, (tile, w, col) =>
         sharp(tile, { raw: { width: w, height: rows, channels: 3 } })
@@ -140,7 +140,7 @@ export async function writeOverlayViews(
 
     const classTiles = await Promise.all(CLASS_STYLES.map((s) => tileFolders(tmp, classLayer(s.index), labelLevels)));
     const encoder = new ClassTileEncoder();
-    await streamPyramid(labels, labelLevels, 1, 'mode', progress, (index, band, rows, firstRow) => {
+    await streamPyramid(labels, 1, 'mode', progress, (index, band, rows, firstRow) => {
       labelThumb.keep(index, band, rows, firstRow);
       readout.keep(index, band, rows, firstRow);
       return cutTiles(band, labelLevels[index]!.width, rows, 1, (tile, w, col) =>
@@ -217,7 +217,6 @@ async function tileFolders(root: string, layer: string, levels: readonly LevelSi
 /** Feeds `source` band by band through a pyramid; `visit` starts each band's tile writes, awaited before the next band. */
 async function streamPyramid(
   source: { width: number; height: number; readRows(y0: number, rows: number): Promise<Uint8Array> },
-  levels: readonly LevelSize[],
   channels: number,
   downsample: 'mean' | 'mode',
   progress: (rows: number) => void,
