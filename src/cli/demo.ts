@@ -1,10 +1,11 @@
 // `mmfd demo [--out data/demo]`: the main job on built-in data, CPU, no downloads: synthetic placenta
 // patches -> tiny fused teacher -> distilled tiny student (and the student alone) -> tested -> HTML report
-// (src/train/workflow.ts); with --percentages, also a few-shot curve on pretrained encoders (fewshot_workflow.ts).
+// (src/train/workflow.ts), and a few-shot curve on pretrained encoders (fewshot_workflow.ts), trained beside them
+// on the second core.
 // A rerun resumes an interrupted demo and skips what is finished.
 import { formatDuration } from '../progress.js';
 import * as torch from '../torch/index.js';
-import { DEMO_FEWSHOT_ITERATIONS, DEMO_PERCENTAGES, DEMO_PRETRAIN_ITERATIONS } from '../train/fewshot_workflow.js';
+import { DEMO_FEWSHOT_ITERATIONS, DEMO_PERCENTAGES, DEMO_PRETRAIN_ITERATIONS, fewshotMargins } from '../train/fewshot_workflow.js';
 import type { StageRun } from '../train/stage1.js';
 import { runWorkflow, workflowThreads } from '../train/workflow.js';
 import { command, UsageError } from './args.js';
@@ -19,10 +20,9 @@ export const { spec, run } = command(
       percentages: {
         type: 'string',
         value: 'P,P,..',
-        // Off by default: a curve short enough for the demo's 15 minutes does not train far enough to show the
-        // mechanism (README, "Few-shot"); bench:fewshot runs the long one.
-        help: `also draw a few-shot curve at these percentages (e.g. ${DEMO_PERCENTAGES.join(',')}; off by default)`,
+        help: `the few-shot curve's percentages of the labelled patches (default: ${DEMO_PERCENTAGES.join(',')})`,
       },
+      'no-fewshot': { type: 'boolean', help: 'leave the few-shot curve out (the 100 % runs only)' },
       'fewshot-iterations': {
         type: 'string',
         value: 'N',
@@ -44,9 +44,12 @@ export const { spec, run } = command(
     const percentages = args.numberList('percentages', { above: 0, max: 100 });
     const fewshotIterations = args.number('fewshot-iterations', { integer: true, min: 1 });
     const pretrainIterations = args.number('pretrain-iterations', { integer: true, min: 1 });
-    if (!percentages && (fewshotIterations !== undefined || pretrainIterations !== undefined))
-      throw new UsageError('--fewshot-iterations and --pretrain-iterations set the few-shot curve: give --percentages too');
-    const fewshot = percentages && { percentages, iterations: fewshotIterations, pretrainIterations };
+    const noFewshot = args.flag('no-fewshot');
+    if (noFewshot && (percentages || fewshotIterations !== undefined || pretrainIterations !== undefined))
+      throw new UsageError(
+        '--percentages, --fewshot-iterations and --pretrain-iterations set the few-shot curve, which --no-fewshot leaves out',
+      );
+    const fewshot = noFewshot ? undefined : { percentages, iterations: fewshotIterations, pretrainIterations };
     const r = await runWorkflow({ out: values.out, iterations, evalEvery: iterations, fewshot });
     const line = (name: string, s: typeof r.teacher) =>
       `${name}: test mIoU ${(s.run.test.MIoU_mean_L0 as number).toFixed(3)} (${s.run.dir})`;
@@ -62,6 +65,7 @@ export const { spec, run } = command(
           const at = `few-shot ${perc} % (${f.patches[i]} labelled patches)`;
           console.log(`${at} ${name}: test mIoU ${(run.test.MIoU_mean_L0 as number).toFixed(3)} (${run.dir})`);
         }
+      console.log(`few-shot margins: ${fewshotMargins(f)}`);
       console.log(`few-shot curve: ${f.curve}`);
     }
     console.log(`report: ${r.report} (${formatDuration((performance.now() - t0) / 1000)})`);

@@ -3,7 +3,8 @@
 // files (pretrain.ts; skipped when present), then for each percentage of the few-shot set the fused teacher on
 // them (frozen encoders, LoRA on MedSAM, as the reference trains its teacher), the student distilled from it and
 // the same student alone, all tested on the held-out set; the curve PNG and the report's few-shot tables.
-// `mmfd demo` runs a short curve, `npm run bench:fewshot` (bench/fewshot.ts) the long one over several seeds.
+// `mmfd demo` runs a short curve (beside its 100 % stages: fewshot_beside.ts), `npm run bench:fewshot`
+// (bench/fewshot.ts) the long one over several seeds.
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { stageSamples } from '../data/loader.js';
@@ -25,12 +26,13 @@ import { distill } from './stage2.js';
 import { deriveTinyConfig, MODELS, type ModelKey, metricsTable, onWorkflowThreads, TINY_CONFIGS, timed } from './workflow_parts.js';
 
 /**
- * The short curve's defaults (`mmfd demo --percentages`): too short to show the mechanism, which is why the demo
- * leaves the curve out unless asked (bench:fewshot runs longer ones).
+ * The demo's curve: two points, one seed, lengths that fit on the core the 100 % stages leave idle (about as long as
+ * they take on 2 cores). Shorter ones do not show the mechanism (120 / 300 left the teacher at 0.494 at both
+ * percentages); bench:fewshot runs longer ones over several seeds.
  */
 export const DEMO_PERCENTAGES: readonly number[] = [5, 30];
-export const DEMO_FEWSHOT_ITERATIONS = 120;
-export const DEMO_PRETRAIN_ITERATIONS = 300;
+export const DEMO_FEWSHOT_ITERATIONS = 400;
+export const DEMO_PRETRAIN_ITERATIONS = 1000;
 /** Validations per few-shot run (`best` is chosen by them, on the validation split, never the test set). */
 const VALIDATIONS = 3;
 
@@ -62,6 +64,8 @@ export interface FewshotResult extends FewshotRuns {
   patches: number[];
   /** The curve PNG. */
   curve: string;
+  /** The few-shot stages' seed. */
+  seed: number;
 }
 
 export interface FewshotConfigs {
@@ -152,7 +156,7 @@ export async function runFewshot(out: string, f: FewshotOptions): Promise<Fewsho
     })),
     `Few-shot: held-out test mIoU against labelled patches (seed ${teacherCfg.seed})`,
   );
-  return { ...runs, pretraining, percentages, patches, curve };
+  return { ...runs, pretraining, percentages, patches, curve, seed: teacherCfg.seed };
 }
 
 /** The models side by side at every percentage. */
@@ -185,6 +189,21 @@ function fewshotTable(r: FewshotResult): MetricsTable {
   };
 }
 
+/**
+ * What the curve is for, at its lowest percentage in words: the teacher's and the distilled student's test mIoU
+ * over the student alone's (one seed; bench:fewshot measures the spread over seeds).
+ */
+export function fewshotMargins(r: FewshotResult): string {
+  const low = r.percentages.indexOf(Math.min(...r.percentages));
+  const miou = (key: ModelKey) => (r[key].runs[low] as StageRun).test.MIoU_mean_L0 as number;
+  const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(3)}`;
+  return (
+    `at ${r.percentages[low]} % (${r.patches[low]} labelled patches), test mIoU over the student alone: ` +
+    `teacher ${signed(miou('teacher') - miou('studentAlone'))}, distilled student ${signed(miou('student') - miou('studentAlone'))} ` +
+    `(seed ${r.seed}; npm run bench:fewshot gives the spread over seeds)`
+  );
+}
+
 /** The report's few-shot part: data rows, the comparison and per-class tables at the lowest percentage, the curves. */
 export function fewshotReport(r: FewshotResult): { extra: [string, string][]; tables: MetricsTable[]; curves: ReportImage[] } {
   const low = r.percentages.indexOf(Math.min(...r.percentages));
@@ -197,6 +216,7 @@ export function fewshotReport(r: FewshotResult): { extra: [string, string][]; ta
         `${PRETRAIN_DATASET}: windows of synthetic whole slides (another generator); only the few-shot teacher's encoders see it`,
       ],
       ['Few-shot data', `synth_tiny: ${r.percentages.map((p, i) => `${p} % = ${r.patches[i]}`).join(', ')} labelled training patches`],
+      ['Few-shot margins', fewshotMargins(r)],
     ],
     tables: [
       fewshotTable(r),

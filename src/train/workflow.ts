@@ -2,14 +2,17 @@
 // tiny configs copied into <out>/configs (output folder and lengths set), the fused teacher trained
 // (stage I, its synthetic datasets generated on first use), the student distilled from it (stage II),
 // the same student trained alone (the reference's student-only baseline: what distillation must beat),
-// all tested on the held-out synthetic test set; then, when asked (`mmfd demo --percentages`), the few-shot
-// curve on pretrained encoders (fewshot_workflow.ts); and one HTML report with their metrics, curves and
-// overlays. Runs resume: a rerun continues where an interrupted one stopped and skips finished stages.
+// all tested on the held-out synthetic test set; the few-shot curve on pretrained encoders (fewshot_workflow.ts;
+// `mmfd demo` asks for it unless --no-fewshot, bench:learning does not); and one HTML report with their metrics,
+// curves and overlays. Runs resume: a rerun continues where an interrupted one stopped and skips finished stages.
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { loadConfig } from '../config/index.js';
 import { SCORE_NOTES } from '../eval/report.js';
 import { type MetricsTable, type ReportImage, writeReport } from '../viz/report.js';
 import { trainStudentAlone } from './baseline.js';
+import { ensureBuiltinDatasets } from './datasets.js';
+import { type BesideRun, canRunBeside, runFewshotBeside } from './fewshot_beside.js';
 import { type FewshotOptions, type FewshotResult, fewshotReport, runFewshot } from './fewshot_workflow.js';
 import { CURVES_FILE } from './run_log.js';
 import { type StageRun, trainTeacher } from './stage1.js';
@@ -108,7 +111,21 @@ function overlays(r: WorkflowRuns): ReportImage[] {
     );
 }
 
-/** Runs (or resumes) the whole workflow and writes <out>/report.html. */
+/**
+ * Starts the few-shot curve in its own process, once the datasets both parts read exist (so that they never
+ * generate one at the same time); its failure surfaces where it is awaited, after the 100 % stages.
+ */
+async function startBeside(out: string, f: FewshotOptions, teacherConfig: string): Promise<BesideRun> {
+  await ensureBuiltinDatasets(loadConfig(teacherConfig));
+  const beside = runFewshotBeside(out, f);
+  beside.result.catch(() => undefined);
+  return beside;
+}
+
+/**
+ * Runs (or resumes) the whole workflow and writes <out>/report.html. On a CPU with a core to spare the few-shot
+ * curve trains beside the 100 % stages, in a process of its own (fewshot_beside.ts).
+ */
 export async function runWorkflow(o: WorkflowOptions): Promise<WorkflowResult> {
   const started = new Date();
   const files = await deriveConfigs(o);
@@ -116,12 +133,19 @@ export async function runWorkflow(o: WorkflowOptions): Promise<WorkflowResult> {
     const { runs, seconds } = await timed(train, file);
     return { run: runs[0] as StageRun, seconds };
   };
-  const result: WorkflowRuns = await onWorkflowThreads(async () => ({
-    teacher: await stage(trainTeacher, files.teacher),
-    student: await stage(distill, files.distill),
-    studentAlone: await stage(trainStudentAlone, files.student),
-  }));
-  const fewshot = o.fewshot && (await runFewshot(o.out, o.fewshot));
+  const beside = o.fewshot && canRunBeside() ? await startBeside(o.out, o.fewshot, files.teacher) : undefined;
+  let result: WorkflowRuns;
+  try {
+    result = await onWorkflowThreads(async () => ({
+      teacher: await stage(trainTeacher, files.teacher),
+      student: await stage(distill, files.distill),
+      studentAlone: await stage(trainStudentAlone, files.student),
+    }));
+  } catch (err) {
+    beside?.stop();
+    throw err;
+  }
+  const fewshot = o.fewshot && (await (beside?.result ?? runFewshot(o.out, o.fewshot)));
   const few = fewshot ? fewshotReport(fewshot) : { extra: [], tables: [], curves: [] };
   const report = join(resolve(o.out), 'report.html');
   await writeReport(report, {

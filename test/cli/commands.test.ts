@@ -40,11 +40,17 @@ describe('every subcommand parses its arguments one way', () => {
     assert.match(r.stderr, /--out needs a value/);
   });
 
-  test('mmfd demo: the few-shot lengths without --percentages exit 2 before anything runs', async () => {
+  test('mmfd demo: the few-shot options with --no-fewshot exit 2 before anything runs', async () => {
     const demo = loaded.find((c) => c.name === 'demo')!;
-    const r = await runCaptured(demo.run, ['--fewshot-iterations', '5']);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /give --percentages too/);
+    for (const flags of [
+      ['--percentages', '5'],
+      ['--fewshot-iterations', '5'],
+      ['--pretrain-iterations', '5'],
+    ]) {
+      const r = await runCaptured(demo.run, ['--no-fewshot', ...flags]);
+      assert.equal(r.code, 2, flags[0]);
+      assert.match(r.stderr, /which --no-fewshot leaves out/);
+    }
   });
 
   test('through the mmfd binary: exit codes 0 and 2, and the nearest command for a typo', () => {

@@ -1,13 +1,15 @@
 // `mmfd demo` (the README's first command), shortened to 2 iterations per stage: it derives its
 // configs, trains the teacher, distils the student, trains the student alone, tests all three; then the few-shot
 // curve at one percentage (5 %): pretrains the encoders and writes their files, trains the teacher on them, distils
-// the student, trains the student alone, tests them; and writes one HTML report whose tables, curves and overlays
+// the student, trains the student alone, tests them (beside the 100 % stages, in a process of its own, where the
+// machine has a core to spare); and writes one HTML report whose tables, curves and overlays
 // are the runs' own; a rerun finds every stage finished.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
+import { canRunBeside } from '../../src/train/fewshot_beside.js';
 import { linkBuiltinDatasets, runCli, workspace } from './tiny_run.js';
 
 const TINY = { synth_tiny: 'synth-tiny', synth_tiny_test: 'synth-tiny-test' };
@@ -83,7 +85,17 @@ describe('mmfd demo', () => {
     const results = (dir: string) => Number(JSON.parse(readFileSync(join(dir, 'eval_results.json'), 'utf8')).MIoU_mean_L0.toFixed(3));
     for (const [name, dir] of Object.entries(runs)) assert.equal(score(name), results(dir), name);
     for (const [name, dir] of Object.entries(fewshotRuns)) assert.equal(fewshotScore(name), results(dir), name);
+    const margins =
+      /few-shot margins: at 5 % \(7 labelled patches\), test mIoU over the student alone: teacher ([+−][\d.]+), distilled student ([+−][\d.]+) \(seed 1234;/.exec(
+        output,
+      );
+    const raw = (dir: string) => JSON.parse(readFileSync(join(dir, 'eval_results.json'), 'utf8')).MIoU_mean_L0 as number;
+    const signed = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(3)}`;
+    const over = (name: keyof typeof fewshotRuns) => signed(raw(fewshotRuns[name]) - raw(fewshotRuns['student alone']));
+    assert.deepEqual(margins?.slice(1), [over('teacher'), over('student')]);
     assert.match(output, /few-shot curve: .*fewshot_curve\.png/);
+    // On two cores or more the curve trains in its own process beside the 100 % stages; its lines come prefixed.
+    if (canRunBeside()) assert.match(output, /^few-shot \| tiny-multimodel2s-pretrain/m);
     assert.match(output, /report: .*report\.html/);
   });
 
@@ -98,6 +110,7 @@ describe('mmfd demo', () => {
       'few-shot student (TinyViT, distilled) at 5 % (7 labelled patches), per class',
       'few-shot student alone (TinyViT, no teacher) at 5 % (7 labelled patches), per class',
       'Few-shot curve',
+      'Few-shot margins',
     ])
       assert.ok(html.includes(caption), caption);
     for (const cls of ['Villus', 'Fibrin Deposit', 'Capillary', 'Trophoblast Aggregation']) assert.ok(html.includes(cls), cls);
