@@ -4,7 +4,7 @@
 // bench/train/pytorch_student.py loads both and checks its own outputs within 1e-4 x max(1, |ref|).
 //   node dist/bench/train/pytorch_parity.js <dir>   prints the comparison as one JSON line; exit 1 on a mismatch,
 //   2 when no python3 imports torch (Debian: apt-get install python3-torch; MMFD_PYTHON names another python).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,15 +13,9 @@ import { buildStudent } from '../../src/models/build.js';
 import * as torch from '../../src/torch/index.js';
 import { segmentationLoss } from '../../src/train/losses.js';
 import { LOSS } from './checkout.js';
+import { PYTORCH_STUDENT, pythonWithTorch } from './pytorch.js';
 
-export const PYTORCH_STUDENT = fileURLToPath(new URL('../../../bench/train/pytorch_student.py', import.meta.url));
 const CONFIG = fileURLToPath(new URL('../../../configs/mobilesam-simple-t1i1-iter5k.yaml', import.meta.url));
-
-/** A python that imports torch (MMFD_PYTHON, else python3, else Debian's /usr/bin/python3), or undefined. */
-export function pythonWithTorch(): string | undefined {
-  const candidates = process.env.MMFD_PYTHON ? [process.env.MMFD_PYTHON] : ['python3', '/usr/bin/python3'];
-  return candidates.find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
-}
 
 interface Worst {
   max_abs_diff: number;
@@ -35,6 +29,7 @@ export interface ParityResult {
   train_masks: Worst;
   loss: Worst & { pytorch: number; mmfd: number };
   grad_norms: Worst;
+  torch_version: string;
   ok: boolean;
 }
 

@@ -9,8 +9,12 @@ Bench-only and optional: Debian's python3-torch (PyTorch 1.13 on the libtorch mm
   python3 pytorch_student.py profile <runs> [state_dict.pth]  a step's phases and the autograd profiler's top ops
   python3 pytorch_student.py parity <dir>  compares with mmfd's outputs that bench/train/pytorch_parity.ts wrote
 Threads: MMFD_NUM_THREADS, else every core the process may use (mmfd's rule, src/torch/index.ts).
+Runtime: the settings mmfd's addon gives itself (src/torch/native.ts, native/src/runtime.cc), so that the sides
+differ in the work alone: passive OpenMP waiting, OpenBLAS workers that sleep at once, glibc malloc serving
+everything from its heap. MMFD_BENCH_PYTORCH_PLAIN=1 leaves PyTorch's defaults.
 """
 
+import ctypes
 import json
 import math
 import os
@@ -18,9 +22,28 @@ import resource
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+PLAIN = os.environ.get("MMFD_BENCH_PYTORCH_PLAIN") == "1"
+
+
+def mmfd_runtime():
+    """As mmfd's addon, before libgomp and OpenBLAS load: a user's own settings win."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+    if os.environ.get("MMFD_MALLOC_TUNING") == "0" or any(
+        k in os.environ for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_MMAP_MAX_")
+    ):
+        return
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallopt(-4, 0)  # M_MMAP_MAX
+    libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+
+
+if not PLAIN:
+    mmfd_runtime()
+
+import torch  # noqa: E402  (after the runtime settings, which libgomp reads when it loads)
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
 
 IMG = 512
 NUM_CLASSES = 4
@@ -594,6 +617,7 @@ def mode_parity(folder):
         "train_masks": worst(train_masks.detach(), io["train_masks"]),
         "loss": {"pytorch": loss.item(), "mmfd": loss_ref.item(), **worst(loss.detach(), loss_ref)},
     }
+    result["torch_version"] = torch.__version__
     result["ok"] = all(result[k]["worst_over_tolerance"] <= 1 for k in ("eval_masks", "train_masks", "loss", "grad_norms"))
     print(json.dumps(result))
 

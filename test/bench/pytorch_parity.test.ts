@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkParity, pythonWithTorch } from '../../bench/train/pytorch_parity.js';
+import { pythonWithTorch } from '../../bench/train/pytorch.js';
+import { checkParity } from '../../bench/train/pytorch_parity.js';
 
 const python = pythonWithTorch();
 
