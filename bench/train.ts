@@ -10,8 +10,9 @@
 // libtorch; MMFD_PYTHON names another python) is bench/train/pytorch_student.py, the student ported op for op.
 // bench/train/pytorch_parity.ts first checks that it computes what mmfd computes on mmfd's weights (masks, loss,
 // gradient norms within 1e-4 x max(1, |ref|)); a mismatch stops the bench. Without torch that side is skipped,
-// saying so. Its threads follow mmfd's rule (MMFD_NUM_THREADS, else every core). The teacher is mmfd against
-// the old checkout only (no PyTorch port of it).
+// saying so. Its threads follow mmfd's rule (MMFD_NUM_THREADS, else every core) and it runs with the runtime
+// settings mmfd's addon gives itself (MMFD_BENCH_PYTORCH_PLAIN=1: PyTorch's defaults). The teacher is mmfd
+// against the old checkout only (no PyTorch port of it).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
