@@ -7,7 +7,8 @@
 // percentage, all tested on the held-out set. A seed sets the initialisation, the batch order and which patches a
 // percentage keeps (each seed's catalog gives synth_tiny a split folder of its own). Goal: at the smallest
 // percentage the teacher beats the student alone by >= 0.05 mIoU (mean over seeds) and the distilled student keeps
-// >= half of that margin. Writes bench/results/fewshot.json and bench/results/fewshot.png.
+// >= half of that margin. The control teacher (the same teacher on random encoders) says what the pretraining
+// itself adds. Writes bench/results/fewshot.json and bench/results/fewshot.png.
 // `-- --keep-pretrained` reuses the pretrained files of an earlier run of the same code (said in the JSON);
 // `-- --iterations N` / `-- --pretrain-iterations N` set the few-shot stages' / the pretraining's length (short: a
 // check of the plumbing whose figures mean nothing).
@@ -44,13 +45,17 @@ const FEWSHOT_DATASET = 'synth_tiny';
 const TEST_DATASET = 'synth_tiny_test';
 const RESULT = 'seed_result.json';
 
+/** The workflow's three models and the control teacher (the same teacher on random encoders). */
+type BenchKey = ModelKey | 'control';
+const BENCH_MODELS: readonly [BenchKey, string][] = [...MODELS, ['control', 'control: teacher on random encoders (frozen, LoRA)']];
+
 /** What one seed's process reports: per model, one entry per percentage. */
 interface SeedResult {
   seed: number;
   percentages: number[];
   patches: number[];
   models: Record<
-    ModelKey,
+    BenchKey,
     { test_miou: number; per_class: Record<string, number>; best_validation_miou: number | null; training_images_per_s: number }[]
   >;
   seconds: number;
@@ -65,11 +70,11 @@ const stats = (v: readonly number[]) => ({ mean: mean(v), std: std(v), min: Math
 /** One seed's few-shot runs (the child process). */
 async function runSeed(seed: number, out: string, f: FewshotOptions): Promise<void> {
   const t0 = performance.now();
-  const r = await runFewshot(out, { ...f, seed, percentages: PERCENTAGES });
+  const r = await runFewshot(out, { ...f, seed, percentages: PERCENTAGES, control: true });
   const models = Object.fromEntries(
-    MODELS.map(([key]) => [
+    BENCH_MODELS.map(([key]) => [
       key,
-      r[key].runs.map((run) => ({
+      (r[key] as NonNullable<(typeof r)[BenchKey]>).runs.map((run) => ({
         test_miou: run.test.MIoU_mean_L0 as number,
         per_class: Object.fromEntries(FINAL_CLASSES.map((c, i) => [c.display, run.test[`MIoU_${i}_L0`] as number])),
         best_validation_miou: run.training.best_miou,
@@ -133,9 +138,9 @@ function child(seed: number, out: string, f: FewshotOptions): Promise<void> {
 /** Per model and percentage: the test mIoU of every seed, and its spread; the margins per seed; the goals. */
 function summarise(results: readonly SeedResult[]) {
   const first = results[0] as SeedResult;
-  const miou = (key: ModelKey, i: number) => results.map((r) => r.models[key][i]?.test_miou as number);
+  const miou = (key: BenchKey, i: number) => results.map((r) => r.models[key][i]?.test_miou as number);
   const models = Object.fromEntries(
-    MODELS.map(([key]) => [
+    BENCH_MODELS.map(([key]) => [
       key,
       first.percentages.map((perc, i) => ({
         perc,
@@ -156,6 +161,8 @@ function summarise(results: readonly SeedResult[]) {
       perc,
       teacher_minus_alone: stats(miou('teacher', i).map((t, s) => t - (alone[s] as number))),
       distilled_minus_alone: stats(miou('student', i).map((t, s) => t - (alone[s] as number))),
+      // What the pretrained encoders add to the same teacher.
+      teacher_minus_control: stats(miou('teacher', i).map((t, s) => t - (miou('control', i)[s] as number))),
     };
   });
   const low = margins[0] as (typeof margins)[number];
@@ -209,6 +216,7 @@ async function main(keepPretrained: boolean, lengths: { iterations: number; pret
       data: `${FEWSHOT_DATASET} (140 train patches, a percentage keeps a seeded subset; 60 validation) -> test on ${TEST_DATASET} (60 held-out patches)`,
       iterations_per_run: lengths.iterations,
       teacher: 'pretrained encoders frozen, LoRA (rank 2) on MedSAM; fusion and decoder trained',
+      control: 'the same teacher, config and training, on random encoders (train.load_pretrained false)',
       seeds: SEEDS,
       percentages: PERCENTAGES,
       seconds_all_seeds_in_parallel: fewshotSeconds,
@@ -218,7 +226,7 @@ async function main(keepPretrained: boolean, lengths: { iterations: number; pret
   const first = results[0] as SeedResult;
   await writeFewshotCurve(
     join(root, 'bench', 'results', 'fewshot.png'),
-    MODELS.map(([key, name]) => ({
+    BENCH_MODELS.map(([key, name]) => ({
       name,
       points: first.percentages.map((_, i) => ({
         patches: first.patches[i] as number,
@@ -230,7 +238,8 @@ async function main(keepPretrained: boolean, lengths: { iterations: number; pret
   for (const m of summary.margins) {
     const fmt = (s: { mean: number; std: number }) => `${s.mean.toFixed(3)} ± ${s.std.toFixed(3)}`;
     console.log(
-      `${m.perc} %: teacher - alone ${fmt(m.teacher_minus_alone)}, distilled - alone ${fmt(m.distilled_minus_alone)} (sd over seeds)`,
+      `${m.perc} %: teacher - alone ${fmt(m.teacher_minus_alone)}, distilled - alone ${fmt(m.distilled_minus_alone)}, ` +
+        `teacher - control ${fmt(m.teacher_minus_control)} (sd over seeds)`,
     );
   }
   console.log(`goals: ${JSON.stringify(summary.goals)}`);

@@ -5,7 +5,7 @@
 // the same student alone, all tested on the held-out set; the curve PNG and the report's few-shot tables.
 // `mmfd demo` runs a short curve (beside its 100 % stages: fewshot_beside.ts), `npm run bench:fewshot`
 // (bench/fewshot.ts) the long one over several seeds.
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { stageSamples } from '../data/loader.js';
 import { SCORE_NOTES } from '../eval/report.js';
@@ -47,6 +47,11 @@ export interface FewshotOptions {
   seed?: number;
   /** Folder of the pretrained encoder files (made there unless present); default <out>/pretrained. */
   pretrained?: string;
+  /**
+   * Also trains the control teacher: the same teacher, trained the same way, on random encoders instead of the
+   * pretrained ones (what separates "pretrained" from "a bigger model").
+   */
+  control?: boolean;
 }
 
 export interface FewshotStage {
@@ -55,7 +60,7 @@ export interface FewshotStage {
   seconds: number;
 }
 
-export type FewshotRuns = Record<ModelKey, FewshotStage>;
+export type FewshotRuns = Record<ModelKey, FewshotStage> & { control?: FewshotStage };
 
 export interface FewshotResult extends FewshotRuns {
   pretraining: PretrainResult & { seconds: number };
@@ -73,6 +78,8 @@ export interface FewshotConfigs {
   teacher: string;
   student: string;
   distill: string;
+  /** The control teacher's, when asked for. */
+  control?: string;
 }
 
 /** The few-shot configs' model names: their run folders lie beside the 100 % runs' without touching them. */
@@ -105,7 +112,7 @@ export async function deriveFewshotConfigs(out: string, f: FewshotOptions): Prom
   });
   const teacher = path(fewshotName(TINY_CONFIGS.teacher));
   const student = path(fewshotName(TINY_CONFIGS.student));
-  await deriveTinyConfig(TINY_CONFIGS.teacher, teacher, {
+  const teacherValues = {
     ...fewshot,
     model: model(TINY_CONFIGS.teacher),
     ...pretrainedPaths(files),
@@ -113,7 +120,15 @@ export async function deriveFewshotConfigs(out: string, f: FewshotOptions): Prom
     'train.freeze_encoders': true,
     // The students' rate: only LoRA, the fusion and the decoder train.
     'train.base_lr': 0.001,
-  });
+  };
+  await deriveTinyConfig(TINY_CONFIGS.teacher, teacher, teacherValues);
+  const control = f.control ? path(TINY_CONFIGS.teacher.replace(/\.yaml$/, '-control-fewshot.yaml')) : undefined;
+  if (control)
+    await deriveTinyConfig(TINY_CONFIGS.teacher, control, {
+      ...teacherValues,
+      model: basename(control, '.yaml'),
+      'train.load_pretrained': false,
+    });
   await deriveTinyConfig(TINY_CONFIGS.student, student, { ...fewshot, model: model(TINY_CONFIGS.student) });
   const distillFile = path(fewshotName(TINY_CONFIGS.distill));
   await deriveTinyConfig(TINY_CONFIGS.distill, distillFile, {
@@ -122,7 +137,7 @@ export async function deriveFewshotConfigs(out: string, f: FewshotOptions): Prom
     'network_t.cfg_file': teacher,
     'network_s.cfg_file': student,
   });
-  return { pretrain: path(pretrain), teacher, student, distill: distillFile };
+  return { pretrain: path(pretrain), teacher, student, distill: distillFile, ...(control ? { control } : {}) };
 }
 
 /** Derives the few-shot configs and makes (or finds) the pretrained encoder files. */
@@ -143,6 +158,7 @@ export async function runFewshot(out: string, f: FewshotOptions): Promise<Fewsho
     teacher: await timed(trainTeacher, files.teacher),
     student: await timed(distill, files.distill),
     studentAlone: await timed(trainStudentAlone, files.student),
+    ...(files.control ? { control: await timed(trainTeacher, files.control) } : {}),
   }));
   const teacherCfg = loadConfig(files.teacher);
   const percentages = teacherCfg.fewshot_perc_list;
