@@ -67,12 +67,29 @@ export class Attention extends nn.Module {
 
   /** [B, N, C] with N the window's positions -> [B, N, C]. */
   forward(x: Tensor): Tensor {
+    const { norm, qkv, proj, num_heads, key_dim, d, dh, scale } = this;
     return torch.tidy(() => {
       const [b, n] = x.shape as [number, number];
-      const qkv = this.qkv.forward(this.norm.forward(x)).view(b, n, this.num_heads, -1).permute(0, 2, 1, 3);
-      const [q, k, v] = qkv.split([this.key_dim, this.key_dim, this.d], 3) as [Tensor, Tensor, Tensor]; // [B, heads, N, d]
-      const attn = torch.op('add.Tensor', this.bias(), q.matmul(k.transpose(-2, -1)), this.scale).softmax(-1);
-      return this.proj.forward(attn.matmul(v).transpose(1, 2).reshape(b, n, this.dh));
+      const [q, k, v] = torch
+        .pipe(
+          x,
+          (t) => norm.forward(t),
+          (t) => qkv.forward(t),
+        )
+        .view(b, n, num_heads, -1)
+        .permute(0, 2, 1, 3)
+        .split([key_dim, key_dim, d], 3) as [Tensor, Tensor, Tensor]; // [B, heads, N, d]
+      // one step per op: a view left in the scope would keep its base's storage alive past its last use
+      return torch.pipe(
+        q,
+        (t) => t.matmul(k.transpose(-2, -1)),
+        (t) => torch.op('add.Tensor', this.bias(), t, scale),
+        (t) => t.softmax(-1),
+        (t) => t.matmul(v),
+        (t) => t.transpose(1, 2),
+        (t) => t.reshape(b, n, dh),
+        (t) => proj.forward(t),
+      );
     });
   }
 }

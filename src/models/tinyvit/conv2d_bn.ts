@@ -17,7 +17,12 @@ export class Conv2dBN extends nn.Module {
   forward(x: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
       const { c, bn } = this;
-      if (this.training || !bn.running_mean || !bn.running_var || !bn.weight || !bn.bias) return bn.forward(c.forward(x));
+      if (this.training || !bn.running_mean || !bn.running_var || !bn.weight || !bn.bias)
+        return torch.pipe(
+          x,
+          (t) => c.forward(t),
+          (t) => bn.forward(t),
+        );
       // Eval: BN folded into the convolution (the reference's Conv2d_BN.fuse), one pass over the activations.
       const s = bn.weight.div(bn.running_var.add(bn.eps).sqrt());
       const w = c.weight.mul(s.view(-1, 1, 1, 1));
