@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { set_num_threads } from './ops.js';
 
 export * from './creation.js';
+export { Derived } from './derived.js';
 export * from './dtype.js';
 export * as io from './io/index.js';
 export * as nn from './nn/index.js';

@@ -34,6 +34,8 @@ export class Attention extends nn.Module {
   readonly scale: number;
   readonly d: number;
   readonly dh: number;
+  /** bias()'s table, reused while attention_biases is unchanged. */
+  readonly #bias = this.derived<[Tensor]>();
 
   constructor(
     dim: number,
@@ -48,7 +50,7 @@ export class Attention extends nn.Module {
     this.dh = this.d * num_heads;
     const { idxs, count } = attentionOffsets(resolution[0], resolution[1]);
     const n = resolution[0] * resolution[1];
-    this.attention_biases = new nn.Parameter(torch.zeros([num_heads, count]));
+    this.attention_biases = torch.tidy(() => new nn.Parameter(torch.zeros([num_heads, count])));
     this.norm = new nn.LayerNorm(dim);
     this.qkv = new nn.Linear(dim, this.dh + 2 * key_dim * num_heads);
     this.proj = new nn.Linear(this.dh, dim);
@@ -59,10 +61,15 @@ export class Attention extends nn.Module {
     );
   }
 
-  /** The learned biases gathered for every pair of window positions: [heads, N, N]. */
+  /** The learned biases gathered for every pair of window positions: [heads, N, N]. Without grad it is a
+   *  cached tensor the module owns: do not dispose it. */
   bias(): Tensor {
-    const n = this.attention_bias_idxs.size(0);
-    return torch.tidy(() => this.attention_biases.index_select(1, this.attention_bias_idxs.view(-1)).view(this.num_heads, n, n));
+    const idxs = this.attention_bias_idxs;
+    const n = idxs.size(0);
+    const [table] = this.#bias.get([this.attention_biases, idxs], () => [
+      this.attention_biases.index_select(1, idxs.view(-1)).view(this.num_heads, n, n),
+    ]);
+    return table;
   }
 
   /** [B, N, C] with N the window's positions -> [B, N, C]. */
