@@ -1,6 +1,7 @@
 // TinyViTBlock: x + WindowAttention(x) -> depthwise Conv-BN ("local conv") -> x + Mlp(x).
 // Windows are zero-padded at the bottom/right; padded tokens are not masked (as the reference).
 import * as torch from '../../torch/index.js';
+import { residual } from '../common.js';
 import { Attention } from './attention.js';
 import { Conv2dBN } from './conv2d_bn.js';
 import { Mlp } from './mlp.js';
@@ -77,13 +78,13 @@ export class TinyViTBlock extends nn.Module {
       // the local conv reads the token map as NCHW in channels-last memory (no copy) and gives tokens back
       return torch.pipe(
         x,
-        (t) => t.add(this.windowAttention(t)),
+        (t) => residual(t, (u) => this.windowAttention(u)),
         (t) => t.view(b, H, W, c),
         (t) => t.permute(0, 3, 1, 2),
         (t) => this.local_conv.forward(t),
         (t) => t.permute(0, 2, 3, 1),
         (t) => t.reshape(b, l, c),
-        (t) => t.add(this.mlp.forward(t)),
+        (t) => residual(t, (u) => this.mlp.forward(u)),
       );
     });
   }
