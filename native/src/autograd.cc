@@ -55,8 +55,19 @@ Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
 // setData(handle, source): points the tensor at source's data, keeping its identity (Module.to()).
 Napi::Value SetData(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    unwrapTensor(info[0], "setData").set_data(unwrapTensor(info[1], "setData"));
+    auto t = unwrapTensor(info[0], "setData");
+    t.set_data(unwrapTensor(info[1], "setData"));
+    // New data is a write, as an in-place op is: values derived from the old data (see tensorVersion()) go stale.
+    t.unsafeGetTensorImpl()->bump_version();
     return info.Env().Undefined();
+  });
+}
+
+// tensorVersion(handle): libtorch's version counter, which every in-place write (and setData) bumps. Metadata:
+// values derived from a tensor are recomputed when it moves (src/torch/derived.ts).
+Napi::Value TensorVersion(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(unwrapTensor(info[0], "tensorVersion")._version()));
   });
 }
 
@@ -88,6 +99,7 @@ void initAutograd(Napi::Env env, Napi::Object exports) {
   exports.Set("setRequiresGrad", Napi::Function::New(env, SetRequiresGrad));
   exports.Set("setData", Napi::Function::New(env, SetData));
   exports.Set("isLeaf", Napi::Function::New(env, IsLeaf));
+  exports.Set("tensorVersion", Napi::Function::New(env, TensorVersion));
   exports.Set("gradFnName", Napi::Function::New(env, GradFnName));
   exports.Set("isGradEnabled", Napi::Function::New(env, IsGradEnabled));
   exports.Set("setGradEnabled", Napi::Function::New(env, SetGradEnabled));

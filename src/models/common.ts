@@ -4,6 +4,14 @@ import * as torch from '../torch/index.js';
 const { nn } = torch;
 type Tensor = torch.Tensor;
 
+/** x + f(x), freeing f(x) right after the add, as PyTorch's `x + f(x)` does (tidy() would keep it to the scope's end). */
+export function residual(x: Tensor, f: (x: Tensor) => Tensor): Tensor {
+  const r = f(x);
+  const y = x.add(r);
+  if (r !== x) r.dispose();
+  return y;
+}
+
 /** LayerNorm over the channel dim of an NCHW map, as SAM's LayerNorm2d (biased variance). */
 export class LayerNorm2d extends nn.Module {
   weight: torch.nn.Parameter;

@@ -4,12 +4,13 @@ import { availableParallelism } from 'node:os';
 import { set_num_threads } from './ops.js';
 
 export * from './creation.js';
+export { Derived } from './derived.js';
 export * from './dtype.js';
 export * as io from './io/index.js';
 export * as nn from './nn/index.js';
 export * from './ops.js';
 export * as optim from './optim/index.js';
-export { dispose, tidy } from './scope.js';
+export { dispose, pipe, tidy } from './scope.js';
 export { callOp, type Device, Generator, op, opSchema, type Shape, Tensor } from './tensor.js';
 
 /** Intra-op threads: MMFD_NUM_THREADS if set, else every core (libtorch's own default is physical cores). */

@@ -44,6 +44,8 @@ export interface NativeBinding {
   setRequiresGrad(h: Handle, flag: boolean): void;
   setData(h: Handle, source: Handle): void;
   isLeaf(h: Handle): boolean;
+  /** libtorch's version counter: bumped by every in-place write and by setData. */
+  tensorVersion(h: Handle): number;
   gradFnName(h: Handle): string | undefined;
   isGradEnabled(): boolean;
   setGradEnabled(flag: boolean): void;

@@ -63,3 +63,19 @@ export function dispose(value: unknown): void {
   collect(value, found, new Set());
   for (const t of found) t.dispose();
 }
+
+/**
+ * x through fns in turn, disposing each intermediate once the next step has consumed it: PyTorch frees an
+ * intermediate at its last use (refcount) where tidy() would hold every one until its scope ends, so a
+ * forward's peak memory is two activations rather than all of them. x and the result are left alone; a
+ * step that returns its input unchanged is fine. Autograd keeps what backward needs by its own reference.
+ */
+export function pipe<T extends Disposable>(x: T, ...fns: ((t: T) => T)[]): T {
+  let cur = x;
+  for (const fn of fns) {
+    const next = fn(cur);
+    if (cur !== x && next !== cur) cur.dispose();
+    cur = next;
+  }
+  return cur;
+}

@@ -6,6 +6,7 @@ import { MaskDecoderIterSimple, postprocess_masks } from '../../src/models/decod
 import { PromptEncoderIter } from '../../src/models/decoder/prompt_encoder.js';
 import { TwoWayTransformer } from '../../src/models/decoder/transformer.js';
 import { Student } from '../../src/models/student.js';
+import { Attention } from '../../src/models/tinyvit/attention.js';
 import { Conv2dBN } from '../../src/models/tinyvit/conv2d_bn.js';
 import { traceModules } from '../../src/models/trace.js';
 import * as torch from '../../src/torch/index.js';
@@ -92,6 +93,63 @@ describe('Student', () => {
     m.dispose();
   });
 
+  test('eval mode reuses the folded conv weights and the attention bias table only while their inputs are unchanged', () => {
+    torch.manual_seed(4);
+    const live = torch.memory_stats().tensors;
+    const m = new Conv2dBN(3, 4, 3, 1, 1).eval();
+    const x = torch.tidy(() => torch.rand([1, 3, 5, 5]));
+    // the unfolded formula on the module's current tensors
+    const expected = (xi: Tensor): Tensor =>
+      torch.no_grad(() =>
+        torch.tidy(() =>
+          m.c
+            .forward(xi)
+            .sub(m.bn.running_mean!.view(1, -1, 1, 1))
+            .div(m.bn.running_var!.add(1e-5).sqrt().view(1, -1, 1, 1))
+            .mul(m.bn.weight!.view(1, -1, 1, 1))
+            .add(m.bn.bias!.view(1, -1, 1, 1)),
+        ),
+      );
+    const check = (what: string): void =>
+      torch.tidy(() => {
+        const xi = x.to(m.c.weight.dtype);
+        const y = torch.no_grad(() => m.forward(xi));
+        assert.equal(y.dtype, m.c.weight.dtype, what);
+        assert.ok(maxDiff(y, expected(xi)) < 1e-5, what);
+      });
+    check('first forward');
+    const sgd = new torch.optim.SGD(m.parameters(), { lr: 0.5 });
+    torch.tidy(() => m.train().forward(x).square().sum().backward()); // also moves the running statistics
+    sgd.step();
+    m.eval();
+    check('after an optimizer step and a train-mode forward');
+    const other = new Conv2dBN(3, 4, 3, 1, 1);
+    torch.no_grad(() => other.bn.running_var!.fill_(3));
+    m.load_state_dict(other.state_dict());
+    check('after load_state_dict');
+    torch.no_grad(() => m.c.weight.mul_(2));
+    check('after an in-place write');
+    m.to('float64');
+    torch.tidy(() => check('after to(float64)'));
+    // with grad, eval mode still reaches the batch-norm parameters (no cached, graph-less weights)
+    m.to('float32');
+    torch.tidy(() => m.forward(x).sum().backward());
+    assert.ok(m.bn.weight!.grad !== undefined && maxAbs(m.bn.weight!.grad) > 0);
+
+    const attn = new Attention(8, 4, 2, 1, [3, 3]);
+    const first = torch.tidy(() =>
+      torch.no_grad(() => attn.attention_biases.copy_(torch.rand(attn.attention_biases.shape)) && attn.bias().clone()),
+    );
+    torch.no_grad(() => attn.attention_biases.add_(1));
+    assert.equal(
+      torch.tidy(() => torch.no_grad(() => maxDiff(attn.bias(), first.add(1)))),
+      0,
+    );
+    torch.dispose([x, first]);
+    for (const mod of [m, other, attn]) mod.dispose();
+    assert.equal(torch.memory_stats().tensors, live, 'dispose() releases the cached tensors too');
+  });
+
   test('a backward pass reaches the encoder, the prompt encoder and the decoder, but not init_masks', () => {
     torch.manual_seed(1);
     const net = new Student({ img_size: 512, num_classes: 4 }).train();
@@ -130,6 +188,7 @@ describe('Student', () => {
     torch.manual_seed(2);
     const net = new Student({ img_size: 512, num_classes: 4 }).eval();
     const x = randImage(new Rng(3), 2, 512);
+    torch.tidy(() => torch.no_grad(() => net.forward(x, 'test'))); // fills the eval-mode caches (folded weights)
     const live = torch.memory_stats().tensors;
     torch.tidy(() =>
       torch.no_grad(() => {

@@ -62,10 +62,13 @@ export function buildSemanticDecoder(
   return { prompt_encoder, mask_decoder };
 }
 
-/** The wrapper's (x - mean) / std, then zero padding at the bottom/right to img_size (SAM's preprocess). */
+/** The wrapper's (x - mean) / std, then zero padding at the bottom/right to img_size (SAM's preprocess). Where
+ *  mean is exactly 0 and std exactly 1 (MMFD's) the two full-image ops are skipped: (x - 0) / 1 is x bit for bit.
+ *  The statistics are read on every call (3 + 3 numbers), so the shortcut cannot outlive a change to them. */
 export function preprocess(x: Tensor, mean: Tensor, std: Tensor, img_size: number): Tensor {
   return torch.tidy(() => {
-    const y = x.sub(mean).div(std);
+    const identity = x.dtype === mean.dtype && mean.toArray().every((m) => m === 0) && std.toArray().every((s) => s === 1); // no promotion skipped
+    const y = identity ? x : x.sub(mean).div(std);
     const [h, w] = y.shape.slice(-2) as [number, number];
     return h === img_size && w === img_size ? y : torch.nn.functional.pad(y, [0, img_size - w, 0, img_size - h]);
   });

@@ -34,6 +34,8 @@ export class Attention extends nn.Module {
   readonly scale: number;
   readonly d: number;
   readonly dh: number;
+  /** bias()'s table, reused while attention_biases is unchanged. */
+  readonly #bias = this.derived<[Tensor]>();
 
   constructor(
     dim: number,
@@ -48,7 +50,7 @@ export class Attention extends nn.Module {
     this.dh = this.d * num_heads;
     const { idxs, count } = attentionOffsets(resolution[0], resolution[1]);
     const n = resolution[0] * resolution[1];
-    this.attention_biases = new nn.Parameter(torch.zeros([num_heads, count]));
+    this.attention_biases = torch.tidy(() => new nn.Parameter(torch.zeros([num_heads, count])));
     this.norm = new nn.LayerNorm(dim);
     this.qkv = new nn.Linear(dim, this.dh + 2 * key_dim * num_heads);
     this.proj = new nn.Linear(this.dh, dim);
@@ -59,20 +61,42 @@ export class Attention extends nn.Module {
     );
   }
 
-  /** The learned biases gathered for every pair of window positions: [heads, N, N]. */
+  /** The learned biases gathered for every pair of window positions: [heads, N, N]. Without grad it is a
+   *  cached tensor the module owns: do not dispose it. */
   bias(): Tensor {
-    const n = this.attention_bias_idxs.size(0);
-    return torch.tidy(() => this.attention_biases.index_select(1, this.attention_bias_idxs.view(-1)).view(this.num_heads, n, n));
+    const idxs = this.attention_bias_idxs;
+    const n = idxs.size(0);
+    const [table] = this.#bias.get([this.attention_biases, idxs], () => [
+      this.attention_biases.index_select(1, idxs.view(-1)).view(this.num_heads, n, n),
+    ]);
+    return table;
   }
 
   /** [B, N, C] with N the window's positions -> [B, N, C]. */
   forward(x: Tensor): Tensor {
+    const { norm, qkv, proj, num_heads, key_dim, d, dh, scale } = this;
     return torch.tidy(() => {
       const [b, n] = x.shape as [number, number];
-      const qkv = this.qkv.forward(this.norm.forward(x)).view(b, n, this.num_heads, -1).permute(0, 2, 1, 3);
-      const [q, k, v] = qkv.split([this.key_dim, this.key_dim, this.d], 3) as [Tensor, Tensor, Tensor]; // [B, heads, N, d]
-      const attn = torch.op('add.Tensor', this.bias(), q.matmul(k.transpose(-2, -1)), this.scale).softmax(-1);
-      return this.proj.forward(attn.matmul(v).transpose(1, 2).reshape(b, n, this.dh));
+      const [q, k, v] = torch
+        .pipe(
+          x,
+          (t) => norm.forward(t),
+          (t) => qkv.forward(t),
+        )
+        .view(b, n, num_heads, -1)
+        .permute(0, 2, 1, 3)
+        .split([key_dim, key_dim, d], 3) as [Tensor, Tensor, Tensor]; // [B, heads, N, d]
+      // one step per op: a view left in the scope would keep its base's storage alive past its last use
+      return torch.pipe(
+        q,
+        (t) => t.matmul(k.transpose(-2, -1)),
+        (t) => torch.op('add.Tensor', this.bias(), t, scale),
+        (t) => t.softmax(-1),
+        (t) => t.matmul(v),
+        (t) => t.transpose(1, 2),
+        (t) => t.reshape(b, n, dh),
+        (t) => proj.forward(t),
+      );
     });
   }
 }

@@ -17,10 +17,7 @@ export class BasicLayer extends nn.Module {
 
   /** tokens [B, HW, C] -> tokens [B, H'W', C']. */
   forward(x: torch.Tensor): torch.Tensor {
-    return torch.tidy(() => {
-      let y = x;
-      for (const blk of this.blocks) y = blk.forward(y);
-      return this.downsample ? this.downsample.forward(y) : y;
-    });
+    const steps = [...this.blocks, ...(this.downsample ? [this.downsample] : [])].map((m) => (t: torch.Tensor) => m.forward(t));
+    return torch.tidy(() => torch.pipe(x, ...steps));
   }
 }

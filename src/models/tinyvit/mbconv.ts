@@ -19,9 +19,18 @@ export class MBConv extends nn.Module {
   }
 
   forward(x: torch.Tensor): torch.Tensor {
-    return torch.tidy(() => {
-      const y = this.conv3.forward(F.gelu(this.conv2.forward(F.gelu(this.conv1.forward(x)))));
-      return F.gelu(y.add(x));
-    });
+    const { conv1, conv2, conv3 } = this;
+    return torch.tidy(() =>
+      torch.pipe(
+        x,
+        (t) => conv1.forward(t),
+        F.gelu,
+        (t) => conv2.forward(t),
+        F.gelu,
+        (t) => conv3.forward(t),
+        (t) => t.add(x),
+        F.gelu,
+      ),
+    );
   }
 }

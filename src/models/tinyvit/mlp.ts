@@ -17,6 +17,15 @@ export class Mlp extends nn.Module {
   }
 
   forward(x: torch.Tensor): torch.Tensor {
-    return torch.tidy(() => this.fc2.forward(F.gelu(this.fc1.forward(this.norm.forward(x)))));
+    const { norm, fc1, fc2 } = this;
+    return torch.tidy(() =>
+      torch.pipe(
+        x,
+        (t) => norm.forward(t),
+        (t) => fc1.forward(t),
+        F.gelu,
+        (t) => fc2.forward(t),
+      ),
+    );
   }
 }

@@ -32,9 +32,17 @@ export class PatchMerging extends nn.Module {
   forward(x: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
       const [H, W] = this.input_resolution;
-      const img = x.ndim === 3 ? x.view(x.size(0), H, W, -1).permute(0, 3, 1, 2) : x;
-      const y = this.conv3.forward(F.gelu(this.conv2.forward(F.gelu(this.conv1.forward(img)))));
-      return y.flatten(2).transpose(1, 2);
+      const { conv1, conv2, conv3 } = this;
+      return torch.pipe(
+        x,
+        (t) => (t.ndim === 3 ? t.view(t.size(0), H, W, -1).permute(0, 3, 1, 2) : t),
+        (t) => conv1.forward(t),
+        F.gelu,
+        (t) => conv2.forward(t),
+        F.gelu,
+        (t) => conv3.forward(t),
+        (t) => t.flatten(2).transpose(1, 2),
+      );
     });
   }
 }

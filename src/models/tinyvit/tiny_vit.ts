@@ -59,6 +59,8 @@ export class TinyViT extends nn.Module {
   readonly norm_mean: Tensor;
   readonly norm_std: Tensor;
   readonly norm_pre_scale: Tensor;
+  /** norm_std + 1e-6, computed once rather than per forward (the same float32 sum). */
+  readonly norm_divisor: Tensor;
 
   constructor(options: Partial<TinyViTOptions> = {}) {
     super();
@@ -68,6 +70,11 @@ export class TinyViT extends nn.Module {
     this.norm_mean = this.register_buffer('norm_mean', torch.tensor(SAM_PIXEL_MEAN).view(1, -1, 1, 1), false);
     this.norm_std = this.register_buffer('norm_std', torch.tensor(SAM_PIXEL_STD).view(1, -1, 1, 1), false);
     this.norm_pre_scale = this.register_buffer('norm_pre_scale', torch.tensor([255]), false);
+    this.norm_divisor = this.register_buffer(
+      'norm_divisor',
+      torch.tidy(() => this.norm_std.add(1e-6)),
+      false,
+    );
 
     this.patch_embed = new PatchEmbed(o.in_chans, o.embed_dims[0]!);
     const strides = o.merge_strides ?? o.embed_dims.slice(1).map(mobilesamMergeStride);
@@ -118,17 +125,28 @@ export class TinyViT extends nn.Module {
 
   /** [B, 3, H, W] in [0, 1] -> (255 x - mean) / (std + 1e-6). */
   preprocess(x: Tensor): Tensor {
-    return torch.tidy(() => x.mul(this.norm_pre_scale).sub(this.norm_mean).div(this.norm_std.add(1e-6)));
+    return torch.tidy(() =>
+      torch.pipe(
+        x,
+        (t) => t.mul(this.norm_pre_scale),
+        (t) => t.sub(this.norm_mean),
+        (t) => t.div(this.norm_divisor),
+      ),
+    );
   }
 
   /** Image [B, 3, img, img] in [0, 1] -> embedding [B, out_chans, img/16, img/16]. */
   forward(image: Tensor): Tensor {
-    return torch.tidy(() => {
-      let x = this.patch_embed.forward(this.preprocess(image)); // [B, C0, img/4, img/4]
-      for (const layer of this.layers) x = layer.forward(x); // tokens [B, HW, Ci+1]
-      const [b, , c] = x.shape as [number, number, number];
-      const r = this.resolutions.at(-1)!;
-      return this.neck.forward(x.view(b, r, r, c).permute(0, 3, 1, 2));
-    });
+    const r = this.resolutions.at(-1)!;
+    return torch.tidy(() =>
+      torch.pipe(
+        image,
+        (t) => this.preprocess(t),
+        (t) => this.patch_embed.forward(t), // [B, C0, img/4, img/4]
+        ...this.layers.items.map((layer) => (t: Tensor) => layer.forward(t)), // tokens [B, HW, Ci+1]
+        (t) => t.view(t.size(0), r, r, -1).permute(0, 3, 1, 2),
+        (t) => this.neck.forward(t),
+      ),
+    );
   }
 }

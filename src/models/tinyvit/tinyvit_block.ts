@@ -1,6 +1,7 @@
 // TinyViTBlock: x + WindowAttention(x) -> depthwise Conv-BN ("local conv") -> x + Mlp(x).
 // Windows are zero-padded at the bottom/right; padded tokens are not masked (as the reference).
 import * as torch from '../../torch/index.js';
+import { residual } from '../common.js';
 import { Attention } from './attention.js';
 import { Conv2dBN } from './conv2d_bn.js';
 import { Mlp } from './mlp.js';
@@ -45,22 +46,28 @@ export class TinyViTBlock extends nn.Module {
       if (H === ws && W === ws) return this.attn.forward(x);
       const padB = (ws - (H % ws)) % ws;
       const padR = (ws - (W % ws)) % ws;
-      let t = x.view(b, H, W, c);
-      if (padB > 0 || padR > 0) t = F.pad(t, [0, 0, 0, padR, 0, padB]);
+      const padded = padB > 0 || padR > 0;
       const pH = H + padB;
       const pW = W + padR;
       const nH = pH / ws;
       const nW = pW / ws;
-      // window partition: [B*nH*nW, ws*ws, C]
-      t = t
-        .view(b, nH, ws, nW, ws, c)
-        .transpose(2, 3)
-        .reshape(b * nH * nW, ws * ws, c);
-      t = this.attn.forward(t);
-      // window reverse
-      t = t.view(b, nH, nW, ws, ws, c).transpose(2, 3).reshape(b, pH, pW, c);
-      if (padB > 0 || padR > 0) t = t.slice(1, 0, H).slice(2, 0, W);
-      return t.reshape(b, l, c);
+      // one step per op: a view left in the scope would keep its base's storage alive past its last use
+      return torch.pipe(
+        x,
+        (t) => t.view(b, H, W, c),
+        (t) => (padded ? F.pad(t, [0, 0, 0, padR, 0, padB]) : t),
+        // window partition: [B*nH*nW, ws*ws, C]
+        (t) => t.view(b, nH, ws, nW, ws, c),
+        (t) => t.transpose(2, 3),
+        (t) => t.reshape(b * nH * nW, ws * ws, c),
+        (t) => this.attn.forward(t),
+        // window reverse
+        (t) => t.view(b, nH, nW, ws, ws, c),
+        (t) => t.transpose(2, 3),
+        (t) => t.reshape(b, pH, pW, c),
+        (t) => (padded ? t.slice(1, 0, H).slice(2, 0, W) : t),
+        (t) => t.reshape(b, l, c),
+      );
     });
   }
 
@@ -68,13 +75,17 @@ export class TinyViTBlock extends nn.Module {
     return torch.tidy(() => {
       const [H, W] = this.input_resolution;
       const [b, l, c] = x.shape as [number, number, number];
-      const a = x.add(this.windowAttention(x));
       // the local conv reads the token map as NCHW in channels-last memory (no copy) and gives tokens back
-      const y = this.local_conv
-        .forward(a.view(b, H, W, c).permute(0, 3, 1, 2))
-        .permute(0, 2, 3, 1)
-        .reshape(b, l, c);
-      return y.add(this.mlp.forward(y));
+      return torch.pipe(
+        x,
+        (t) => residual(t, (u) => this.windowAttention(u)),
+        (t) => t.view(b, H, W, c),
+        (t) => t.permute(0, 3, 1, 2),
+        (t) => this.local_conv.forward(t),
+        (t) => t.permute(0, 2, 3, 1),
+        (t) => t.reshape(b, l, c),
+        (t) => residual(t, (u) => this.mlp.forward(u)),
+      );
     });
   }
 }

@@ -1,4 +1,6 @@
 // Containers whose children are named "0", "1", ... as in PyTorch, so their keys match.
+
+import { pipe } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { Module, type Parameter } from './module.js';
 
@@ -39,9 +41,7 @@ export class Sequential extends ModuleList<Module & { forward(x: Tensor): Tensor
     super(modules);
   }
   override forward(x: Tensor): Tensor {
-    let y = x;
-    for (const m of this.items) y = m.forward(y);
-    return y;
+    return pipe(x, ...this.items.map((m) => (t: Tensor) => m.forward(t)));
   }
 }
 

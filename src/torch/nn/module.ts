@@ -1,6 +1,7 @@
 // nn.Module: owns parameters, buffers and child modules, found by their field names, so that
 // state_dict() keys are PyTorch's dotted attribute paths (`blocks.0.attn.qkv.weight`) exactly.
 
+import { Derived } from '../derived.js';
 import type { DType } from '../dtype.js';
 import { no_grad } from '../ops.js';
 import { type Device, opHandle, Tensor } from '../tensor.js';
@@ -35,6 +36,7 @@ export abstract class Module {
   training = true;
   readonly #buffers = new Map<string, { tensor: Tensor; persistent: boolean }>();
   readonly #hooks = new Set<ForwardHook>();
+  readonly #derived: Derived<readonly Tensor[]>[] = [];
 
   abstract forward(...args: never[]): unknown;
 
@@ -201,8 +203,16 @@ export abstract class Module {
     return this;
   }
 
-  /** Releases every parameter's and buffer's native memory; the module is unusable afterwards. */
+  /** A cache of tensors computed from this module's own (see Derived), released by dispose(). */
+  protected derived<T extends readonly Tensor[]>(): Derived<T> {
+    const d = new Derived<T>();
+    this.#derived.push(d);
+    return d;
+  }
+
+  /** Releases every parameter's, buffer's and derived tensor's native memory; the module is unusable afterwards. */
   dispose(): void {
+    for (const m of this.modules()) for (const d of m.#derived) d.dispose();
     for (const t of [...this.parameters(), ...this.buffers()]) t.dispose();
   }
 }

@@ -115,4 +115,28 @@ describe('disposal', () => {
     assert.equal(leaked?.isDisposed, true);
     assert.equal(torch.memory_stats().tensors, before);
   });
+
+  test('pipe frees each intermediate once the next step has consumed it, never its input or result', () => {
+    const x = torch.ones([2, 3]);
+    const seen: Tensor[] = [];
+    const y = torch.pipe(
+      x,
+      (t) => t.mul(2),
+      (t) => {
+        seen.push(t);
+        return t; // returns its input: kept alive
+      },
+      (t) => {
+        seen.push(t);
+        return t.add(1);
+      },
+      (t) => {
+        assert.equal(seen[0]?.isDisposed, true, 'the mul result is gone once add has used it');
+        return t.view(3, 2);
+      },
+    );
+    assert.equal(x.isDisposed, false);
+    assert.deepEqual(y.toArray(), [3, 3, 3, 3, 3, 3]);
+    torch.dispose([x, y]);
+  });
 });
