@@ -3,7 +3,7 @@
 // files (pretrain.ts; skipped when present), then for each percentage of the few-shot set the fused teacher on
 // them (frozen encoders, LoRA on MedSAM, as the reference trains its teacher), the student distilled from it and
 // the same student alone, all tested on the held-out set; the curve PNG and the report's few-shot tables.
-// `mmfd demo` runs a short curve (beside its 100 % stages: fewshot_beside.ts), `npm run bench:fewshot`
+// `mmfd demo` runs a short curve (in a second process beside its 100 % stages: beside.ts), `npm run bench:fewshot`
 // (bench/fewshot.ts) the long one over several seeds.
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/index.js';

@@ -11,8 +11,8 @@ import { loadConfig } from '../config/index.js';
 import { SCORE_NOTES } from '../eval/report.js';
 import { type MetricsTable, type ReportImage, writeReport } from '../viz/report.js';
 import { trainStudentAlone } from './baseline.js';
+import { type BesideRun, canRunBeside, runBeside } from './beside.js';
 import { ensureBuiltinDatasets } from './datasets.js';
-import { type BesideRun, canRunBeside, runFewshotBeside } from './fewshot_beside.js';
 import { type FewshotOptions, type FewshotResult, fewshotReport, runFewshot } from './fewshot_workflow.js';
 import { CURVES_FILE } from './run_log.js';
 import { type StageRun, trainTeacher } from './stage1.js';
@@ -112,19 +112,18 @@ function overlays(r: WorkflowRuns): ReportImage[] {
 }
 
 /**
- * Starts the few-shot curve in its own process, once the datasets both parts read exist (so that they never
- * generate one at the same time); its failure surfaces where it is awaited, after the 100 % stages.
+ * Starts the student alone and the few-shot curve in a second process (beside.ts), once the datasets both sides
+ * read exist (so that they never generate one at the same time).
  */
-async function startBeside(out: string, f: FewshotOptions, teacherConfig: string): Promise<BesideRun> {
-  await ensureBuiltinDatasets(loadConfig(teacherConfig));
-  const beside = runFewshotBeside(out, f);
-  beside.result.catch(() => undefined);
-  return beside;
+async function startBeside(files: { teacher: string; student: string }, out: string, f: FewshotOptions): Promise<BesideRun> {
+  await ensureBuiltinDatasets(loadConfig(files.teacher));
+  return runBeside({ studentConfig: files.student, out, f });
 }
 
 /**
- * Runs (or resumes) the whole workflow and writes <out>/report.html. On a CPU with a core to spare the few-shot
- * curve trains beside the 100 % stages, in a process of its own (fewshot_beside.ts).
+ * Runs (or resumes) the whole workflow and writes <out>/report.html. With the few-shot curve, on a CPU with a core
+ * to spare, the student alone and the curve train in a second process beside the teacher and the distillation
+ * (beside.ts).
  */
 export async function runWorkflow(o: WorkflowOptions): Promise<WorkflowResult> {
   const started = new Date();
@@ -133,19 +132,19 @@ export async function runWorkflow(o: WorkflowOptions): Promise<WorkflowResult> {
     const { runs, seconds } = await timed(train, file);
     return { run: runs[0] as StageRun, seconds };
   };
-  const beside = o.fewshot && canRunBeside() ? await startBeside(o.out, o.fewshot, files.teacher) : undefined;
+  const beside = o.fewshot && canRunBeside() ? await startBeside(files, o.out, o.fewshot) : undefined;
   let result: WorkflowRuns;
   try {
     result = await onWorkflowThreads(async () => ({
       teacher: await stage(trainTeacher, files.teacher),
       student: await stage(distill, files.distill),
-      studentAlone: await stage(trainStudentAlone, files.student),
+      studentAlone: await (beside?.studentAlone ?? stage(trainStudentAlone, files.student)),
     }));
   } catch (err) {
     beside?.stop();
     throw err;
   }
-  const fewshot = o.fewshot && (await (beside?.result ?? runFewshot(o.out, o.fewshot)));
+  const fewshot = o.fewshot && (await (beside?.fewshot ?? runFewshot(o.out, o.fewshot)));
   const few = fewshot ? fewshotReport(fewshot) : { extra: [], tables: [], curves: [] };
   const report = join(resolve(o.out), 'report.html');
   await writeReport(report, {

@@ -1,15 +1,15 @@
 // `mmfd demo` (the README's first command), shortened to 2 iterations per stage: it derives its
 // configs, trains the teacher, distils the student, trains the student alone, tests all three; then the few-shot
 // curve at one percentage (5 %): pretrains the encoders and writes their files, trains the teacher on them, distils
-// the student, trains the student alone, tests them (beside the 100 % stages, in a process of its own, where the
-// machine has a core to spare); and writes one HTML report whose tables, curves and overlays
+// the student, trains the student alone, tests them (where the machine has a core to spare, the student alone and
+// the curve in a second process beside the teacher and the distillation); and writes one HTML report whose tables, curves and overlays
 // are the runs' own; a rerun finds every stage finished.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
-import { canRunBeside } from '../../src/train/fewshot_beside.js';
+import { canRunBeside } from '../../src/train/beside.js';
 import { linkBuiltinDatasets, runCli, workspace } from './tiny_run.js';
 
 const TINY = { synth_tiny: 'synth-tiny', synth_tiny_test: 'synth-tiny-test' };
@@ -94,8 +94,11 @@ describe('mmfd demo', () => {
     const over = (name: keyof typeof fewshotRuns) => signed(raw(fewshotRuns[name]) - raw(fewshotRuns['student alone']));
     assert.deepEqual(margins?.slice(1), [over('teacher'), over('student')]);
     assert.match(output, /few-shot curve: .*fewshot_curve\.png/);
-    // On two cores or more the curve trains in its own process beside the 100 % stages; its lines come prefixed.
-    if (canRunBeside()) assert.match(output, /^few-shot \| tiny-multimodel2s-pretrain/m);
+    // On two cores or more the student alone and the curve train in a second process; its lines come prefixed.
+    if (canRunBeside()) {
+      assert.match(output, /^core 2 \| tiny-mobilesam P100 student alone/m);
+      assert.match(output, /^core 2 \| tiny-multimodel2s-pretrain/m);
+    }
     assert.match(output, /report: .*report\.html/);
   });
 
