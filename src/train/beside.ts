@@ -12,8 +12,7 @@ import { fileURLToPath } from 'node:url';
 import * as torch from '../torch/index.js';
 import { trainStudentAlone } from './baseline.js';
 import { type FewshotOptions, type FewshotResult, runFewshot } from './fewshot_workflow.js';
-import type { StageRun } from './stage1.js';
-import { onWorkflowThreads, timed, workflowThreads } from './workflow_parts.js';
+import { onWorkflowThreads, timedStage, type WorkflowStage, workflowThreads } from './workflow_parts.js';
 
 /** The child's lines in the console: the demo's second core. */
 const PREFIX = 'core 2 | ';
@@ -32,12 +31,12 @@ export interface BesideJob {
 
 /** The second process's results, each as it arrives, and a way to stop it. */
 export interface BesideRun {
-  studentAlone: Promise<{ run: StageRun; seconds: number }>;
+  studentAlone: Promise<WorkflowStage>;
   fewshot: Promise<FewshotResult>;
   stop(): void;
 }
 
-type Message = { studentAlone: { run: StageRun; seconds: number } } | { fewshot: FewshotResult } | { error: string };
+type Message = { studentAlone: WorkflowStage } | { fewshot: FewshotResult } | { error: string };
 
 /** Forwards the child's lines to `to`, each under the prefix (on a terminal, clearing a live progress line first). */
 function forward(from: NodeJS.ReadableStream, to: NodeJS.WriteStream, tail: string[]): void {
@@ -72,7 +71,7 @@ export function runBeside(job: BesideJob): BesideRun {
   const tail: string[] = [];
   forward(child.stdout as NodeJS.ReadableStream, process.stdout, tail);
   forward(child.stderr as NodeJS.ReadableStream, process.stderr, tail);
-  const alone = deferred<{ run: StageRun; seconds: number }>();
+  const alone = deferred<WorkflowStage>();
   const curve = deferred<FewshotResult>();
   // Settling a settled promise does nothing: a failure after an answer leaves that answer as it was.
   const failAll = (err: Error) => {
@@ -101,8 +100,7 @@ async function serve(): Promise<void> {
   process.on('disconnect', () => process.exit(1));
   const send = (m: Message) => new Promise<void>((resolve) => process.send?.(m, () => resolve()));
   try {
-    const alone = await onWorkflowThreads(() => timed(trainStudentAlone, job.studentConfig));
-    await send({ studentAlone: { run: alone.runs[0] as StageRun, seconds: alone.seconds } });
+    await send({ studentAlone: await onWorkflowThreads(() => timedStage(trainStudentAlone, job.studentConfig)) });
     await send({ fewshot: await runFewshot(job.out, job.f) });
     process.exit(0);
   } catch (err) {

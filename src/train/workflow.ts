@@ -15,12 +15,20 @@ import { type BesideRun, canRunBeside, runBeside } from './beside.js';
 import { ensureBuiltinDatasets } from './datasets.js';
 import { type FewshotOptions, type FewshotResult, fewshotReport, runFewshot } from './fewshot_workflow.js';
 import { CURVES_FILE } from './run_log.js';
-import { type StageRun, trainTeacher } from './stage1.js';
+import { trainTeacher } from './stage1.js';
 import { distill } from './stage2.js';
 import { visDir } from './test.js';
-import { deriveTinyConfig, MODELS, metricsTable, onWorkflowThreads, TINY_CONFIGS, timed } from './workflow_parts.js';
+import {
+  deriveTinyConfig,
+  MODELS,
+  metricsTable,
+  onWorkflowThreads,
+  TINY_CONFIGS,
+  timedStage,
+  type WorkflowStage,
+} from './workflow_parts.js';
 
-export { TINY_CONFIGS, workflowThreads } from './workflow_parts.js';
+export { TINY_CONFIGS, type WorkflowStage, workflowThreads } from './workflow_parts.js';
 
 export interface WorkflowOptions {
   /** Folder for the derived configs, the runs (exp/) and report.html. */
@@ -31,12 +39,6 @@ export interface WorkflowOptions {
   evalEvery?: number;
   /** The few-shot curve's options (its own lengths); without them there is no curve. */
   fewshot?: FewshotOptions;
-}
-
-export interface WorkflowStage {
-  run: StageRun;
-  /** Wall time of the stage in this invocation (training, validation and test). */
-  seconds: number;
 }
 
 export interface WorkflowRuns {
@@ -128,17 +130,13 @@ async function startBeside(files: { teacher: string; student: string }, out: str
 export async function runWorkflow(o: WorkflowOptions): Promise<WorkflowResult> {
   const started = new Date();
   const files = await deriveConfigs(o);
-  const stage = async (train: Parameters<typeof timed>[0], file: string): Promise<WorkflowStage> => {
-    const { runs, seconds } = await timed(train, file);
-    return { run: runs[0] as StageRun, seconds };
-  };
   const beside = o.fewshot && canRunBeside() ? await startBeside(files, o.out, o.fewshot) : undefined;
   let result: WorkflowRuns;
   try {
     result = await onWorkflowThreads(async () => ({
-      teacher: await stage(trainTeacher, files.teacher),
-      student: await stage(distill, files.distill),
-      studentAlone: await (beside?.studentAlone ?? stage(trainStudentAlone, files.student)),
+      teacher: await timedStage(trainTeacher, files.teacher),
+      student: await timedStage(distill, files.distill),
+      studentAlone: await (beside?.studentAlone ?? timedStage(trainStudentAlone, files.student)),
     }));
   } catch (err) {
     beside?.stop();

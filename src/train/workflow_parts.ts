@@ -40,6 +40,19 @@ export async function deriveTinyConfig(name: string, to: string, values: Record<
   await writeDerivedConfig(source, to, { ...values, ...warm });
 }
 
+/** A 100 % stage's run and how long it took. */
+export interface WorkflowStage {
+  run: StageRun;
+  /** Wall time of the stage in this invocation (training, validation and test). */
+  seconds: number;
+}
+
+/** Runs one stage config at its single percentage (100 %), timed. */
+export async function timedStage(train: Parameters<typeof timed>[0], file: string): Promise<WorkflowStage> {
+  const { runs, seconds } = await timed(train, file);
+  return { run: runs[0] as StageRun, seconds };
+}
+
 /** Runs one stage config (every percentage of its list), timed. */
 export async function timed(
   train: (cfg: Config, source: string) => Promise<StageRun[]>,
