@@ -12,6 +12,22 @@ export function residual(x: Tensor, f: (x: Tensor) => Tensor): Tensor {
   return y;
 }
 
+/**
+ * f over a batch one image at a time, the results concatenated: for the high-resolution stages of a network in
+ * eval mode, whose activations at batch 4 outgrow the cache (one image's pass through them stays in it, and costs
+ * less per image). Not for training: BatchNorm's statistics there are the whole batch's.
+ */
+export function imageByImage(x: Tensor, f: (x: Tensor) => Tensor): Tensor {
+  const n = x.size(0);
+  if (n === 1) return f(x);
+  return torch.tidy(() =>
+    torch.cat(
+      Array.from({ length: n }, (_, k) => torch.tidy(() => f(x.narrow(0, k, 1)))),
+      0,
+    ),
+  );
+}
+
 /** LayerNorm over the channel dim of an NCHW map, as SAM's LayerNorm2d (biased variance). */
 export class LayerNorm2d extends nn.Module {
   weight: torch.nn.Parameter;

@@ -2,12 +2,14 @@
 // sizes, BatchNorm modes, gradients, the refinement loop and batching.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { imageByImage } from '../../src/models/common.js';
 import { MaskDecoderIterSimple, postprocess_masks } from '../../src/models/decoder/mask_decoder.js';
 import { PromptEncoderIter } from '../../src/models/decoder/prompt_encoder.js';
 import { TwoWayTransformer } from '../../src/models/decoder/transformer.js';
 import { Student } from '../../src/models/student.js';
 import { Attention } from '../../src/models/tinyvit/attention.js';
 import { Conv2dBN } from '../../src/models/tinyvit/conv2d_bn.js';
+import { TinyViT } from '../../src/models/tinyvit/tiny_vit.js';
 import { traceModules } from '../../src/models/trace.js';
 import * as torch from '../../src/torch/index.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -210,6 +212,38 @@ describe('Student', () => {
     assert.equal(torch.memory_stats().tensors, live, 'every intermediate is released');
     x.dispose();
     net.dispose();
+  });
+});
+
+describe("imageByImage (the student's high-resolution stages in eval)", () => {
+  test('applies f to each image alone and concatenates, so a batch statistic in f sees one image', () => {
+    const x = torch.tensor([
+      [1, 2],
+      [10, 30],
+      [-4, 0],
+    ]);
+    const y = imageByImage(x, (t) => t.sub(t.mean()));
+    assert.deepEqual(y.toArray(), [-0.5, 0.5, -10, 10, -2, 2]);
+    const one = x.narrow(0, 1, 1);
+    const same = imageByImage(one, (t) => t);
+    assert.ok(same.is_same(one), 'a batch of one is passed through');
+    torch.dispose([x, y, one]);
+  });
+
+  test("in train mode the patch embedding's BatchNorm still takes its statistics over the whole batch", () => {
+    torch.manual_seed(4);
+    const vit = new TinyViT({ img_size: 64, embed_dims: [16, 32, 32, 64], num_heads: [1, 2, 2, 2], window_sizes: [2, 2, 2, 2] });
+    const bn = (vit.patch_embed.seq.items[0] as Conv2dBN).bn;
+    const x = randImage(new Rng(5), 2, 64);
+    const conv = torch.no_grad(() => (vit.patch_embed.seq.items[0] as Conv2dBN).c.forward(vit.preprocess(x)));
+    const before = bn.running_mean!.clone();
+    torch.no_grad(() => torch.tidy(() => vit.train().forward(x)));
+    const expected = torch.tidy(() => before.mul(0.9).add(conv.mean([0, 2, 3]).mul(0.1)));
+    assert.ok(maxDiff(bn.running_mean!, expected) < 1e-6);
+    const firstOnly = torch.tidy(() => before.mul(0.9).add(conv.narrow(0, 0, 1).mean([0, 2, 3]).mul(0.1)));
+    assert.ok(maxDiff(bn.running_mean!, firstOnly) > 1e-3, 'the two images differ enough to tell');
+    torch.dispose([x, conv, before, expected, firstOnly]);
+    vit.dispose();
   });
 });
 

@@ -2,7 +2,7 @@
 // window-attention stages joined by PatchMerging, and a neck to the SAM embedding width. The input is
 // in [0, 1] and normalised inside (x*255, SAM mean/std + 1e-6).
 import * as torch from '../../torch/index.js';
-import { LayerNorm2d } from '../common.js';
+import { imageByImage, LayerNorm2d } from '../common.js';
 import { BasicLayer } from './basic_layer.js';
 import { ConvLayer } from './conv_layer.js';
 import { PatchEmbed } from './patch_embed.js';
@@ -138,12 +138,21 @@ export class TinyViT extends nn.Module {
   /** Image [B, 3, img, img] in [0, 1] -> embedding [B, out_chans, img/16, img/16]. */
   forward(image: Tensor): Tensor {
     const r = this.resolutions.at(-1)!;
+    const [convStage, ...attentionStages] = this.layers.items;
+    // The patch embedding and the MBConv stage (img/4, 4x expanded: 16 MB an image at 512) run image by image in
+    // eval: at batch 4 this saves ~9% of the forward's time per image (bench:train's batch 1 / batch 4 figures).
+    const highResolution = (x: Tensor): Tensor =>
+      torch.pipe(
+        x,
+        (t) => this.preprocess(t),
+        (t) => this.patch_embed.forward(t), // [B, C0, img/4, img/4]
+        (t) => convStage!.forward(t), // tokens [B, HW, C1]
+      );
     return torch.tidy(() =>
       torch.pipe(
         image,
-        (t) => this.preprocess(t),
-        (t) => this.patch_embed.forward(t), // [B, C0, img/4, img/4]
-        ...this.layers.items.map((layer) => (t: Tensor) => layer.forward(t)), // tokens [B, HW, Ci+1]
+        (t) => (this.training ? highResolution(t) : imageByImage(t, highResolution)),
+        ...attentionStages.map((layer) => (t: Tensor) => layer.forward(t)), // tokens [B, HW, Ci+1]
         (t) => t.view(t.size(0), r, r, -1).permute(0, 3, 1, 2),
         (t) => this.neck.forward(t),
       ),
