@@ -2,7 +2,10 @@
 parameters) and the loss of a student step, in plain PyTorch (torch.nn only), ported op for op from
 mmfd's TypeScript modules (src/models/tinyvit, src/models/decoder, src/models/common.ts,
 src/train/losses.ts). Module and parameter names are mmfd's state-dict keys (the reference's), so
-load_state_dict(strict=True) takes a state dict mmfd writes (`mmfd export --format pth`).
+load_state_dict(strict=True) takes a state dict mmfd writes (`mmfd export --format pth`). One difference, on
+purpose: in eval at batch > 1 this port keeps the batch through TinyViT's high-resolution stages, as the reference
+does, where mmfd runs them image by image (TinyViT.imageByImageInEval), so bench:train's batch-4 figures compare
+mmfd with PyTorch running the original code.
 
 Bench-only and optional: Debian's python3-torch (PyTorch 1.13 on the libtorch mmfd links).
   python3 pytorch_student.py time <runs> [state_dict.pth]  one JSON line, the keys bench/train/worker.ts prints

@@ -232,9 +232,11 @@ describe("imageByImage (the student's high-resolution stages in eval)", () => {
 
   test("in train mode the patch embedding's BatchNorm still takes its statistics over the whole batch", () => {
     torch.manual_seed(4);
-    const vit = new TinyViT({ img_size: 64, embed_dims: [16, 32, 32, 64], num_heads: [1, 2, 2, 2], window_sizes: [2, 2, 2, 2] });
+    const vit = new TinyViT({ img_size: 512, embed_dims: [16, 32, 32, 64], num_heads: [1, 2, 2, 2], window_sizes: [8, 8, 8, 8] });
+    assert.ok(vit.imageByImageInEval, 'a network whose eval goes image by image');
     const bn = (vit.patch_embed.seq.items[0] as Conv2dBN).bn;
-    const x = randImage(new Rng(5), 2, 64);
+    const rng = new Rng(5);
+    const x = torch.tidy(() => torch.cat([randImage(rng, 1, 512), randImage(rng, 1, 512).mul(0.2)], 0)); // two unlike images
     const conv = torch.no_grad(() => (vit.patch_embed.seq.items[0] as Conv2dBN).c.forward(vit.preprocess(x)));
     const before = bn.running_mean!.clone();
     torch.no_grad(() => torch.tidy(() => vit.train().forward(x)));

@@ -59,6 +59,12 @@ export class TinyViT extends nn.Module {
   readonly norm_mean: Tensor;
   readonly norm_std: Tensor;
   readonly norm_pre_scale: Tensor;
+  /**
+   * Whether eval runs the patch embedding and the MBConv stage image by image: where one image's widest map there
+   * (4x expanded, float32) is 4 MB or more (16 MB in the real student at 512), a batch of them outgrows the cache, and
+   * image by image a batch-4 forward costs ~9% less per image. Small networks keep the batch (fewer op calls).
+   */
+  readonly imageByImageInEval: boolean;
   /** norm_std + 1e-6, computed once rather than per forward (the same float32 sum). */
   readonly norm_divisor: Tensor;
 
@@ -79,6 +85,7 @@ export class TinyViT extends nn.Module {
     this.patch_embed = new PatchEmbed(o.in_chans, o.embed_dims[0]!);
     const strides = o.merge_strides ?? o.embed_dims.slice(1).map(mobilesamMergeStride);
     this.resolutions = [Math.floor(o.img_size / 4)];
+    this.imageByImageInEval = 4 * o.mbconv_expand_ratio * o.embed_dims[0]! * this.resolutions[0]! ** 2 >= 4 * 2 ** 20;
     for (let i = 0; i < n - 1; i++) this.resolutions.push(Math.floor(this.resolutions[i]! / strides[i]!));
 
     const layers: (ConvLayer | BasicLayer)[] = [];
@@ -139,8 +146,6 @@ export class TinyViT extends nn.Module {
   forward(image: Tensor): Tensor {
     const r = this.resolutions.at(-1)!;
     const [convStage, ...attentionStages] = this.layers.items;
-    // The patch embedding and the MBConv stage (img/4, 4x expanded: 16 MB an image at 512) run image by image in
-    // eval: at batch 4 this saves ~9% of the forward's time per image (bench:train's batch 1 / batch 4 figures).
     const highResolution = (x: Tensor): Tensor =>
       torch.pipe(
         x,
@@ -151,7 +156,7 @@ export class TinyViT extends nn.Module {
     return torch.tidy(() =>
       torch.pipe(
         image,
-        (t) => (this.training ? highResolution(t) : imageByImage(t, highResolution)),
+        (t) => (this.training || !this.imageByImageInEval ? highResolution(t) : imageByImage(t, highResolution)),
         ...attentionStages.map((layer) => (t: Tensor) => layer.forward(t)), // tokens [B, HW, Ci+1]
         (t) => t.view(t.size(0), r, r, -1).permute(0, 3, 1, 2),
         (t) => this.neck.forward(t),
