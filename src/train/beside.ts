@@ -1,7 +1,8 @@
 // What the demo workflow runs in a second process, beside its teacher and distillation at 100 %: the student alone
 // at 100 % (it needs no teacher) and then the few-shot curve. The tiny networks train on one intra-op thread
 // (workflow_parts.ts), so on two cores these run on the core the other stages leave idle, and the demo gains the
-// curve for little wall time (each side slows the other by ~2 %). A process and not a worker thread: libtorch's
+// curve for a fraction of its time (the cores still share hardware: in one-off runs on the 2-vCPU machine, a
+// training loop ran 18-21% slower beside another than alone). A process and not a worker thread: libtorch's
 // default generator and thread count are per process, and each stage seeds itself, so the scores are those of a
 // run in one process. The child's output is forwarded line by line under a prefix; it exits when the parent goes
 // (its IPC channel closes), and a rerun resumes both sides as ever.
