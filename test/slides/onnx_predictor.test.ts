@@ -109,6 +109,27 @@ test('ONNX Runtime fp32 equals libtorch; int8 agrees with fp32 on a slide; witho
   assert.ok(diff <= 1e-4, `ONNX Runtime fp32 vs libtorch: ${diff}`);
   torch.dispose([batch, ref, got]);
 
+  // int8 quantises each activation tensor with one scale: run one tile at a time, a tile's probabilities are its
+  // own, bit for bit, whatever it is batched with (here a blank tile and a noisy one beside a real patch).
+  const patch = synthesizePatch(7, 128, 1.0);
+  const tiles = torch.tidy(() =>
+    torch.stack([
+      torch.fromTypedArray(patch.image, [128, 128, 3], { dtype: 'uint8' }).permute(2, 0, 1).float().div(255),
+      torch.ones([3, 128, 128]),
+      torch
+        .rand([3, 128, 128], { generator: new torch.Generator(4) })
+        .mul(4)
+        .sub(1.5),
+    ]),
+  );
+  const tileData = tiles.toTypedArray() as Float32Array;
+  const together = await int8.predictArray(tileData, 3);
+  for (let k = 0; k < 3; k++) {
+    const alone: Float32Array = await int8.predictArray(tileData.subarray(k * 3 * 128 * 128, (k + 1) * 3 * 128 * 128), 1);
+    assert.deepEqual(together.subarray(k * alone.length, (k + 1) * alone.length), alone, `tile ${k}: its own probabilities`);
+  }
+  tiles.dispose();
+
   const labels = {
     torch: await segment(slide, torchP, 'torch'),
     fp32: await segment(slide, fp32, 'fp32'),
