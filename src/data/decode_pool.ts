@@ -83,12 +83,12 @@ export class DecodePool {
   #pump(): void {
     while (this.#queue.length > 0) {
       let w: Worker | undefined;
-      for (const [worker, jobs] of this.#running) {
-        if (jobs.size < JOBS_PER_WORKER && (w === undefined || jobs.size < (this.#running.get(w) as Map<number, Pending>).size)) w = worker;
+      let jobs: Map<number, Pending> | undefined;
+      for (const [worker, held] of this.#running) {
+        if (held.size < (jobs?.size ?? JOBS_PER_WORKER)) [w, jobs] = [worker, held];
       }
-      if (w === undefined) return;
+      if (w === undefined || jobs === undefined) return;
       const p = this.#queue.shift() as Pending;
-      const jobs = this.#running.get(w) as Map<number, Pending>;
       if (jobs.size === 0) w.ref();
       jobs.set(p.job.id, p);
       w.postMessage(p.job);

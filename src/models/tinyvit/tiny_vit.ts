@@ -62,7 +62,8 @@ export class TinyViT extends nn.Module {
   /**
    * Whether eval runs the patch embedding and the MBConv stage image by image: where one image's widest map there
    * (4x expanded, float32) is 4 MB or more (16 MB in the real student at 512), a batch of them outgrows the cache, and
-   * image by image a batch-4 forward costs ~9% less per image. Small networks keep the batch (fewer op calls).
+   * image by image a batch-4 forward cost ~9% less per image (one-off interleaved timings; bench:train gives batch 4
+   * against batch 1). Small networks keep the batch (fewer op calls).
    */
   readonly imageByImageInEval: boolean;
   /** norm_std + 1e-6, computed once rather than per forward (the same float32 sum). */
