@@ -1,5 +1,6 @@
 // npm run bench:learning — does the workflow learn? The demo workflow's 100 % runs (src/train/workflow.ts:
-// synthetic patches -> tiny fused teacher -> distilled tiny student; the few-shot curve is bench:fewshot's) from scratch, scored on the
+// synthetic patches -> tiny fused teacher -> distilled tiny student; the few-shot curve is bench:fewshot's) from scratch, at
+// the tiny configs' lengths (the demo's teacher is shorter: DEMO_TEACHER_ITERATIONS), scored on the
 // held-out synthetic test set (synth_tiny_test, another seed). Goals (issue 5): teacher test mIoU
 // >= 0.80, student >= teacher - 0.05. Writes bench/results/learning.json with the per-class scores
 // and both stages' training images/s.

@@ -7,7 +7,7 @@ import { formatDuration } from '../progress.js';
 import * as torch from '../torch/index.js';
 import { DEMO_FEWSHOT_ITERATIONS, DEMO_PERCENTAGES, DEMO_PRETRAIN_ITERATIONS, fewshotMargins } from '../train/fewshot_workflow.js';
 import type { StageRun } from '../train/stage1.js';
-import { runWorkflow, workflowThreads } from '../train/workflow.js';
+import { DEMO_TEACHER_ITERATIONS, runWorkflow, workflowThreads } from '../train/workflow.js';
 import { command, UsageError } from './args.js';
 
 export const { spec, run } = command(
@@ -15,8 +15,17 @@ export const { spec, run } = command(
     name: 'demo',
     options: {
       out: { type: 'string', value: '<dir>', default: 'data/demo', help: 'where the demo writes (a rerun resumes)' },
-      // Shortens both stages (the tests use it); the tiny configs' own length otherwise.
-      iterations: { type: 'string', value: 'N', help: "iterations of each stage at 100 % (default: the tiny configs')" },
+      // Shortens all three stages (the tests use it).
+      iterations: {
+        type: 'string',
+        value: 'N',
+        help: "iterations of each stage at 100 % (default: the students' tiny configs', the teacher's below)",
+      },
+      'teacher-iterations': {
+        type: 'string',
+        value: 'N',
+        help: `iterations of the teacher at 100 % (default: --iterations, else ${DEMO_TEACHER_ITERATIONS}; bench:learning trains the tiny config's longer run)`,
+      },
       percentages: {
         type: 'string',
         value: 'P,P,..',
@@ -38,6 +47,7 @@ export const { spec, run } = command(
   async (args) => {
     const values = { out: args.required('out') };
     const iterations = args.number('iterations', { integer: true, min: 1 });
+    const teacherIterations = args.number('teacher-iterations', { integer: true, min: 1 }) ?? iterations ?? DEMO_TEACHER_ITERATIONS;
     const device = torch.cuda.is_available() ? 'CUDA' : `CPU, ${workflowThreads()} intra-op thread(s)`;
     console.log(`mmfd demo: libtorch ${torch.libtorch_version()} (${device}); output in ${values.out}`);
     const t0 = performance.now();
@@ -50,7 +60,7 @@ export const { spec, run } = command(
         '--percentages, --fewshot-iterations and --pretrain-iterations set the few-shot curve, which --no-fewshot leaves out',
       );
     const fewshot = noFewshot ? undefined : { percentages, iterations: fewshotIterations, pretrainIterations };
-    const r = await runWorkflow({ out: values.out, iterations, evalEvery: iterations, fewshot });
+    const r = await runWorkflow({ out: values.out, iterations, teacherIterations, evalEvery: iterations, fewshot });
     const line = (name: string, s: typeof r.teacher) =>
       `${name}: test mIoU ${(s.run.test.MIoU_mean_L0 as number).toFixed(3)} (${s.run.dir})`;
     console.log(line('teacher', r.teacher));

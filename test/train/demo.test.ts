@@ -1,4 +1,4 @@
-// `mmfd demo` (the README's first command), shortened to 2 iterations per stage: it derives its
+// `mmfd demo` (the README's first command), shortened to 2 iterations per stage (3 for the teacher): it derives its
 // configs, trains the teacher, distils the student, trains the student alone, tests all three; then the few-shot
 // curve at one percentage (5 %): pretrains the encoders and writes their files, trains the teacher on them, distils
 // the student, trains the student alone, tests them (where the machine has a core to spare, the student alone and
@@ -30,7 +30,7 @@ const fewshotRuns = {
 const FEWSHOT = ['--percentages', '5', '--fewshot-iterations', '2', '--pretrain-iterations', '2'];
 
 async function demo(): Promise<string> {
-  const r = await runCli(['demo', '--out', out, '--iterations', '2', ...FEWSHOT], ws.dir, ws.env);
+  const r = await runCli(['demo', '--out', out, '--iterations', '2', '--teacher-iterations', '3', ...FEWSHOT], ws.dir, ws.env);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout + r.stderr;
 }
@@ -48,7 +48,10 @@ describe('mmfd demo', () => {
     const teacher = loadConfig(join(out, 'configs', 'tiny-multimodel2s.yaml'));
     const distill = loadConfig(join(out, 'configs', 'tiny-multimodel2s_distill.yaml'));
     assert.equal(teacher.out_dir, join(out, 'exp'));
-    assert.equal((teacher.train as { max_iterations: number }).max_iterations, 2);
+    assert.equal((teacher.train as { max_iterations: number }).max_iterations, 3, '--teacher-iterations sets the teacher alone');
+    for (const name of ['tiny-multimodel2s_distill.yaml', 'tiny-mobilesam.yaml']) {
+      assert.equal(loadConfig(join(out, 'configs', name)).train.max_iterations, 2, name);
+    }
     assert.equal((distill.network_t as { cfg_file: string }).cfg_file, join(out, 'configs', 'tiny-multimodel2s.yaml'));
     assert.equal((distill.network_s as { cfg_file: string }).cfg_file, join(out, 'configs', 'tiny-mobilesam.yaml'));
   });
