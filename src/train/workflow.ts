@@ -33,8 +33,8 @@ export { TINY_CONFIGS, type WorkflowStage, workflowThreads } from './workflow_pa
 /**
  * The demo's 100 % teacher: 2,000 iterations, not the tiny config's 3,000 (bench:learning's). The teacher and then the
  * distillation are the demo's critical path on one core; at 2,000 they end about when the other core's work (the
- * student alone and the few-shot curve) does: the demo took 12 minutes from a fresh clone (teacher at 19 images/s),
- * against 14-15.5 with 3,000 in hours as slow.
+ * student alone and the few-shot curve) does: the demo took 12-12.5 minutes from a fresh clone (teacher at 18-19
+ * images/s), against 14-15.5 with 3,000 in hours as slow.
  */
 export const DEMO_TEACHER_ITERATIONS = 2000;
 
