@@ -32,7 +32,7 @@ export async function onnxPredictor(
     id: `${o.id} (onnx ${precision})`,
     // One image per run. int8 quantises each activation tensor with one scale (DynamicQuantizeLinear), so in a
     // batch a tile's result depended on its neighbours; one at a time it is the tile's own, whatever the batching.
-    // And it is no slower (bench:infer, per image: int8 69 ms at batch 1 against 89 at batch 4, fp32 107 against 111).
+    // Per image it costs about what a batch did (bench:infer, batch 1 against 4: within 5% in a slow hour, faster in a quiet one).
     async predictArray(batch, count) {
       const image = 3 * t * t;
       const plane = FINAL_CLASSES.length * t * t;
